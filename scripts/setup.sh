@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package mstream needs to build and test. Idempotent: when everything is
+# already installed it only checks with dpkg and returns in about a second.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build git
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
+  python3 python3-numpy python3-torch python3-pybind11 pybind11-dev python3-pytest
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi

@@ -1,0 +1,62 @@
+//===- MStreamInterfaces.td - interfaces of mstream ops ----*- tablegen -*-===//
+
+#ifndef MSTREAM_DIALECT_MSTREAMINTERFACES_TD
+#define MSTREAM_DIALECT_MSTREAMINTERFACES_TD
+
+include "mlir/IR/OpBase.td"
+
+def MStream_StepOpInterface : OpInterface<"StepOpInterface"> {
+  let cppNamespace = "::mstream";
+  let description = [{
+    A residual step of one optimizer scheme. Passes (autodiff, stream fusion,
+    lowering) treat every scheme uniformly through this interface: the
+    residual stream and the oracle output in, the auxiliary streams in and
+    out, and the learned raw scalars that parameterise the step.
+  }];
+  // Every step op lays out its operands as (x, streams..., grad, raw
+  // scalars..., ln_gain) and its results as (x', streams'...), so the
+  // accessors are shared here rather than spelled out per op.
+  let methods = [
+    InterfaceMethod<"The residual stream x the step updates.",
+      "::mlir::Value", "getResidual", (ins), [{}],
+      [{ return $_op->getOperand(0); }]>,
+    InterfaceMethod<"The auxiliary streams read, in result order.",
+      "::mlir::OperandRange", "getStreamsIn", (ins), [{}],
+      [{ return $_op->getOperands().slice(1, $_op->getNumResults() - 1); }]>,
+    InterfaceMethod<"The oracle output (the substep's gradient) g.",
+      "::mlir::Value", "getOracleOutput", (ins), [{}],
+      [{ return $_op->getOperand($_op->getNumResults()); }]>,
+    InterfaceMethod<"The LayerNorm gain on the update or velocity, if any.",
+      "::mlir::Value", "getLnGain", (ins), [{}],
+      [{
+        unsigned fixed = $_op->getNumResults() + 1;
+        if ($_op->getNumOperands() == fixed)
+          return ::mlir::Value();
+        return $_op->getOperands().back();
+      }]>,
+    InterfaceMethod<"The learned raw scalars, in operand order.",
+      "::mlir::OperandRange", "getRawScalars", (ins), [{}],
+      [{
+        unsigned fixed = $_op->getNumResults() + 1;
+        unsigned total = $_op->getNumOperands();
+        unsigned count = total == fixed ? 0 : total - fixed - 1;
+        return $_op->getOperands().slice(fixed, count);
+      }]>,
+    InterfaceMethod<"The new residual stream x'.",
+      "::mlir::Value", "getNewResidual", (ins), [{}],
+      [{ return $_op->getResult(0); }]>,
+    InterfaceMethod<"The new auxiliary streams, in operand order.",
+      "::mlir::ResultRange", "getStreamsOut", (ins), [{}],
+      [{ return $_op->getResults().drop_front(); }]>,
+    InterfaceMethod<"Heads of the per-token H x Dh view, or 0 if unused.",
+      "int64_t", "getHeadCount", (ins), [{}],
+      [{
+        if (auto heads = $_op->template getAttrOfType<::mlir::IntegerAttr>("heads"))
+          return heads.getInt();
+        return 0;
+      }]>,
+  ];
+  let verify = [{ return ::mstream::verifyStepOp($_op); }];
+}
+
+#endif // MSTREAM_DIALECT_MSTREAMINTERFACES_TD

@@ -1,0 +1,17 @@
+# lit configuration of mstream's FileCheck tests.
+import os
+
+import lit.formats
+
+config.name = "mstream"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.mstream_obj_root, "test")
+
+# mstream's tools first, then FileCheck, not and split-file from LLVM.
+config.environment["PATH"] = os.pathsep.join(
+    [config.mstream_tools_dir, config.llvm_tools_dir, os.environ.get("PATH", "")]
+)
+config.substitutions.append(("%examples", os.path.join(config.mstream_src_root, "examples")))

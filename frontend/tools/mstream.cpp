@@ -20,37 +20,40 @@ namespace {
 
 enum class Emit { Mlir };
 
+// libLLVM registers its backends' options globally; --help shows only ours.
+cl::OptionCategory mstreamCategory("mstream options");
+
 cl::SubCommand
     compileCommand("compile",
                    "Compile a model definition (JSON config) and emit its IR");
 
 cl::opt<std::string> configPath(cl::Positional, cl::Required,
                                 cl::desc("<CONFIG.json>"),
-                                cl::sub(compileCommand));
+                                cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<Emit> emit("emit", cl::desc("What to emit"), cl::init(Emit::Mlir),
                    cl::values(clEnumValN(Emit::Mlir, "mlir",
                                          "the imported mstream IR (default)")),
-                   cl::sub(compileCommand));
+                   cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<int64_t> batch("batch", cl::desc("Batch size of one step (default 1)"),
-                       cl::init(1), cl::sub(compileCommand));
+                       cl::init(1), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<int64_t>
     seq("seq",
         cl::desc("Sequence length of one step (default: the config's "
                  "max_seq_len)"),
-        cl::init(0), cl::sub(compileCommand));
+        cl::init(0), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
-                                cl::sub(compileCommand));
+                                cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<bool> printLocations(
     "print-locations",
     cl::desc("Print each op's location (config file:line:col and module "
              "path, e.g. layers.3.mlp)"),
-    cl::init(false), cl::sub(compileCommand));
+    cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "mstream") << message << "\n";
@@ -86,6 +89,7 @@ int runCompile() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(mstreamCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
       "mstream: compiler for optimizer-inspired Transformers\n\n"

@@ -1,26 +1,31 @@
 //===- mstream-opt.cpp - mstream's optimizer driver -----------------------===//
 //
-// mlir-opt with the mstream dialect: parses, verifies, runs passes and
-// prints mstream IR. `mstream-opt --help` lists every registered pass.
+// mlir-opt with the mstream dialect and passes: parses, verifies, runs passes
+// and prints IR at any stage of mstream's pipelines. Every upstream dialect
+// and pass is registered so that each phase's output parses back.
+// `mstream-opt --help` lists every registered pass.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Dialect/MStreamDialect.h"
+#include "mstream/Passes/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
-  mlir::registerTransformsPasses();
+  mlir::registerAllPasses();
+  mstream::registerMStreamPasses();
+  mstream::registerMStreamPipelines();
 
   mlir::DialectRegistry registry;
-  registry.insert<mstream::MStreamDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mstream::MStreamDialect>();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "mstream optimizer driver: mstream IR in, mstream IR out\n",
+      argc, argv, "mstream optimizer driver: mstream IR in, any stage out\n",
       registry));
 }

@@ -1,0 +1,40 @@
+//===- Passes.h - mstream passes and pipelines ------------------*- C++ -*-===//
+
+#ifndef MSTREAM_PASSES_PASSES_H
+#define MSTREAM_PASSES_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mstream {
+
+#define GEN_PASS_DECL
+#include "mstream/Passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "mstream/Passes/Passes.h.inc"
+
+/// The named pipeline `mstream-cpu-pipeline`: mstream IR (forward, loss)
+/// to the LLVM dialect with packed entry points and BLAS calls.
+void buildCpuPipeline(mlir::OpPassManager &pm);
+
+/// Registers the named pipelines with mlir-opt style drivers.
+void registerMStreamPipelines();
+
+/// The attribute of RecordEntryShapes, read by EmitEntryPoints.
+inline constexpr llvm::StringLiteral kEntryShapesAttr = "mstream.entry_shapes";
+
+/// The prefix of the packed wrapper of entry point `name`.
+inline constexpr llvm::StringLiteral kEntryPrefix = "mstream_entry_";
+
+} // namespace mstream
+
+#endif // MSTREAM_PASSES_PASSES_H

@@ -1,0 +1,162 @@
+//===- GemmToBlas.cpp - the mstream-gemm-to-blas pass ---------------------===//
+//
+// DESIGN.md principle 2: libraries for GEMM, codegen for the glue.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mstream/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mstream {
+#define GEN_PASS_DEF_GEMMTOBLAS
+#include "mstream/Passes/Passes.h.inc"
+} // namespace mstream
+
+using namespace mlir;
+
+namespace {
+
+constexpr llvm::StringLiteral kGemmSymbol = "mstream_sgemm";
+constexpr unsigned kGemmArgs = 15;
+
+/// How one operand of a (batched) matmul is read: transposed or not, in the
+/// trailing two axes after `batch` leading ones.
+std::optional<bool> isTransposed(AffineMap map, unsigned batch, unsigned row,
+                                 unsigned column) {
+  if (map.getNumResults() != batch + 2)
+    return std::nullopt;
+  for (unsigned i = 0; i < batch; ++i)
+    if (map.getResult(i) != getAffineDimExpr(i, map.getContext()))
+      return std::nullopt;
+  AffineExpr first = map.getResult(batch), second = map.getResult(batch + 1);
+  MLIRContext *ctx = map.getContext();
+  if (first == getAffineDimExpr(row, ctx) &&
+      second == getAffineDimExpr(column, ctx))
+    return false;
+  if (first == getAffineDimExpr(column, ctx) &&
+      second == getAffineDimExpr(row, ctx))
+    return true;
+  return std::nullopt;
+}
+
+/// A memref the BLAS can read: f32 with unit inner stride.
+bool isBlasCompatible(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (!type || !type.getElementType().isF32())
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides.back() == 1;
+}
+
+func::FuncOp getOrDeclareGemm(ModuleOp module, OpBuilder &b) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(kGemmSymbol))
+    return existing;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  SmallVector<Type> inputs(kGemmArgs, b.getIndexType());
+  auto gemm = func::FuncOp::create(b, module.getLoc(), kGemmSymbol,
+                                   b.getFunctionType(inputs, {}));
+  gemm.setPrivate();
+  return gemm;
+}
+
+/// The operand's byte address, leading dimension and batch stride.
+struct Operand {
+  Value address, leading, batchStride;
+};
+
+Operand describe(OpBuilder &b, Location loc, Value memref, unsigned batch) {
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value bytes = arith::ConstantIndexOp::create(b, loc, 4);
+  Value offset = arith::MulIOp::create(b, loc, meta.getOffset(), bytes);
+  Operand operand;
+  operand.address = arith::AddIOp::create(b, loc, base, offset);
+  operand.leading = meta.getStrides()[batch];
+  operand.batchStride = batch
+                            ? Value(meta.getStrides()[0])
+                            : Value(arith::ConstantIndexOp::create(b, loc, 0));
+  return operand;
+}
+
+LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch,
+                          PatternRewriter &rewriter) {
+  if (!op.hasPureBufferSemantics())
+    return rewriter.notifyMatchFailure(op, "not bufferized");
+  Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  if (!isBlasCompatible(a) || !isBlasCompatible(bMat) || !isBlasCompatible(c))
+    return rewriter.notifyMatchFailure(op, "operand BLAS cannot read");
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned m = batch, n = batch + 1, k = batch + 2;
+  std::optional<bool> transA = isTransposed(maps[0], batch, m, k);
+  std::optional<bool> transB = isTransposed(maps[1], batch, k, n);
+  std::optional<bool> transC = isTransposed(maps[2], batch, m, n);
+  if (!transA || !transB || !transC || *transC)
+    return rewriter.notifyMatchFailure(op, "unsupported operand maps");
+
+  Location loc = op.getLoc();
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  auto cType = cast<MemRefType>(c.getType());
+  auto aType = cast<MemRefType>(a.getType());
+  Operand lhs = describe(rewriter, loc, a, batch);
+  Operand rhs = describe(rewriter, loc, bMat, batch);
+  Operand out = describe(rewriter, loc, c, batch);
+  SmallVector<Value> args = {
+      index(batch ? cType.getDimSize(0) : 1),
+      index(*transA),
+      index(*transB),
+      memref::DimOp::create(rewriter, loc, c, batch),
+      memref::DimOp::create(rewriter, loc, c, batch + 1),
+      index(aType.getDimSize(*transA ? batch : batch + 1)),
+      lhs.address,
+      lhs.leading,
+      lhs.batchStride,
+      rhs.address,
+      rhs.leading,
+      rhs.batchStride,
+      out.address,
+      out.leading,
+      out.batchStride};
+  auto module = op->getParentOfType<ModuleOp>();
+  func::CallOp::create(rewriter, loc, getOrDeclareGemm(module, rewriter), args);
+  rewriter.eraseOp(op);
+  return success();
+}
+
+struct MatmulToBlas : OpRewritePattern<linalg::MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    return rewriteGemm(op, 0, rewriter);
+  }
+};
+
+struct BatchMatmulToBlas : OpRewritePattern<linalg::BatchMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    return rewriteGemm(op, 1, rewriter);
+  }
+};
+
+struct GemmToBlasPass : mstream::impl::GemmToBlasBase<GemmToBlasPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<MatmulToBlas, BatchMatmulToBlas>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,236 @@
+//===- LinalgBuilders.cpp - building blocks of the linalg lowering --------===//
+
+#include "LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mstream::lowering;
+
+Value mstream::lowering::constant(OpBuilder &b, Location loc, Type type,
+                                  double value) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+}
+
+Value mstream::lowering::filled(OpBuilder &b, Location loc,
+                                RankedTensorType type, double value) {
+  Value empty =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  Value scalar = constant(b, loc, type.getElementType(), value);
+  return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
+}
+
+static Value buildGeneric(OpBuilder &b, Location loc, Value init,
+                          ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                          AffineMap outputMap,
+                          ArrayRef<utils::IteratorType> iterators,
+                          BodyBuilder body) {
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(outputMap);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), inputs, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(nested, nestedLoc,
+                                body(nested, nestedLoc, args));
+      });
+  return generic.getResult(0);
+}
+
+Value mstream::lowering::buildMap(OpBuilder &b, Location loc,
+                                  RankedTensorType resultType,
+                                  ValueRange inputs, ArrayRef<AffineMap> maps,
+                                  BodyBuilder body) {
+  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                       resultType.getElementType());
+  SmallVector<utils::IteratorType> iterators(resultType.getRank(),
+                                             utils::IteratorType::parallel);
+  // The output element is not read: drop it from the body's arguments.
+  return buildGeneric(
+      b, loc, init, inputs, maps,
+      b.getMultiDimIdentityMap(resultType.getRank()), iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        return body(nested, nestedLoc, args.drop_back());
+      });
+}
+
+Value mstream::lowering::buildElementwise(OpBuilder &b, Location loc,
+                                          ValueRange inputs, BodyBuilder body) {
+  auto type = cast<RankedTensorType>(inputs.front().getType());
+  SmallVector<AffineMap> maps(inputs.size(),
+                              b.getMultiDimIdentityMap(type.getRank()));
+  return buildMap(b, loc, type, inputs, maps, body);
+}
+
+AffineMap mstream::lowering::leadingMap(MLIRContext *context, int64_t rank,
+                                        unsigned dropped) {
+  SmallVector<AffineExpr> results;
+  for (int64_t i = 0; i < rank - static_cast<int64_t>(dropped); ++i)
+    results.push_back(getAffineDimExpr(i, context));
+  return AffineMap::get(rank, 0, results, context);
+}
+
+AffineMap mstream::lowering::lastAxisMap(MLIRContext *context, int64_t rank) {
+  return AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, context));
+}
+
+Value mstream::lowering::buildTrailingReduction(OpBuilder &b, Location loc,
+                                                int64_t rank, unsigned reduced,
+                                                ValueRange inputs,
+                                                ArrayRef<AffineMap> maps,
+                                                double init,
+                                                BodyBuilder combine) {
+  // The iteration space is the first input's full shape.
+  auto full = cast<RankedTensorType>(inputs.front().getType());
+  auto resultType = RankedTensorType::get(full.getShape().drop_back(reduced),
+                                          full.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  for (unsigned i = 0; i < reduced; ++i)
+    iterators[rank - 1 - i] = utils::IteratorType::reduction;
+  return buildGeneric(b, loc, filled(b, loc, resultType, init), inputs, maps,
+                      leadingMap(b.getContext(), rank, reduced), iterators,
+                      combine);
+}
+
+/// `[m, n, k]`-style maps of a contraction with batch axes in front.
+static SmallVector<AffineMap> contractionMaps(MLIRContext *context,
+                                              unsigned batch, bool transA,
+                                              bool transB) {
+  unsigned rank = batch + 3;
+  SmallVector<AffineExpr> lead;
+  for (unsigned i = 0; i < batch; ++i)
+    lead.push_back(getAffineDimExpr(i, context));
+  AffineExpr m = getAffineDimExpr(batch, context);
+  AffineExpr n = getAffineDimExpr(batch + 1, context);
+  AffineExpr k = getAffineDimExpr(batch + 2, context);
+  auto map = [&](AffineExpr first, AffineExpr second) {
+    SmallVector<AffineExpr> results(lead);
+    results.append({first, second});
+    return AffineMap::get(rank, 0, results, context);
+  };
+  return {transA ? map(k, m) : map(m, k), transB ? map(n, k) : map(k, n),
+          map(m, n)};
+}
+
+static RankedTensorType contractionResult(Value a, Value bm, bool transA,
+                                          bool transB) {
+  auto aType = cast<RankedTensorType>(a.getType());
+  auto bType = cast<RankedTensorType>(bm.getType());
+  int64_t rank = aType.getRank();
+  SmallVector<int64_t> shape(aType.getShape().drop_back(2));
+  shape.push_back(aType.getDimSize(transA ? rank - 1 : rank - 2));
+  shape.push_back(bType.getDimSize(transB ? rank - 2 : rank - 1));
+  return RankedTensorType::get(shape, aType.getElementType());
+}
+
+Value mstream::lowering::buildLinear(OpBuilder &b, Location loc, Value a,
+                                     Value w) {
+  RankedTensorType type = contractionResult(a, w, false, true);
+  Value init = filled(b, loc, type, 0.0);
+  auto maps = contractionMaps(b.getContext(), 0, false, true);
+  return linalg::MatmulOp::create(
+             b, loc, TypeRange{type}, ValueRange{a, w}, ValueRange{init},
+             b.getNamedAttr("indexing_maps", b.getAffineMapArrayAttr(maps)))
+      .getResult(0);
+}
+
+Value mstream::lowering::buildBatchMatmul(OpBuilder &b, Location loc, Value a,
+                                          Value bm, bool transposeB) {
+  RankedTensorType type = contractionResult(a, bm, false, transposeB);
+  Value init = filled(b, loc, type, 0.0);
+  auto maps = contractionMaps(b.getContext(), 1, false, transposeB);
+  return linalg::BatchMatmulOp::create(
+             b, loc, TypeRange{type}, ValueRange{a, bm}, ValueRange{init},
+             b.getNamedAttr("indexing_maps", b.getAffineMapArrayAttr(maps)))
+      .getResult(0);
+}
+
+Value mstream::lowering::buildTokenMatmul(OpBuilder &b, Location loc, Value a,
+                                          Value bm, bool transposeA) {
+  RankedTensorType type = contractionResult(a, bm, transposeA, false);
+  auto maps = contractionMaps(b.getContext(), 1, transposeA, false);
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::parallel,
+      utils::IteratorType::parallel, utils::IteratorType::reduction};
+  return buildGeneric(
+      b, loc, filled(b, loc, type, 0.0), ValueRange{a, bm},
+      ArrayRef<AffineMap>(maps).drop_back(), maps.back(), iterators,
+      [](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value product =
+            arith::MulFOp::create(nested, nestedLoc, args[0], args[1]);
+        return arith::AddFOp::create(nested, nestedLoc, args[2], product)
+            .getResult();
+      });
+}
+
+Value mstream::lowering::collapseLeading(OpBuilder &b, Location loc, Value x,
+                                         unsigned kept) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (rank == kept + 1)
+    return x;
+  if (rank == kept) {
+    SmallVector<int64_t> shape = {1};
+    shape.append(type.getShape().begin(), type.getShape().end());
+    SmallVector<ReassociationIndices> groups = {{0, 1}};
+    for (int64_t i = 2; i <= rank; ++i)
+      groups.push_back({i});
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, type.getElementType()), x, groups);
+  }
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t i = 0; i < rank - kept; ++i)
+    groups[0].push_back(i);
+  for (int64_t i = rank - kept; i < rank; ++i)
+    groups.push_back({i});
+  return tensor::CollapseShapeOp::create(b, loc, x, groups);
+}
+
+Value mstream::lowering::expandLeading(OpBuilder &b, Location loc, Value x,
+                                       RankedTensorType type) {
+  auto collapsed = cast<RankedTensorType>(x.getType());
+  unsigned kept = collapsed.getRank() - 1;
+  int64_t rank = type.getRank();
+  if (rank == kept + 1)
+    return x;
+  if (rank == kept) {
+    SmallVector<ReassociationIndices> groups = {{0, 1}};
+    for (int64_t i = 2; i <= rank; ++i)
+      groups.push_back({i});
+    return tensor::CollapseShapeOp::create(b, loc, type, x, groups);
+  }
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t i = 0; i < rank - kept; ++i)
+    groups[0].push_back(i);
+  for (int64_t i = rank - kept; i < rank; ++i)
+    groups.push_back({i});
+  return tensor::ExpandShapeOp::create(b, loc, type, x, groups);
+}
+
+Value mstream::lowering::extractScalar(OpBuilder &b, Location loc, Value raw) {
+  auto type = cast<RankedTensorType>(raw.getType());
+  SmallVector<Value> indices;
+  if (type.getRank() == 1)
+    indices.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+  return tensor::ExtractOp::create(b, loc, raw, indices);
+}
+
+Value mstream::lowering::sigmoid(OpBuilder &b, Location loc, Value x) {
+  Value one = constant(b, loc, x.getType(), 1.0);
+  Value negated = arith::NegFOp::create(b, loc, x);
+  Value denominator =
+      arith::AddFOp::create(b, loc, one, math::ExpOp::create(b, loc, negated));
+  return arith::DivFOp::create(b, loc, one, denominator);
+}
+
+Value mstream::lowering::softplus(OpBuilder &b, Location loc, Value x) {
+  Value zero = constant(b, loc, x.getType(), 0.0);
+  Value positive = arith::MaximumFOp::create(b, loc, x, zero);
+  Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+  Value tail =
+      math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
+  return arith::AddFOp::create(b, loc, positive, tail);
+}

@@ -1,0 +1,36 @@
+//===- LowerToLinalg.cpp - the mstream-lower-to-linalg pass ---------------===//
+
+#include "LoweringPatterns.h"
+
+#include "mstream/Dialect/MStreamDialect.h"
+#include "mstream/Passes/Passes.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mstream {
+#define GEN_PASS_DEF_LOWERTOLINALG
+#include "mstream/Passes/Passes.h.inc"
+} // namespace mstream
+
+using namespace mlir;
+
+namespace {
+
+struct LowerToLinalgPass : mstream::impl::LowerToLinalgBase<LowerToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    RewritePatternSet patterns(context);
+    mstream::populateLowerModelOpsPatterns(patterns);
+    mstream::populateLowerMatrixOpsPatterns(patterns);
+    mstream::populateLowerStepOpsPatterns(patterns);
+
+    ConversionTarget target(*context);
+    target.addIllegalDialect<mstream::MStreamDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

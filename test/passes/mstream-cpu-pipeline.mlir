@@ -1,0 +1,18 @@
+// The whole CPU pipeline on a two-layer TMMFormer: only the LLVM dialect is
+// left, every GEMM calls the runtime's BLAS entry, and both entry points get
+// packed wrappers.
+// RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s
+
+// CHECK-NOT: mstream.tmm
+// CHECK-NOT: linalg.
+// CHECK-NOT: memref.
+// CHECK-NOT: scf.
+// CHECK: llvm.func @mstream_sgemm(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK: llvm.func @forward(
+// CHECK-COUNT-12: llvm.call @mstream_sgemm
+// CHECK: llvm.func @loss(
+// CHECK: llvm.call @forward
+// CHECK: llvm.func @mstream_entry_forward(%{{.*}}: !llvm.ptr)
+// CHECK: llvm.call @forward
+// CHECK: llvm.func @mstream_entry_loss(%{{.*}}: !llvm.ptr)
+// CHECK: llvm.call @loss

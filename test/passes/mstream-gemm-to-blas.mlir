@@ -1,0 +1,58 @@
+// RUN: mstream-opt %s --mstream-gemm-to-blas --split-input-file | FileCheck %s
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#bt = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// x Wᵀ: batch 1, transB = 1, M = 16, N = 48, K = 16, lda = 16, ldb = 16, ldc = 48.
+// CHECK-LABEL: func.func @linear
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[C48:.*]] = arith.constant 48 : index
+// CHECK: call @mstream_sgemm(%[[C1]], %[[C0]], %[[C1]], %[[C16]], %[[C48]], %[[C16]], %{{.*}}, %[[C16]], %[[C0]], %{{.*}}, %[[C16]], %[[C0]], %{{.*}}, %[[C48]], %[[C0]])
+// CHECK-NOT: linalg.matmul
+// CHECK: func.func private @mstream_sgemm(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+func.func @linear(%x: memref<16x16xf32>, %w: memref<48x16xf32>, %y: memref<16x48xf32>) {
+  linalg.matmul indexing_maps = [#a, #bt, #c] ins(%x, %w : memref<16x16xf32>, memref<48x16xf32>) outs(%y : memref<16x48xf32>)
+  return
+}
+
+// -----
+
+// Batched, plain B: batch 8, strides 64 (A, 8x8), 32 (B, 8x4), 32 (C).
+// CHECK-LABEL: func.func @batched
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: call @mstream_sgemm(%[[C8]], %[[C0]], %[[C0]], %[[C8]], %[[C4]], %[[C8]], %{{.*}}, %[[C8]], %[[C64]], %{{.*}}, %[[C4]], %[[C32]], %{{.*}}, %[[C4]], %[[C32]])
+func.func @batched(%p: memref<8x8x8xf32>, %v: memref<8x8x4xf32>, %o: memref<8x8x4xf32>) {
+  linalg.batch_matmul ins(%p, %v : memref<8x8x8xf32>, memref<8x8x4xf32>) outs(%o : memref<8x8x4xf32>)
+  return
+}
+
+// -----
+
+// Not f32, or not yet bufferized: left for generated loops.
+// CHECK-LABEL: func.func @kept
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<4x4xf64>, memref<4x4xf64>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x4xf32>, tensor<4x4xf32>)
+// CHECK-NOT: mstream_sgemm
+func.func @kept(%a: memref<4x4xf64>, %c: memref<4x4xf64>, %t: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  linalg.matmul ins(%a, %a : memref<4x4xf64>, memref<4x4xf64>) outs(%c : memref<4x4xf64>)
+  %0 = linalg.matmul ins(%t, %t : tensor<4x4xf32>, tensor<4x4xf32>) outs(%t : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+// A column slice has a non-unit inner stride: BLAS cannot read it.
+// CHECK-LABEL: func.func @strided
+// CHECK: linalg.matmul
+// CHECK-NOT: mstream_sgemm
+func.func @strided(%a: memref<4x4xf32, strided<[1, 4]>>, %c: memref<4x4xf32>) {
+  linalg.matmul ins(%a, %a : memref<4x4xf32, strided<[1, 4]>>, memref<4x4xf32, strided<[1, 4]>>) outs(%c : memref<4x4xf32>)
+  return
+}

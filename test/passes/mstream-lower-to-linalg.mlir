@@ -1,0 +1,121 @@
+// RUN: mstream-opt %s --mstream-lower-to-linalg --split-input-file | FileCheck %s
+
+// Two-pass statistics (sum, centered squares) then the normalised map.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: %[[MEAN:.*]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<2x8xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %[[MEAN]] : tensor<2x8x16xf32>, tensor<2x8xf32>)
+// CHECK: math.sqrt
+// CHECK: %[[Y:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[MEAN]], %{{.*}}, %{{.*}} : tensor<2x8x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<16xf32>)
+// CHECK-NOT: mstream.
+// CHECK: return %[[Y]]
+func.func @layer_norm(%x: tensor<2x8x16xf32>, %w: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  %0 = mstream.layer_norm %x, %w : tensor<2x8x16xf32>, tensor<16xf32>
+  return %0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+// GEMMs stay named ops (for BLAS); the causal softmax is generated.
+// CHECK-LABEL: func.func @attention
+// CHECK: linalg.matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<48x16xf32>)
+// CHECK: linalg.batch_matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<8x8x4xf32>, tensor<8x8x4xf32>) outs(%{{.*}} : tensor<8x8x8xf32>)
+// CHECK: arith.cmpi ule
+// CHECK: math.exp
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<8x8x8xf32>, tensor<8x8x4xf32>)
+// CHECK: linalg.matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x16xf32>)
+func.func @attention(%x: tensor<2x8x16xf32>, %wqkv: tensor<48x16xf32>, %wo: tensor<16x16xf32>) -> tensor<2x8x16xf32> {
+  %0 = mstream.attention %x, %wqkv, %wo {heads = 4 : i64} : tensor<2x8x16xf32>, tensor<48x16xf32>, tensor<16x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @mlp
+// CHECK: linalg.matmul
+// CHECK: math.erf
+// CHECK: linalg.matmul
+func.func @mlp(%x: tensor<2x8x16xf32>, %w1: tensor<64x16xf32>, %w2: tensor<16x64xf32>) -> tensor<2x8x16xf32> {
+  %0 = mstream.mlp %x, %w1, %w2 : tensor<2x8x16xf32>, tensor<64x16xf32>, tensor<16x64xf32>
+  return %0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+// The five NS iterations are one scf.for over generated contractions.
+// CHECK-LABEL: func.func @newton_schulz
+// CHECK: %[[Z:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2], [3]] : tensor<2x8x4x4xf32> into tensor<16x4x4xf32>
+// CHECK: math.sqrt
+// CHECK: %[[C5:.*]] = arith.constant 5 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C5]]
+// CHECK-COUNT-3: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: scf.yield
+// CHECK: tensor.expand_shape
+// CHECK-NOT: linalg.matmul
+func.func @newton_schulz(%z: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
+  %0 = mstream.newton_schulz %z : tensor<2x8x4x4xf32>
+  return %0 : tensor<2x8x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @inv_sqrt
+// CHECK: %[[C10:.*]] = arith.constant 10 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C10]]
+// CHECK: math.sqrt
+func.func @inv_sqrt(%r: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
+  %0 = mstream.inv_sqrt %r : tensor<2x8x4x4xf32>
+  return %0 : tensor<2x8x4x4xf32>
+}
+
+// -----
+
+// tmm: the scalars are mapped once, in operand order (sigmoid of beta,
+// softplus of gamma and nu), then beta v + gamma g, its LayerNorm, and
+// x + nu v'.
+// CHECK-LABEL: func.func @tmm
+// CHECK: tensor.extract %arg3
+// CHECK: tensor.extract %arg4
+// CHECK: math.log1p
+// CHECK: tensor.extract %arg5
+// CHECK: math.log1p
+// CHECK: %[[PRE:.*]] = linalg.generic {{.*}} ins(%arg1, %arg2 : tensor<2x8x16xf32>, tensor<2x8x16xf32>)
+// CHECK: iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%[[PRE]] : tensor<2x8x16xf32>)
+// CHECK: %[[V:.*]] = linalg.generic {{.*}} ins(%[[PRE]], {{.*}}, %arg6 : tensor<2x8x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<16xf32>)
+// CHECK: %[[X:.*]] = linalg.generic {{.*}} ins(%arg0, %[[V]] : tensor<2x8x16xf32>, tensor<2x8x16xf32>)
+// CHECK: return %[[X]], %[[V]]
+func.func @tmm(%x: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %g: tensor<2x8x16xf32>, %b: tensor<1xf32>, %c: tensor<1xf32>, %n: tensor<1xf32>, %w: tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>) {
+  %0:2 = mstream.tmm x(%x) v(%v) grad(%g) beta(%b) gamma(%c) nu(%n) ln_v(%w) : tensor<2x8x16xf32>, tensor<1xf32>, tensor<16xf32>
+  return %0#0, %0#1 : tensor<2x8x16xf32>, tensor<2x8x16xf32>
+}
+
+// -----
+
+// soap: G viewed per head, GᵀG per token, InvSqrt in a loop, M' x R^-1/2.
+// CHECK-LABEL: func.func @soap
+// CHECK: tensor.expand_shape %arg3 {{.*}} into tensor<2x8x4x4xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: scf.for
+// CHECK: tensor.collapse_shape {{.*}} into tensor<2x8x16xf32>
+// CHECK-NOT: mstream.
+func.func @soap(%x: tensor<2x8x16xf32>, %m: tensor<2x8x16xf32>, %r: tensor<2x8x4x4xf32>, %g: tensor<2x8x16xf32>, %c: tensor<1xf32>, %w: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  %0:3 = mstream.soap x(%x) m(%m) r(%r : tensor<2x8x4x4xf32>) grad(%g) beta1(%c) beta_r(%c) gamma(%c) ln_u(%w) {heads = 4 : i64} : tensor<2x8x16xf32>, tensor<1xf32>, tensor<16xf32>
+  return %0#0 : tensor<2x8x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @embedding_and_loss
+// CHECK: tensor.extract_slice %arg2[0, 0] [8, 16] [1, 1] : tensor<32x16xf32> to tensor<8x16xf32>
+// CHECK: arith.index_cast
+// CHECK: tensor.extract %arg1
+// CHECK: linalg.matmul
+// CHECK: math.log
+// CHECK: %[[COUNT:.*]] = arith.constant 1.600000e+01 : f32
+// CHECK: arith.divf %{{.*}}, %[[COUNT]]
+func.func @embedding_and_loss(%ids: tensor<2x8xi32>, %tok: tensor<64x16xf32>, %pos: tensor<32x16xf32>) -> tensor<f32> {
+  %x = mstream.embedding %ids, %tok, %pos : (tensor<2x8xi32>, tensor<64x16xf32>, tensor<32x16xf32>) -> tensor<2x8x16xf32>
+  %l = mstream.tied_head %x, %tok : (tensor<2x8x16xf32>, tensor<64x16xf32>) -> tensor<2x8x64xf32>
+  %loss = mstream.cross_entropy %l, %ids : tensor<2x8x64xf32>, tensor<2x8xi32> -> tensor<f32>
+  return %loss : tensor<f32>
+}

@@ -1,0 +1,78 @@
+//===- Artifact.h - the compiled-model file format --------------*- C++ -*-===//
+//
+// One self-contained file (DESIGN.md "artifact"):
+//   "MSTREAMA" | u32 format | u32 0 | u64 n | manifest (n bytes, text)
+//   | u64 m | host shared object (m bytes) | u64 FNV-1a of all before
+// The manifest is line based: version stamps, target, the model definition,
+// the step shape, the parameter table and every entry point's signature.
+// Entry points are called with (inputs..., parameters..., outputs...).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MSTREAM_RUNTIME_ARTIFACT_H
+#define MSTREAM_RUNTIME_ARTIFACT_H
+
+#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Runtime/Tensor.h"
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mstream::rt {
+
+inline constexpr uint32_t kArtifactFormat = 1;
+
+/// The version stamp compiler and runtime must agree on.
+const char *runtimeVersion();
+/// "cpu-x86_64" etc.: the target this runtime executes.
+std::string hostTarget();
+
+struct ArgSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+};
+
+struct EntrySpec {
+  std::string name;
+  std::vector<ArgSpec> inputs;
+  std::vector<ArgSpec> outputs;
+};
+
+struct Manifest {
+  std::string compilerVersion;
+  std::string target;
+  /// The model definition's keys and values, in order.
+  std::vector<std::pair<std::string, std::string>> model;
+  int64_t batch = 0;
+  int64_t seq = 0;
+  std::vector<mstream::ParamSpec> params;
+  std::vector<EntrySpec> entries;
+
+  /// The model value of `key`, or "" if absent.
+  std::string modelValue(absl::string_view key) const;
+  const EntrySpec *findEntry(absl::string_view name) const;
+};
+
+std::string serializeManifest(const Manifest &manifest);
+absl::StatusOr<Manifest> parseManifest(absl::string_view text);
+
+std::string serializeArtifact(const Manifest &manifest,
+                              absl::string_view object);
+
+struct ArtifactContents {
+  Manifest manifest;
+  std::string object;
+};
+
+/// Checks magic, format, sizes, checksum and version stamps.
+absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
+                                               const std::string &path);
+
+} // namespace mstream::rt
+
+#endif // MSTREAM_RUNTIME_ARTIFACT_H

@@ -1,0 +1,239 @@
+//===- Artifact.cpp - the compiled-model file format ----------------------===//
+
+#include "mstream/Runtime/Artifact.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace mstream::rt {
+
+const char *runtimeVersion() { return MSTREAM_VERSION; }
+
+std::string hostTarget() {
+#if defined(__x86_64__)
+  return "cpu-x86_64";
+#elif defined(__aarch64__)
+  return "cpu-aarch64";
+#else
+  return "cpu-unknown";
+#endif
+}
+
+std::string Manifest::modelValue(absl::string_view key) const {
+  for (const auto &[name, value] : model)
+    if (name == key)
+      return value;
+  return "";
+}
+
+const EntrySpec *Manifest::findEntry(absl::string_view name) const {
+  for (const EntrySpec &entry : entries)
+    if (entry.name == name)
+      return &entry;
+  return nullptr;
+}
+
+namespace {
+
+constexpr absl::string_view kMagic = "MSTREAMA";
+
+std::string formatDims(const std::vector<int64_t> &shape) {
+  return shape.empty() ? "-" : absl::StrJoin(shape, ",");
+}
+
+bool parseDims(absl::string_view text, std::vector<int64_t> &shape) {
+  shape.clear();
+  if (text == "-")
+    return true;
+  for (absl::string_view dim : absl::StrSplit(text, ',')) {
+    int64_t size;
+    if (!absl::SimpleAtoi(dim, &size) || size < 0)
+      return false;
+    shape.push_back(size);
+  }
+  return true;
+}
+
+void appendLittle(std::string &out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
+uint64_t readLittle(absl::string_view bytes, size_t at, int count) {
+  uint64_t value = 0;
+  for (int i = count - 1; i >= 0; --i)
+    value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
+  return value;
+}
+
+constexpr std::pair<InitRule, absl::string_view> kInitNames[] = {
+    {InitRule::Normal, "normal"}, {InitRule::Constant, "constant"}};
+constexpr std::pair<ParamGroup, absl::string_view> kGroupNames[] = {
+    {ParamGroup::Scalar, "scalar"},
+    {ParamGroup::LayerNormGain, "layernorm"},
+    {ParamGroup::Embedding, "embedding"},
+    {ParamGroup::Matrix, "matrix"}};
+
+template <typename E, size_t N>
+absl::string_view nameOf(const std::pair<E, absl::string_view> (&names)[N],
+                         E value) {
+  for (const auto &[e, name] : names)
+    if (e == value)
+      return name;
+  return "?";
+}
+
+template <typename E, size_t N>
+bool valueOf(const std::pair<E, absl::string_view> (&names)[N],
+             absl::string_view name, E &value) {
+  for (const auto &[e, text] : names)
+    if (text == name) {
+      value = e;
+      return true;
+    }
+  return false;
+}
+
+uint64_t fnv1a(absl::string_view bytes) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+} // namespace
+
+std::string serializeManifest(const Manifest &m) {
+  std::string out = absl::StrCat("compiler ", m.compilerVersion, "\n",
+                                 "target ", m.target, "\n");
+  for (const auto &[key, value] : m.model)
+    absl::StrAppend(&out, "model ", key, " ", value, "\n");
+  absl::StrAppend(&out, "batch ", m.batch, "\nseq ", m.seq, "\n");
+  for (const mstream::ParamSpec &p : m.params)
+    absl::StrAppend(&out, "param ", p.name, " ", formatDims(p.shape), " ",
+                    nameOf(kInitNames, p.init), " ",
+                    absl::StrFormat("%.17g", p.initValue), " ",
+                    nameOf(kGroupNames, p.group), "\n");
+  for (const EntrySpec &e : m.entries) {
+    absl::StrAppend(&out, "entry ", e.name, "\n");
+    for (const ArgSpec &a : e.inputs)
+      absl::StrAppend(&out, "input ", a.name, " ",
+                      a.dtype == DType::F32 ? "f32" : "i32", " ",
+                      formatDims(a.shape), "\n");
+    for (const ArgSpec &a : e.outputs)
+      absl::StrAppend(&out, "output ", a.name, " ",
+                      a.dtype == DType::F32 ? "f32" : "i32", " ",
+                      formatDims(a.shape), "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
+  Manifest m;
+  int lineNumber = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    ++lineNumber;
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+    auto bad = [&] {
+      return absl::DataLossError(
+          absl::StrFormat("corrupt manifest line %d: '%s'", lineNumber, line));
+    };
+    const absl::string_view kind = f[0];
+    if (kind == "compiler" && f.size() == 2) {
+      m.compilerVersion = std::string(f[1]);
+    } else if (kind == "target" && f.size() == 2) {
+      m.target = std::string(f[1]);
+    } else if (kind == "model" && f.size() == 3) {
+      m.model.emplace_back(std::string(f[1]), std::string(f[2]));
+    } else if ((kind == "batch" || kind == "seq") && f.size() == 2) {
+      if (!absl::SimpleAtoi(f[1], kind == "batch" ? &m.batch : &m.seq))
+        return bad();
+    } else if (kind == "param" && f.size() == 6) {
+      mstream::ParamSpec p;
+      p.name = std::string(f[1]);
+      if (!parseDims(f[2], p.shape) || !valueOf(kInitNames, f[3], p.init) ||
+          !absl::SimpleAtod(f[4], &p.initValue) ||
+          !valueOf(kGroupNames, f[5], p.group))
+        return bad();
+      m.params.push_back(std::move(p));
+    } else if (kind == "entry" && f.size() == 2) {
+      m.entries.push_back({std::string(f[1]), {}, {}});
+    } else if ((kind == "input" || kind == "output") && f.size() == 4 &&
+               !m.entries.empty() && (f[2] == "f32" || f[2] == "i32")) {
+      ArgSpec a;
+      a.name = std::string(f[1]);
+      a.dtype = f[2] == "f32" ? DType::F32 : DType::I32;
+      if (!parseDims(f[3], a.shape))
+        return bad();
+      (kind == "input" ? m.entries.back().inputs : m.entries.back().outputs)
+          .push_back(std::move(a));
+    } else {
+      return bad();
+    }
+  }
+  return m;
+}
+
+std::string serializeArtifact(const Manifest &manifest,
+                              absl::string_view object) {
+  std::string text = serializeManifest(manifest);
+  std::string out(kMagic);
+  appendLittle(out, kArtifactFormat, 4);
+  appendLittle(out, 0, 4);
+  appendLittle(out, text.size(), 8);
+  out += text;
+  appendLittle(out, object.size(), 8);
+  out.append(object.data(), object.size());
+  appendLittle(out, fnv1a(out), 8);
+  return out;
+}
+
+absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
+                                               const std::string &path) {
+  auto fail = [&](absl::string_view message) {
+    return absl::DataLossError(absl::StrCat(path, ": ", message));
+  };
+  if (bytes.size() < 8 || bytes.substr(0, 8) != kMagic)
+    return fail("not an mstream artifact (bad magic); compile one with "
+                "'mstream compile CONFIG.json --target=cpu -o FILE'");
+  if (bytes.size() < 32)
+    return fail("truncated artifact");
+  uint64_t format = readLittle(bytes, 8, 4);
+  if (format != kArtifactFormat)
+    return fail(absl::StrFormat("artifact format %d, but this runtime reads "
+                                "format %d; recompile the model",
+                                format, kArtifactFormat));
+  uint64_t checksum = readLittle(bytes, bytes.size() - 8, 8);
+  if (checksum != fnv1a(bytes.substr(0, bytes.size() - 8)))
+    return fail("checksum mismatch: the artifact is corrupted or truncated");
+  uint64_t manifestSize = readLittle(bytes, 16, 8);
+  if (manifestSize > bytes.size() - 32)
+    return fail("truncated manifest");
+  absl::string_view manifest = bytes.substr(24, manifestSize);
+  size_t objectAt = 24 + manifestSize;
+  if (objectAt + 16 > bytes.size())
+    return fail("truncated object");
+  uint64_t objectSize = readLittle(bytes, objectAt, 8);
+  if (objectSize != bytes.size() - objectAt - 16)
+    return fail("object size does not match the file (truncated?)");
+
+  absl::StatusOr<Manifest> parsed = parseManifest(manifest);
+  if (!parsed.ok())
+    return fail(parsed.status().message());
+  if (parsed->compilerVersion != runtimeVersion())
+    return fail(absl::StrCat("compiled by mstream ", parsed->compilerVersion,
+                             " but this runtime is ", runtimeVersion(),
+                             "; recompile the model"));
+  if (parsed->target != hostTarget())
+    return fail(absl::StrCat("compiled for target ", parsed->target,
+                             " but this runtime executes ", hostTarget()));
+  return ArtifactContents{std::move(*parsed),
+                          std::string(bytes.substr(objectAt + 8, objectSize))};
+}
+
+} // namespace mstream::rt

@@ -1,0 +1,159 @@
+//===- Program.cpp - loading and running CPU artifacts --------------------===//
+
+#include "mstream/Runtime/Program.h"
+
+#include "mstream/Runtime/Blas.h"
+#include "mstream/Runtime/Files.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <unistd.h>
+
+namespace mstream::rt {
+
+namespace {
+
+using EntryFn = void (*)(void **);
+
+/// dlopen needs a file: the host code goes to a private temporary file that
+/// is unlinked as soon as it is mapped.
+/// Generated code calls mstream_sgemm by name. Promote the object that
+/// defines it to global scope: when this runtime was itself loaded with
+/// RTLD_LOCAL (a Python extension), its symbols are otherwise invisible.
+void exportRuntimeSymbols() {
+  Dl_info info;
+  if (::dladdr(reinterpret_cast<void *>(&mstream_sgemm), &info) &&
+      info.dli_fname)
+    ::dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+}
+
+absl::StatusOr<void *> openHostCode(const std::string &object,
+                                    const std::string &path) {
+  exportRuntimeSymbols();
+  const char *dir = std::getenv("TMPDIR");
+  std::string pattern = absl::StrCat(dir ? dir : "/tmp", "/mstream-XXXXXX");
+  int fd = ::mkstemp(pattern.data());
+  if (fd < 0)
+    return absl::InternalError(
+        absl::StrCat("cannot create a temporary file for ", path));
+  bool written = ::write(fd, object.data(), object.size()) ==
+                 static_cast<ssize_t>(object.size());
+  ::close(fd);
+  void *library =
+      written ? ::dlopen(pattern.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
+  std::string error = written ? (library ? "" : ::dlerror()) : "write failed";
+  ::unlink(pattern.c_str());
+  if (!library)
+    return absl::InternalError(
+        absl::StrCat(path, ": cannot load its host code: ", error));
+  return library;
+}
+
+absl::Status checkTensor(const ArgSpec &spec, const Tensor &tensor,
+                         absl::string_view entry) {
+  if (tensor.dtype != spec.dtype || tensor.shape != spec.shape)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "entry '", entry, "': input '", spec.name, "' must be ",
+        dtypeName(spec.dtype), " ", formatShape(spec.shape), ", got ",
+        dtypeName(tensor.dtype), " ", formatShape(tensor.shape),
+        " (the artifact was compiled for batch and sequence length of this "
+        "shape)"));
+  return absl::OkStatus();
+}
+
+/// Generated code indexes tables with token ids: reject any outside [0, V).
+absl::Status checkTokenRange(const ArgSpec &spec, const Tensor &tensor,
+                             int64_t vocab) {
+  const int32_t *ids = tensor.i32();
+  int64_t seq = spec.shape.back();
+  for (int64_t i = 0, e = tensor.numElements(); i < e; ++i)
+    if (ids[i] < 0 || ids[i] >= vocab)
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: value %d at [%d, %d] is outside the vocabulary [0, %d)",
+          spec.name, ids[i], i / seq, i % seq, vocab));
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<Program>>
+Program::load(const std::string &path) {
+  absl::StatusOr<std::string> bytes = readFile(path);
+  if (!bytes.ok())
+    return bytes.status();
+  absl::StatusOr<ArtifactContents> contents = parseArtifact(*bytes, path);
+  if (!contents.ok())
+    return contents.status();
+  absl::StatusOr<void *> library = openHostCode(contents->object, path);
+  if (!library.ok())
+    return library.status();
+  for (const EntrySpec &entry : contents->manifest.entries)
+    if (!::dlsym(*library,
+                 absl::StrCat("mstream_entry_", entry.name).c_str())) {
+      ::dlclose(*library);
+      return absl::DataLossError(absl::StrCat(
+          path, ": the host code lacks entry point '", entry.name, "'"));
+    }
+  return std::unique_ptr<Program>(
+      new Program(std::move(contents->manifest), *library));
+}
+
+Program::~Program() { ::dlclose(library_); }
+
+absl::StatusOr<std::vector<Tensor>>
+Program::run(absl::string_view entryName,
+             const std::vector<const Tensor *> &inputs,
+             std::vector<Tensor> &params) {
+  const EntrySpec *entry = manifest_.findEntry(entryName);
+  if (!entry)
+    return absl::NotFoundError(
+        absl::StrCat("the artifact has no entry point '", entryName, "'"));
+  if (inputs.size() != entry->inputs.size())
+    return absl::InvalidArgumentError(
+        absl::StrFormat("entry '%s' takes %d inputs, got %d", entryName,
+                        entry->inputs.size(), inputs.size()));
+  int64_t vocab = 0;
+  if (!absl::SimpleAtoi(manifest_.modelValue("vocab_size"), &vocab))
+    return absl::DataLossError("the artifact's manifest lacks vocab_size");
+
+  std::vector<void *> args;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ArgSpec &spec = entry->inputs[i];
+    if (absl::Status status = checkTensor(spec, *inputs[i], entryName);
+        !status.ok())
+      return status;
+    if (spec.dtype == DType::I32)
+      if (absl::Status status = checkTokenRange(spec, *inputs[i], vocab);
+          !status.ok())
+        return status;
+    args.push_back(const_cast<Tensor *>(inputs[i])->data());
+  }
+  if (params.size() != manifest_.params.size())
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected %d parameters, got %d",
+                        manifest_.params.size(), params.size()));
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].shape != manifest_.params[i].shape)
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter '", manifest_.params[i].name, "' must be ",
+                       formatShape(manifest_.params[i].shape), ", got ",
+                       formatShape(params[i].shape)));
+    args.push_back(params[i].data());
+  }
+  std::vector<Tensor> outputs;
+  outputs.reserve(entry->outputs.size());
+  for (const ArgSpec &spec : entry->outputs) {
+    outputs.push_back(Tensor::zeros(spec.dtype, spec.shape));
+    args.push_back(outputs.back().data());
+  }
+  auto fn = reinterpret_cast<EntryFn>(
+      ::dlsym(library_, absl::StrCat("mstream_entry_", entryName).c_str()));
+  fn(args.data());
+  return outputs;
+}
+
+} // namespace mstream::rt

@@ -11,8 +11,6 @@
 #include "mstream/Passes/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
@@ -22,8 +20,7 @@ int main(int argc, char **argv) {
   mstream::registerMStreamPipelines();
 
   mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
+  mstream::registerPipelineDependencies(registry);
   registry.insert<mstream::MStreamDialect>();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "mstream optimizer driver: mstream IR in, any stage out\n",

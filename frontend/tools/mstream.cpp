@@ -1,10 +1,13 @@
 //===- mstream.cpp - the mstream command-line driver ----------------------===//
 //
-//   mstream compile CONFIG.json --emit=mlir [--batch B] [--seq T] [-o FILE]
+//   mstream compile CONFIG.json [--target=cpu] [--emit=...] [-o FILE]
+//   mstream init | eval ...   (the runtime's commands, runtime/cli)
 //
 //===----------------------------------------------------------------------===//
 
-#include "mstream/Frontend/Importer.h"
+#include "mstream/Frontend/Compiler.h"
+#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Runtime/Cli.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
@@ -14,30 +17,48 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cstring>
+
 namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { Mlir };
+enum class Target { None, Cpu };
+enum class Emit { Default, Mlir, Lowered, LlvmIr, Artifact };
 
 // libLLVM registers its backends' options globally; --help shows only ours.
 cl::OptionCategory mstreamCategory("mstream options");
 
-cl::SubCommand
-    compileCommand("compile",
-                   "Compile a model definition (JSON config) and emit its IR");
+cl::SubCommand compileCommand(
+    "compile", "Compile a model definition (JSON config) to IR or an artifact");
 
 cl::opt<std::string> configPath(cl::Positional, cl::Required,
                                 cl::desc("<CONFIG.json>"),
-                                cl::sub(compileCommand), cl::cat(mstreamCategory));
+                                cl::sub(compileCommand),
+                                cl::cat(mstreamCategory));
 
-cl::opt<Emit> emit("emit", cl::desc("What to emit"), cl::init(Emit::Mlir),
-                   cl::values(clEnumValN(Emit::Mlir, "mlir",
-                                         "the imported mstream IR (default)")),
-                   cl::sub(compileCommand), cl::cat(mstreamCategory));
+cl::opt<Target>
+    target("target",
+           cl::desc("Backend to compile for (default: none, emit IR)"),
+           cl::init(Target::None),
+           cl::values(clEnumValN(Target::Cpu, "cpu",
+                                 "host CPU: generated loops plus OpenBLAS")),
+           cl::sub(compileCommand), cl::cat(mstreamCategory));
+
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to emit (default: mlir, or artifact with --target)"),
+    cl::init(Emit::Default),
+    cl::values(clEnumValN(Emit::Mlir, "mlir", "the imported mstream IR"),
+               clEnumValN(Emit::Lowered, "lowered",
+                          "the LLVM dialect after the target's pipeline"),
+               clEnumValN(Emit::LlvmIr, "llvm-ir", "the optimised LLVM IR"),
+               clEnumValN(Emit::Artifact, "artifact",
+                          "the self-contained artifact the runtime loads")),
+    cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<int64_t> batch("batch", cl::desc("Batch size of one step (default 1)"),
-                       cl::init(1), cl::sub(compileCommand), cl::cat(mstreamCategory));
+                       cl::init(1), cl::sub(compileCommand),
+                       cl::cat(mstreamCategory));
 
 cl::opt<int64_t>
     seq("seq",
@@ -47,7 +68,8 @@ cl::opt<int64_t>
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
-                                cl::sub(compileCommand), cl::cat(mstreamCategory));
+                                cl::sub(compileCommand),
+                                cl::cat(mstreamCategory));
 
 cl::opt<bool> printLocations(
     "print-locations",
@@ -60,6 +82,21 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
+int writeOutput(llvm::function_ref<void(llvm::raw_ostream &)> print,
+                bool binary) {
+  if (binary && outputPath == "-")
+    return fail("an artifact is binary: name a file with -o");
+  std::error_code error;
+  llvm::ToolOutputFile output(outputPath, error,
+                              binary ? llvm::sys::fs::OF_None
+                                     : llvm::sys::fs::OF_Text);
+  if (error)
+    return fail("cannot open '" + outputPath + "': " + error.message());
+  print(output.os());
+  output.keep();
+  return 0;
+}
+
 int runCompile() {
   llvm::Expected<mstream::ParsedConfig> parsed =
       mstream::parseModelConfigFile(configPath);
@@ -68,33 +105,93 @@ int runCompile() {
     llvm::errs() << llvm::toString(parsed.takeError());
     return 1;
   }
+  Emit what = emit;
+  if (what == Emit::Default)
+    what = target == Target::Cpu ? Emit::Artifact : Emit::Mlir;
+  if (what != Emit::Mlir && target == Target::None)
+    return fail("--emit=lowered, llvm-ir and artifact need --target=cpu");
+
   mlir::MLIRContext context;
-  auto module = mstream::importModel(context, *parsed, {batch, seq});
+  mstream::StepShape shape{batch, seq};
+  if (what == Emit::Artifact) {
+    auto artifact = mstream::compileArtifact(context, *parsed, shape);
+    if (!artifact)
+      return fail(llvm::toString(artifact.takeError()));
+    return writeOutput([&](llvm::raw_ostream &os) { os << *artifact; }, true);
+  }
+  auto module = mstream::importModel(context, *parsed, shape);
   if (!module)
     return fail(llvm::toString(module.takeError()));
-
-  std::error_code error;
-  llvm::ToolOutputFile output(outputPath, error, llvm::sys::fs::OF_Text);
-  if (error)
-    return fail("cannot open '" + outputPath + "': " + error.message());
+  if (what != Emit::Mlir)
+    if (llvm::Error error = mstream::lowerForCpu(**module))
+      return fail(llvm::toString(std::move(error)));
+  if (what == Emit::LlvmIr) {
+    llvm::LLVMContext llvmContext;
+    auto llvmModule = mstream::translateForCpu(**module, llvmContext);
+    if (!llvmModule)
+      return fail(llvm::toString(llvmModule.takeError()));
+    return writeOutput([&](llvm::raw_ostream &os) { os << **llvmModule; },
+                       false);
+  }
   mlir::OpPrintingFlags flags;
   flags.enableDebugInfo(printLocations);
-  (*module)->print(output.os(), flags);
-  output.os() << "\n";
-  output.keep();
-  return 0;
+  return writeOutput(
+      [&](llvm::raw_ostream &os) {
+        (*module)->print(os, flags);
+        os << "\n";
+      },
+      false);
+}
+
+absl::Status toStatus(llvm::Error error) {
+  return absl::InvalidArgumentError(llvm::toString(std::move(error)));
+}
+
+/// The compiler, offered to the runtime's commands for model definitions.
+mstream::rt::CompilerHooks compilerHooks() {
+  mstream::rt::CompilerHooks hooks;
+  hooks.paramTable = [](const std::string &path)
+      -> absl::StatusOr<std::vector<mstream::ParamSpec>> {
+    auto parsed = mstream::parseModelConfigFile(path);
+    if (!parsed)
+      return toStatus(parsed.takeError());
+    return mstream::buildParamTable(parsed->config);
+  };
+  hooks.compile = [](const std::string &path, int64_t b,
+                     int64_t s) -> absl::StatusOr<std::string> {
+    auto parsed = mstream::parseModelConfigFile(path);
+    if (!parsed)
+      return toStatus(parsed.takeError());
+    mlir::MLIRContext context;
+    auto artifact = mstream::compileArtifact(context, *parsed, {b, s});
+    if (!artifact)
+      return toStatus(artifact.takeError());
+    return std::move(*artifact);
+  };
+  return hooks;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  for (const auto &[name, summary] : mstream::rt::runtimeCommands())
+    if (argc > 1 && name == argv[1]) {
+      mstream::rt::CompilerHooks hooks = compilerHooks();
+      return mstream::rt::runRuntimeCommand(argc, argv, &hooks);
+    }
+
   cl::HideUnrelatedOptions(mstreamCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "mstream: compiler for optimizer-inspired Transformers\n\n"
-      "  mstream compile CONFIG.json --emit=mlir   print the imported IR\n\n"
-      "Run 'mstream compile --help' for the options of a sub-command.\n");
+      "mstream: compiler and runtime for optimizer-inspired Transformers\n\n"
+      "  mstream compile CONFIG.json --emit=mlir   print the imported IR\n"
+      "  mstream compile CONFIG.json --target=cpu -o MODEL.mstream\n"
+      "  mstream init CONFIG.json|ARTIFACT --seed S -o W.safetensors\n"
+      "  mstream eval CONFIG.json|ARTIFACT --weights W.safetensors "
+      "--tokens X.npy --targets Y.npy [--logits L.npy]\n\n"
+      "Run 'mstream compile --help' or 'mstream init --helpshort' for a "
+      "command's options.\n");
   if (compileCommand)
     return runCompile();
   cl::PrintHelpMessage();

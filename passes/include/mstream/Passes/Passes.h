@@ -26,6 +26,10 @@ namespace mstream {
 /// to the LLVM dialect with packed entry points and BLAS calls.
 void buildCpuPipeline(mlir::OpPassManager &pm);
 
+/// Every dialect and interface implementation (bufferization models,
+/// conversions, translations) the pipelines need, for any driver's context.
+void registerPipelineDependencies(mlir::DialectRegistry &registry);
+
 /// Registers the named pipelines with mlir-opt style drivers.
 void registerMStreamPipelines();
 

@@ -1,0 +1,35 @@
+//===- Compiler.h - model definitions to artifacts --------------*- C++ -*-===//
+//
+// The compiler facade: import, lower through a named pipeline, generate and
+// link host code, and package it with the model's manifest (runtime/
+// Artifact.h). Every phase is reachable for inspection.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MSTREAM_FRONTEND_COMPILER_H
+#define MSTREAM_FRONTEND_COMPILER_H
+
+#include "mstream/Frontend/Importer.h"
+
+#include "llvm/IR/Module.h"
+
+namespace mstream {
+
+/// Runs mstream-cpu-pipeline on an imported module, in place.
+llvm::Error lowerForCpu(mlir::ModuleOp module);
+
+/// The LLVM dialect module as optimised (O2) LLVM IR for the host.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateForCpu(mlir::ModuleOp module, llvm::LLVMContext &context);
+
+/// Host object code linked into a shared object (by the system's `cc`).
+llvm::Expected<std::string> linkSharedObject(llvm::Module &module);
+
+/// The whole compilation of `parsed` at `shape` to artifact bytes.
+llvm::Expected<std::string> compileArtifact(mlir::MLIRContext &context,
+                                            const ParsedConfig &parsed,
+                                            StepShape shape);
+
+} // namespace mstream
+
+#endif // MSTREAM_FRONTEND_COMPILER_H

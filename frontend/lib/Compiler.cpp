@@ -1,0 +1,178 @@
+//===- Compiler.cpp - model definitions to artifacts ----------------------===//
+
+#include "mstream/Frontend/Compiler.h"
+
+#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Passes/Passes.h"
+#include "mstream/Runtime/Artifact.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+
+llvm::Error mstream::lowerForCpu(ModuleOp module) {
+  DialectRegistry registry;
+  registerPipelineDependencies(registry);
+  module.getContext()->appendDialectRegistry(registry);
+  PassManager pm(module.getContext());
+  buildCpuPipeline(pm);
+  if (failed(pm.run(module)))
+    return llvm::createStringError(
+        "lowering to the CPU backend failed (see the diagnostics above)");
+  return llvm::Error::success();
+}
+
+/// The host target machine, for a baseline CPU of the host's architecture so
+/// that an artifact runs on any machine of that architecture.
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return llvm::createStringError("no host target: " + error);
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, "generic", "", options, llvm::Reloc::PIC_));
+  if (!machine)
+    return llvm::createStringError("cannot create the host target machine");
+  return machine;
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+mstream::translateForCpu(ModuleOp module, llvm::LLVMContext &context) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  module.getContext()->appendDialectRegistry(registry);
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context, "mstream");
+  if (!llvmModule)
+    return llvm::createStringError("translation to LLVM IR failed");
+  auto machine = hostMachine();
+  if (!machine)
+    return machine.takeError();
+  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+  if (llvm::Error error = makeOptimizingTransformer(
+          /*optLevel=*/2, /*sizeLevel=*/0, machine->get())(llvmModule.get()))
+    return std::move(error);
+  return llvmModule;
+}
+
+/// Removes a temporary file when it goes out of scope.
+struct TempFile {
+  llvm::SmallString<128> path;
+  ~TempFile() {
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+};
+
+llvm::Expected<std::string> mstream::linkSharedObject(llvm::Module &module) {
+  auto machine = hostMachine();
+  if (!machine)
+    return machine.takeError();
+  TempFile object, library;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("mstream", "o", object.path))
+    return llvm::createStringError(ec, "cannot create a temporary file");
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("mstream", "so", library.path))
+    return llvm::createStringError(ec, "cannot create a temporary file");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(object.path, ec);
+    if (ec)
+      return llvm::createStringError(ec, "cannot write the object file");
+    llvm::legacy::PassManager codegen;
+    if ((*machine)->addPassesToEmitFile(codegen, os, nullptr,
+                                        llvm::CodeGenFileType::ObjectFile))
+      return llvm::createStringError("the host target cannot emit objects");
+    codegen.run(module);
+  }
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    return llvm::createStringError(
+        "cannot link the host code: no 'cc' on PATH (install build-essential)");
+  llvm::StringRef args[] = {*cc,          "-shared",   "-o",
+                            library.path, object.path, "-lm"};
+  std::string message;
+  if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message) !=
+      0)
+    return llvm::createStringError("linking the host code failed: " + message);
+  auto bytes = llvm::MemoryBuffer::getFile(library.path, false, false);
+  if (!bytes)
+    return llvm::createStringError(bytes.getError(),
+                                   "cannot read the linked host code");
+  return (*bytes)->getBuffer().str();
+}
+
+namespace mstream {
+/// The manifest of the artifact of `parsed` at `shape`.
+static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape) {
+  const ModelConfig &config = parsed.config;
+  rt::Manifest manifest;
+  manifest.compilerVersion = rt::runtimeVersion();
+  manifest.target = rt::hostTarget();
+  manifest.model = {
+      {"variant", std::string(getVariantInfo(config.variant).name)},
+      {"vocab_size", std::to_string(config.vocabSize)},
+      {"max_seq_len", std::to_string(config.maxSeqLen)},
+      {"d_model", std::to_string(config.dModel)},
+      {"n_layers", std::to_string(config.nLayers)},
+      {"n_heads", std::to_string(config.nHeads)},
+      {"vel_init", config.velInit == VelInit::Zero ? "zero" : "embed"},
+      {"ns_iters", std::to_string(config.nsIters)}};
+  manifest.batch = shape.batch;
+  manifest.seq = shape.seq;
+  manifest.params = buildParamTable(config);
+  std::vector<int64_t> tokens = {shape.batch, shape.seq};
+  rt::ArgSpec tokenArg{"tokens", rt::DType::I32, tokens};
+  rt::ArgSpec targetArg{"targets", rt::DType::I32, tokens};
+  manifest.entries = {
+      {"forward",
+       {tokenArg},
+       {{"logits",
+         rt::DType::F32,
+         {shape.batch, shape.seq, config.vocabSize}}}},
+      {"loss", {tokenArg, targetArg}, {{"loss", rt::DType::F32, {}}}}};
+  return manifest;
+}
+} // namespace mstream
+
+llvm::Expected<std::string> mstream::compileArtifact(MLIRContext &context,
+                                                     const ParsedConfig &parsed,
+                                                     StepShape shape) {
+  auto module = importModel(context, parsed, shape);
+  if (!module)
+    return module.takeError();
+  if (shape.seq == 0)
+    shape.seq = parsed.config.maxSeqLen;
+  if (llvm::Error error = lowerForCpu(**module))
+    return std::move(error);
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateForCpu(**module, llvmContext);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  auto object = linkSharedObject(**llvmModule);
+  if (!object)
+    return object.takeError();
+  return rt::serializeArtifact(describe(parsed, shape), *object);
+}

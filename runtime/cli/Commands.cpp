@@ -1,0 +1,204 @@
+//===- Commands.cpp - the runtime's command-line commands -----------------===//
+
+#include "mstream/Runtime/Cli.h"
+
+#include "mstream/Runtime/Files.h"
+#include "mstream/Runtime/Json.h"
+#include "mstream/Runtime/Npy.h"
+#include "mstream/Runtime/Params.h"
+#include "mstream/Runtime/Program.h"
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+#include <cstdio>
+#include <unistd.h>
+
+ABSL_FLAG(uint64_t, seed, 0, "init: random seed");
+ABSL_FLAG(std::string, o, "", "init: output safetensors file");
+ABSL_FLAG(std::string, weights, "", "eval: parameters (safetensors)");
+ABSL_FLAG(std::string, tokens, "",
+          "eval: input token ids (.npy, int32/int64, [B, T])");
+ABSL_FLAG(std::string, targets, "", "eval: target token ids (.npy, [B, T])");
+ABSL_FLAG(std::string, logits, "",
+          "eval: also write the logits here (.npy, float32, [B, T, V])");
+
+namespace mstream::rt {
+
+namespace {
+
+constexpr absl::string_view kArtifactMagic = "MSTREAMA";
+
+/// Whether `path` holds an artifact (else a model definition); an
+/// unreadable file is an error.
+absl::StatusOr<bool> isArtifact(const std::string &path) {
+  absl::StatusOr<std::string> bytes = readFile(path);
+  if (!bytes.ok())
+    return bytes.status();
+  return absl::string_view(*bytes).substr(0, 8) == kArtifactMagic;
+}
+
+absl::Status needsCompiler(const std::string &path,
+                           const CompilerHooks *hooks) {
+  if (hooks)
+    return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      path,
+      " is not an artifact, and this mstream was built without the "
+      "compiler (MSTREAM_BUILD_COMPILER=OFF): compile it elsewhere with "
+      "'mstream compile ",
+      path, " --target=cpu -o MODEL.mstream'"));
+}
+
+absl::Status runInit(const std::string &model, const CompilerHooks *hooks) {
+  std::string out = absl::GetFlag(FLAGS_o);
+  if (out.empty())
+    return absl::InvalidArgumentError("init needs -o W.safetensors");
+  std::vector<ParamSpec> table;
+  absl::StatusOr<bool> artifact = isArtifact(model);
+  if (!artifact.ok())
+    return artifact.status();
+  if (*artifact) {
+    absl::StatusOr<std::unique_ptr<Program>> program = Program::load(model);
+    if (!program.ok())
+      return program.status();
+    table = (*program)->manifest().params;
+  } else {
+    if (absl::Status status = needsCompiler(model, hooks); !status.ok())
+      return status;
+    absl::StatusOr<std::vector<ParamSpec>> parsed = hooks->paramTable(model);
+    if (!parsed.ok())
+      return parsed.status();
+    table = std::move(*parsed);
+  }
+  NamedTensors params = initParams(table, absl::GetFlag(FLAGS_seed));
+  if (absl::Status status = writeSafetensors(out, params); !status.ok())
+    return status;
+  std::printf("{\"parameters\": %lld, \"tensors\": %zu, \"out\": %s}\n",
+              static_cast<long long>(countParameters(table)), table.size(),
+              quoteJson(out).c_str());
+  return absl::OkStatus();
+}
+
+/// Loads `model` as an artifact, compiling a definition at `shape` first.
+absl::StatusOr<std::unique_ptr<Program>>
+loadProgram(const std::string &model, const std::vector<int64_t> &shape,
+            const CompilerHooks *hooks) {
+  absl::StatusOr<bool> isFile = isArtifact(model);
+  if (!isFile.ok())
+    return isFile.status();
+  if (*isFile)
+    return Program::load(model);
+  if (absl::Status status = needsCompiler(model, hooks); !status.ok())
+    return status;
+  if (shape.size() != 2)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tokens must be a [batch, seq] array, got ", formatShape(shape)));
+  absl::StatusOr<std::string> artifact =
+      hooks->compile(model, shape[0], shape[1]);
+  if (!artifact.ok())
+    return artifact.status();
+  std::string path =
+      absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
+                   "/mstream-eval-", getpid(), ".mstream");
+  if (absl::Status status = writeFileAtomically(path, *artifact); !status.ok())
+    return status;
+  absl::StatusOr<std::unique_ptr<Program>> program = Program::load(path);
+  std::remove(path.c_str());
+  return program;
+}
+
+absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
+  for (auto [flag, name] :
+       {std::pair{absl::GetFlag(FLAGS_weights), "--weights"},
+        std::pair{absl::GetFlag(FLAGS_tokens), "--tokens"},
+        std::pair{absl::GetFlag(FLAGS_targets), "--targets"}})
+    if (flag.empty())
+      return absl::InvalidArgumentError(absl::StrCat("eval needs ", name));
+  absl::StatusOr<Tensor> tokens = readNpy(absl::GetFlag(FLAGS_tokens));
+  if (!tokens.ok())
+    return tokens.status();
+  absl::StatusOr<Tensor> targets = readNpy(absl::GetFlag(FLAGS_targets));
+  if (!targets.ok())
+    return targets.status();
+  if (tokens->dtype != DType::I32 || targets->dtype != DType::I32)
+    return absl::InvalidArgumentError(
+        "tokens and targets must be integer arrays (int32 or int64)");
+  if (targets->shape != tokens->shape)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "targets ", formatShape(targets->shape),
+        " must have the shape of tokens ", formatShape(tokens->shape)));
+
+  absl::StatusOr<std::unique_ptr<Program>> program =
+      loadProgram(model, tokens->shape, hooks);
+  if (!program.ok())
+    return program.status();
+  const Manifest &manifest = (*program)->manifest();
+  std::string weightsPath = absl::GetFlag(FLAGS_weights);
+  absl::StatusOr<NamedTensors> loaded = readSafetensors(weightsPath);
+  if (!loaded.ok())
+    return loaded.status();
+  absl::StatusOr<std::vector<Tensor>> params =
+      bindParams(manifest.params, std::move(*loaded), weightsPath);
+  if (!params.ok())
+    return params.status();
+
+  absl::StatusOr<std::vector<Tensor>> loss =
+      (*program)->run("loss", {&*tokens, &*targets}, *params);
+  if (!loss.ok())
+    return loss.status();
+  if (std::string logitsPath = absl::GetFlag(FLAGS_logits);
+      !logitsPath.empty()) {
+    absl::StatusOr<std::vector<Tensor>> logits =
+        (*program)->run("forward", {&*tokens}, *params);
+    if (!logits.ok())
+      return logits.status();
+    if (absl::Status status = writeNpy(logitsPath, logits->front());
+        !status.ok())
+      return status;
+  }
+  std::printf("{\"loss\": %.9g, \"variant\": \"%s\", \"batch\": %lld, "
+              "\"seq\": %lld}\n",
+              loss->front().f32()[0], manifest.modelValue("variant").c_str(),
+              static_cast<long long>(manifest.batch),
+              static_cast<long long>(manifest.seq));
+  return absl::OkStatus();
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, std::string>> runtimeCommands() {
+  return {
+      {"init", "initialise a model's parameters (SPEC.md §1) to safetensors"},
+      {"eval", "loss (and logits) of a model on token arrays"}};
+}
+
+int runRuntimeCommand(int argc, char **argv, const CompilerHooks *hooks) {
+  std::string command = argc > 1 ? argv[1] : "";
+  absl::SetProgramUsageMessage(absl::StrCat(
+      "\n  mstream init CONFIG.json|ARTIFACT --seed S -o W.safetensors\n"
+      "  mstream eval CONFIG.json|ARTIFACT --weights W.safetensors "
+      "--tokens X.npy --targets Y.npy [--logits L.npy]"));
+  std::vector<char *> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() != 3) {
+    std::fprintf(stderr,
+                 "mstream: error: '%s' takes one model (CONFIG.json or an "
+                 "artifact); see 'mstream %s --helpshort'\n",
+                 command.c_str(), command.c_str());
+    return 1;
+  }
+  std::string model = positional[2];
+  absl::Status status =
+      command == "init" ? runInit(model, hooks) : runEval(model, hooks);
+  if (!status.ok()) {
+    std::fprintf(stderr, "mstream: error: %s\n",
+                 std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace mstream::rt

@@ -1,0 +1,94 @@
+"""Shared fixtures: the mstream binary, small model definitions, compiled
+artifacts (cached per session) and random inputs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import reference  # noqa: E402
+import tensor_files  # noqa: E402
+
+BATCH, SEQ = 2, 16
+
+
+def small_config(variant, **overrides):
+    """A model small enough to compile in seconds; n_heads=4 keeps the
+    per-token H x Dh matrices non-trivial (4 x 16)."""
+    config = {"variant": variant, "vocab_size": 96, "max_seq_len": 32,
+              "d_model": 64, "n_layers": 2, "n_heads": 4}
+    config.update(overrides)
+    return config
+
+
+# Every variant plus TMM-zerovel, by test id.
+CONFIGS = {v: small_config(v) for v in reference.VARIANTS}
+CONFIGS["tmm-zerovel"] = small_config("tmm", vel_init="zero")
+
+
+@pytest.fixture(scope="session")
+def mstream_bin():
+    path = os.environ.get("MSTREAM_BIN", os.path.join(
+        os.path.dirname(__file__), "..", "..", "build", "bin", "mstream"))
+    assert os.path.exists(path), f"build mstream first (looked for {path})"
+    return path
+
+
+def run(mstream_bin, *args, check=True):
+    result = subprocess.run([mstream_bin, *map(str, args)], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mstream {' '.join(map(str, args))} failed:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("mstream")
+
+
+@pytest.fixture(scope="session")
+def compiled(mstream_bin, workdir):
+    """Compiles a config once per session: name -> (config, config path, artifact path)."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            config = CONFIGS[name]
+            config_path = workdir / f"{name}.json"
+            config_path.write_text(json.dumps(config))
+            artifact = workdir / f"{name}.mstream"
+            run(mstream_bin, "compile", config_path, "--target=cpu", "--batch", BATCH,
+                "--seq", SEQ, "-o", artifact)
+            cache[name] = (config, config_path, artifact)
+        return cache[name]
+
+    return get
+
+
+def random_inputs(config, seed, batch=BATCH, seq=SEQ):
+    """Random parameters (float32-representable, as float64) and int64 tokens."""
+    state = reference.random_state_dict(config, seed)
+    state = {k: v.float().double() for k, v in state.items()}
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(0, config["vocab_size"], (batch, seq))
+    targets = rng.integers(0, config["vocab_size"], (batch, seq))
+    return state, tokens, targets
+
+
+def save_inputs(directory, tag, state, tokens, targets):
+    weights = directory / f"{tag}.safetensors"
+    tensor_files.write_safetensors(weights, {k: v.numpy() for k, v in state.items()})
+    np.save(directory / f"{tag}-x.npy", tokens)
+    np.save(directory / f"{tag}-y.npy", targets)
+    return weights, directory / f"{tag}-x.npy", directory / f"{tag}-y.npy"
+
+
+def reference_loss(config, state, tokens, targets):
+    return float(reference.loss(config, state, torch.from_numpy(tokens),
+                                torch.from_numpy(targets)))

@@ -1,0 +1,83 @@
+//===- ArtifactTest.cpp - the artifact container and manifest -------------===//
+
+#include "mstream/Runtime/Artifact.h"
+
+#include <gtest/gtest.h>
+
+using namespace mstream;
+using namespace mstream::rt;
+
+namespace {
+
+Manifest sampleManifest() {
+  ModelConfig config;
+  config.variant = Variant::AdamW;
+  config.vocabSize = 16;
+  config.maxSeqLen = 8;
+  config.dModel = 8;
+  config.nLayers = 1;
+  config.nHeads = 2;
+  Manifest m;
+  m.compilerVersion = runtimeVersion();
+  m.target = hostTarget();
+  m.model = {{"variant", "adamw"}, {"vocab_size", "16"}};
+  m.batch = 2;
+  m.seq = 4;
+  m.params = buildParamTable(config);
+  m.entries = {
+      {"loss",
+       {{"tokens", DType::I32, {2, 4}}, {"targets", DType::I32, {2, 4}}},
+       {{"loss", DType::F32, {}}}}};
+  return m;
+}
+
+TEST(ArtifactTest, RoundTrip) {
+  Manifest m = sampleManifest();
+  std::string bytes = serializeArtifact(m, "OBJECT");
+  absl::StatusOr<ArtifactContents> back = parseArtifact(bytes, "a.mstream");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->object, "OBJECT");
+  EXPECT_EQ(back->manifest.modelValue("variant"), "adamw");
+  EXPECT_EQ(back->manifest.batch, 2);
+  ASSERT_EQ(back->manifest.params.size(), m.params.size());
+  for (size_t i = 0; i < m.params.size(); ++i) {
+    EXPECT_EQ(back->manifest.params[i].name, m.params[i].name);
+    EXPECT_EQ(back->manifest.params[i].shape, m.params[i].shape);
+    EXPECT_EQ(back->manifest.params[i].init, m.params[i].init);
+    EXPECT_EQ(back->manifest.params[i].initValue, m.params[i].initValue);
+    EXPECT_EQ(back->manifest.params[i].group, m.params[i].group);
+  }
+  const EntrySpec *loss = back->manifest.findEntry("loss");
+  ASSERT_NE(loss, nullptr);
+  EXPECT_EQ(loss->inputs[1].name, "targets");
+  EXPECT_EQ(loss->outputs[0].shape, std::vector<int64_t>{});
+}
+
+TEST(ArtifactTest, DetectsDamage) {
+  std::string bytes = serializeArtifact(sampleManifest(), "OBJECT");
+  auto message = [](absl::StatusOr<ArtifactContents> parsed) {
+    return std::string(parsed.status().message());
+  };
+  EXPECT_NE(message(parseArtifact("MSTREAMB" + bytes.substr(8), "a"))
+                .find("bad magic"),
+            std::string::npos);
+  EXPECT_NE(message(parseArtifact(bytes.substr(0, bytes.size() - 1), "a"))
+                .find("checksum mismatch"),
+            std::string::npos);
+  std::string flipped = bytes;
+  flipped[40] ^= 1;
+  EXPECT_NE(message(parseArtifact(flipped, "a")).find("checksum mismatch"),
+            std::string::npos);
+  EXPECT_NE(message(parseArtifact("MSTREAMA", "a")).find("truncated"),
+            std::string::npos);
+}
+
+TEST(ArtifactTest, CorruptManifestLineIsNamed) {
+  absl::StatusOr<Manifest> parsed =
+      parseManifest("compiler 0.1.0\nparam x 2,q normal 0.02 matrix\n");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message(),
+            "corrupt manifest line 2: 'param x 2,q normal 0.02 matrix'");
+}
+
+} // namespace

@@ -126,26 +126,28 @@ static RankedTensorType contractionResult(Value a, Value bm, bool transA,
   return RankedTensorType::get(shape, aType.getElementType());
 }
 
-Value mstream::lowering::buildLinear(OpBuilder &b, Location loc, Value a,
-                                     Value w) {
-  RankedTensorType type = contractionResult(a, w, false, true);
+/// A named GEMM op (linalg.matmul or batch_matmul) with explicit maps, so
+/// that GemmToBlas can read the transposition off them.
+template <typename OpTy>
+static Value buildNamedGemm(OpBuilder &b, Location loc, Value a, Value bm,
+                            unsigned batch, bool transposeB) {
+  RankedTensorType type = contractionResult(a, bm, false, transposeB);
   Value init = filled(b, loc, type, 0.0);
-  auto maps = contractionMaps(b.getContext(), 0, false, true);
-  return linalg::MatmulOp::create(
-             b, loc, TypeRange{type}, ValueRange{a, w}, ValueRange{init},
+  auto maps = contractionMaps(b.getContext(), batch, false, transposeB);
+  return OpTy::create(
+             b, loc, TypeRange{type}, ValueRange{a, bm}, ValueRange{init},
              b.getNamedAttr("indexing_maps", b.getAffineMapArrayAttr(maps)))
       .getResult(0);
 }
 
+Value mstream::lowering::buildLinear(OpBuilder &b, Location loc, Value a,
+                                     Value w) {
+  return buildNamedGemm<linalg::MatmulOp>(b, loc, a, w, 0, true);
+}
+
 Value mstream::lowering::buildBatchMatmul(OpBuilder &b, Location loc, Value a,
                                           Value bm, bool transposeB) {
-  RankedTensorType type = contractionResult(a, bm, false, transposeB);
-  Value init = filled(b, loc, type, 0.0);
-  auto maps = contractionMaps(b.getContext(), 1, false, transposeB);
-  return linalg::BatchMatmulOp::create(
-             b, loc, TypeRange{type}, ValueRange{a, bm}, ValueRange{init},
-             b.getNamedAttr("indexing_maps", b.getAffineMapArrayAttr(maps)))
-      .getResult(0);
+  return buildNamedGemm<linalg::BatchMatmulOp>(b, loc, a, bm, 1, transposeB);
 }
 
 Value mstream::lowering::buildTokenMatmul(OpBuilder &b, Location loc, Value a,
@@ -166,6 +168,24 @@ Value mstream::lowering::buildTokenMatmul(OpBuilder &b, Location loc, Value a,
       });
 }
 
+/// The reassociation between `[lead..., kept...]` (rank `rank`) and
+/// `[N, kept...]`; with no leading axes, a unit N is split off the first.
+static SmallVector<ReassociationIndices> leadingGroups(int64_t rank,
+                                                       unsigned kept) {
+  SmallVector<ReassociationIndices> groups(1);
+  if (rank == kept) {
+    groups[0] = {0, 1};
+    for (int64_t i = 2; i <= rank; ++i)
+      groups.push_back({i});
+    return groups;
+  }
+  for (int64_t i = 0; i < rank - kept; ++i)
+    groups[0].push_back(i);
+  for (int64_t i = rank - kept; i < rank; ++i)
+    groups.push_back({i});
+  return groups;
+}
+
 Value mstream::lowering::collapseLeading(OpBuilder &b, Location loc, Value x,
                                          unsigned kept) {
   auto type = cast<RankedTensorType>(x.getType());
@@ -175,39 +195,24 @@ Value mstream::lowering::collapseLeading(OpBuilder &b, Location loc, Value x,
   if (rank == kept) {
     SmallVector<int64_t> shape = {1};
     shape.append(type.getShape().begin(), type.getShape().end());
-    SmallVector<ReassociationIndices> groups = {{0, 1}};
-    for (int64_t i = 2; i <= rank; ++i)
-      groups.push_back({i});
     return tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get(shape, type.getElementType()), x, groups);
+        b, loc, RankedTensorType::get(shape, type.getElementType()), x,
+        leadingGroups(rank, kept));
   }
-  SmallVector<ReassociationIndices> groups(1);
-  for (int64_t i = 0; i < rank - kept; ++i)
-    groups[0].push_back(i);
-  for (int64_t i = rank - kept; i < rank; ++i)
-    groups.push_back({i});
-  return tensor::CollapseShapeOp::create(b, loc, x, groups);
+  return tensor::CollapseShapeOp::create(b, loc, x, leadingGroups(rank, kept));
 }
 
 Value mstream::lowering::expandLeading(OpBuilder &b, Location loc, Value x,
                                        RankedTensorType type) {
-  auto collapsed = cast<RankedTensorType>(x.getType());
-  unsigned kept = collapsed.getRank() - 1;
+  unsigned kept = cast<RankedTensorType>(x.getType()).getRank() - 1;
   int64_t rank = type.getRank();
   if (rank == kept + 1)
     return x;
-  if (rank == kept) {
-    SmallVector<ReassociationIndices> groups = {{0, 1}};
-    for (int64_t i = 2; i <= rank; ++i)
-      groups.push_back({i});
-    return tensor::CollapseShapeOp::create(b, loc, type, x, groups);
-  }
-  SmallVector<ReassociationIndices> groups(1);
-  for (int64_t i = 0; i < rank - kept; ++i)
-    groups[0].push_back(i);
-  for (int64_t i = rank - kept; i < rank; ++i)
-    groups.push_back({i});
-  return tensor::ExpandShapeOp::create(b, loc, type, x, groups);
+  if (rank == kept)
+    return tensor::CollapseShapeOp::create(b, loc, type, x,
+                                           leadingGroups(rank, kept));
+  return tensor::ExpandShapeOp::create(b, loc, type, x,
+                                       leadingGroups(rank, kept));
 }
 
 Value mstream::lowering::extractScalar(OpBuilder &b, Location loc, Value raw) {

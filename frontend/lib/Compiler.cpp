@@ -12,6 +12,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
@@ -24,16 +25,34 @@
 
 using namespace mlir;
 
-llvm::Error mstream::lowerForCpu(ModuleOp module) {
+/// Runs `build`'s passes on `module` with every pipeline dependency loaded.
+static llvm::Error runPasses(ModuleOp module,
+                             llvm::function_ref<void(OpPassManager &)> build,
+                             llvm::StringRef what) {
   DialectRegistry registry;
-  registerPipelineDependencies(registry);
+  mstream::registerPipelineDependencies(registry);
   module.getContext()->appendDialectRegistry(registry);
   PassManager pm(module.getContext());
-  buildCpuPipeline(pm);
+  build(pm);
   if (failed(pm.run(module)))
-    return llvm::createStringError(
-        "lowering to the CPU backend failed (see the diagnostics above)");
+    return llvm::createStringError(what +
+                                   " failed (see the diagnostics above)");
   return llvm::Error::success();
+}
+
+llvm::Error mstream::addGradients(ModuleOp module) {
+  return runPasses(
+      module,
+      [](OpPassManager &pm) {
+        pm.addPass(createInlinerPass());
+        pm.addPass(mstream::createAutodiff());
+      },
+      "differentiating the loss");
+}
+
+llvm::Error mstream::lowerForCpu(ModuleOp module) {
+  return runPasses(module, mstream::buildCpuPipeline,
+                   "lowering to the CPU backend");
 }
 
 /// The host target machine, for a baseline CPU of the host's architecture so
@@ -126,7 +145,8 @@ llvm::Expected<std::string> mstream::linkSharedObject(llvm::Module &module) {
 
 namespace mstream {
 /// The manifest of the artifact of `parsed` at `shape`.
-static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape) {
+static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
+                             bool gradients) {
   const ModelConfig &config = parsed.config;
   rt::Manifest manifest;
   manifest.compilerVersion = rt::runtimeVersion();
@@ -153,18 +173,31 @@ static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape) {
          rt::DType::F32,
          {shape.batch, shape.seq, config.vocabSize}}}},
       {"loss", {tokenArg, targetArg}, {{"loss", rt::DType::F32, {}}}}};
+  if (gradients) {
+    rt::EntrySpec grads{kLossAndGradsName.str(),
+                        {tokenArg, targetArg},
+                        {{"loss", rt::DType::F32, {}}}};
+    for (const ParamSpec &param : manifest.params)
+      grads.outputs.push_back(
+          {"grad:" + param.name, rt::DType::F32, param.shape});
+    manifest.entries.push_back(std::move(grads));
+  }
   return manifest;
 }
 } // namespace mstream
 
 llvm::Expected<std::string> mstream::compileArtifact(MLIRContext &context,
                                                      const ParsedConfig &parsed,
-                                                     StepShape shape) {
+                                                     StepShape shape,
+                                                     bool gradients) {
   auto module = importModel(context, parsed, shape);
   if (!module)
     return module.takeError();
   if (shape.seq == 0)
     shape.seq = parsed.config.maxSeqLen;
+  if (gradients)
+    if (llvm::Error error = addGradients(**module))
+      return std::move(error);
   if (llvm::Error error = lowerForCpu(**module))
     return std::move(error);
   llvm::LLVMContext llvmContext;
@@ -174,5 +207,5 @@ llvm::Expected<std::string> mstream::compileArtifact(MLIRContext &context,
   auto object = linkSharedObject(**llvmModule);
   if (!object)
     return object.takeError();
-  return rt::serializeArtifact(describe(parsed, shape), *object);
+  return rt::serializeArtifact(describe(parsed, shape, gradients), *object);
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Frontend/Compiler.h"
+#include "mstream/Frontend/Diagnostics.h"
 #include "mstream/Frontend/ParamTable.h"
 #include "mstream/Runtime/Cli.h"
 
@@ -71,6 +72,11 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file (default stdout)"),
                                 cl::sub(compileCommand),
                                 cl::cat(mstreamCategory));
 
+cl::opt<bool> gradients(
+    "grads",
+    cl::desc("Also build loss_and_grads (reverse-mode autodiff of the loss)"),
+    cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
 cl::opt<bool> printLocations(
     "print-locations",
     cl::desc("Print each op's location (config file:line:col and module "
@@ -112,9 +118,11 @@ int runCompile() {
     return fail("--emit=lowered, llvm-ir and artifact need --target=cpu");
 
   mlir::MLIRContext context;
+  mstream::ModelDiagnostics diagnostics(&context);
   mstream::StepShape shape{batch, seq};
   if (what == Emit::Artifact) {
-    auto artifact = mstream::compileArtifact(context, *parsed, shape);
+    auto artifact =
+        mstream::compileArtifact(context, *parsed, shape, gradients);
     if (!artifact)
       return fail(llvm::toString(artifact.takeError()));
     return writeOutput([&](llvm::raw_ostream &os) { os << *artifact; }, true);
@@ -122,6 +130,9 @@ int runCompile() {
   auto module = mstream::importModel(context, *parsed, shape);
   if (!module)
     return fail(llvm::toString(module.takeError()));
+  if (gradients)
+    if (llvm::Error error = mstream::addGradients(**module))
+      return fail(llvm::toString(std::move(error)));
   if (what != Emit::Mlir)
     if (llvm::Error error = mstream::lowerForCpu(**module))
       return fail(llvm::toString(std::move(error)));
@@ -157,13 +168,15 @@ mstream::rt::CompilerHooks compilerHooks() {
       return toStatus(parsed.takeError());
     return mstream::buildParamTable(parsed->config);
   };
-  hooks.compile = [](const std::string &path, int64_t b,
-                     int64_t s) -> absl::StatusOr<std::string> {
+  hooks.compile = [](const std::string &path, int64_t b, int64_t s,
+                     bool withGradients) -> absl::StatusOr<std::string> {
     auto parsed = mstream::parseModelConfigFile(path);
     if (!parsed)
       return toStatus(parsed.takeError());
     mlir::MLIRContext context;
-    auto artifact = mstream::compileArtifact(context, *parsed, {b, s});
+    mstream::ModelDiagnostics diagnostics(&context);
+    auto artifact =
+        mstream::compileArtifact(context, *parsed, {b, s}, withGradients);
     if (!artifact)
       return toStatus(artifact.takeError());
     return std::move(*artifact);
@@ -189,7 +202,8 @@ int main(int argc, char **argv) {
       "  mstream compile CONFIG.json --target=cpu -o MODEL.mstream\n"
       "  mstream init CONFIG.json|ARTIFACT --seed S -o W.safetensors\n"
       "  mstream eval CONFIG.json|ARTIFACT --weights W.safetensors "
-      "--tokens X.npy --targets Y.npy [--logits L.npy]\n\n"
+      "--tokens X.npy --targets Y.npy [--logits L.npy] [--grads "
+      "G.safetensors]\n\n"
       "Run 'mstream compile --help' or 'mstream init --helpshort' for a "
       "command's options.\n");
   if (compileCommand)

@@ -44,9 +44,10 @@ void mstream::buildCpuPipeline(OpPassManager &pm) {
   pm.addPass(createRecordEntryShapes());
 
   // -> LLVM dialect.
+  // Strided metadata first: it emits affine.apply for dynamic offsets.
+  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -61,6 +62,7 @@ void mstream::buildCpuPipeline(OpPassManager &pm) {
 void mstream::registerPipelineDependencies(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  registerVjpInterfaces(registry);
 }
 
 void mstream::registerMStreamPipelines() {

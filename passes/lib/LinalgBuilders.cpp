@@ -23,11 +23,12 @@ Value mstream::lowering::filled(OpBuilder &b, Location loc,
   return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
 }
 
-static Value buildGeneric(OpBuilder &b, Location loc, Value init,
-                          ValueRange inputs, ArrayRef<AffineMap> inputMaps,
-                          AffineMap outputMap,
-                          ArrayRef<utils::IteratorType> iterators,
-                          BodyBuilder body) {
+Value mstream::lowering::buildGeneric(OpBuilder &b, Location loc, Value init,
+                                      ValueRange inputs,
+                                      ArrayRef<AffineMap> inputMaps,
+                                      AffineMap outputMap,
+                                      ArrayRef<utils::IteratorType> iterators,
+                                      BodyBuilder body) {
   SmallVector<AffineMap> maps(inputMaps);
   maps.push_back(outputMap);
   auto generic = linalg::GenericOp::create(
@@ -127,27 +128,36 @@ static RankedTensorType contractionResult(Value a, Value bm, bool transA,
 }
 
 /// A named GEMM op (linalg.matmul or batch_matmul) with explicit maps, so
-/// that GemmToBlas can read the transposition off them.
+/// that GemmToBlas can read the transpositions off them.
 template <typename OpTy>
 static Value buildNamedGemm(OpBuilder &b, Location loc, Value a, Value bm,
-                            unsigned batch, bool transposeB) {
-  RankedTensorType type = contractionResult(a, bm, false, transposeB);
+                            unsigned batch, bool transposeA, bool transposeB) {
+  RankedTensorType type = contractionResult(a, bm, transposeA, transposeB);
   Value init = filled(b, loc, type, 0.0);
-  auto maps = contractionMaps(b.getContext(), batch, false, transposeB);
+  auto maps = contractionMaps(b.getContext(), batch, transposeA, transposeB);
   return OpTy::create(
              b, loc, TypeRange{type}, ValueRange{a, bm}, ValueRange{init},
              b.getNamedAttr("indexing_maps", b.getAffineMapArrayAttr(maps)))
       .getResult(0);
 }
 
+Value mstream::lowering::buildMatmul(OpBuilder &b, Location loc, Value a,
+                                     Value bm, bool transposeA,
+                                     bool transposeB) {
+  return buildNamedGemm<linalg::MatmulOp>(b, loc, a, bm, 0, transposeA,
+                                          transposeB);
+}
+
 Value mstream::lowering::buildLinear(OpBuilder &b, Location loc, Value a,
                                      Value w) {
-  return buildNamedGemm<linalg::MatmulOp>(b, loc, a, w, 0, true);
+  return buildMatmul(b, loc, a, w, false, true);
 }
 
 Value mstream::lowering::buildBatchMatmul(OpBuilder &b, Location loc, Value a,
-                                          Value bm, bool transposeB) {
-  return buildNamedGemm<linalg::BatchMatmulOp>(b, loc, a, bm, 1, transposeB);
+                                          Value bm, bool transposeA,
+                                          bool transposeB) {
+  return buildNamedGemm<linalg::BatchMatmulOp>(b, loc, a, bm, 1, transposeA,
+                                               transposeB);
 }
 
 Value mstream::lowering::buildTokenMatmul(OpBuilder &b, Location loc, Value a,

@@ -61,14 +61,24 @@ AffineMap leadingMap(mlir::MLIRContext *context, int64_t rank,
 /// (d0, ..., d{rank-1}) -> (d{rank-1}).
 AffineMap lastAxisMap(mlir::MLIRContext *context, int64_t rank);
 
-/// `a [M, K] x wᵀ` for a PyTorch Linear weight `w [N, K]`: a linalg.matmul
-/// with transposed-B maps, a GEMM for the runtime's BLAS.
+/// `op(a) x op(b)` as a linalg.matmul whose maps carry the transpositions:
+/// a GEMM for the runtime's BLAS.
+Value buildMatmul(OpBuilder &b, Location loc, Value a, Value bm,
+                  bool transposeA, bool transposeB);
+
+/// `a [M, K] x wᵀ` for a PyTorch Linear weight `w [N, K]`.
 Value buildLinear(OpBuilder &b, Location loc, Value a, Value w);
 
-/// Batched GEMM `a [N, M, K] x b [N, K, P]`, or `x bᵀ` with b `[N, P, K]`
-/// when `transposeB`.
+/// Batched GEMM over the leading axis of `[N, ., .]` operands.
 Value buildBatchMatmul(OpBuilder &b, Location loc, Value a, Value bm,
-                       bool transposeB);
+                       bool transposeA, bool transposeB);
+
+/// A linalg.generic writing into `init`; `body` sees the input elements and
+/// the output element and returns the new output element.
+Value buildGeneric(OpBuilder &b, Location loc, Value init, ValueRange inputs,
+                   llvm::ArrayRef<AffineMap> inputMaps, AffineMap outputMap,
+                   llvm::ArrayRef<mlir::utils::IteratorType> iterators,
+                   BodyBuilder body);
 
 /// A per-token matrix product over `[N, m, k] x [N, k, n]` kept as a
 /// generated contraction; `transposeA` reads a as `[N, k, m]`.

@@ -23,6 +23,9 @@ ABSL_FLAG(std::string, weights, "", "eval: parameters (safetensors)");
 ABSL_FLAG(std::string, tokens, "",
           "eval: input token ids (.npy, int32/int64, [B, T])");
 ABSL_FLAG(std::string, targets, "", "eval: target token ids (.npy, [B, T])");
+ABSL_FLAG(std::string, grads, "",
+          "eval: also write d loss / d parameter here (safetensors, "
+          "state_dict names)");
 ABSL_FLAG(std::string, logits, "",
           "eval: also write the logits here (.npy, float32, [B, T, V])");
 
@@ -86,7 +89,7 @@ absl::Status runInit(const std::string &model, const CompilerHooks *hooks) {
 /// Loads `model` as an artifact, compiling a definition at `shape` first.
 absl::StatusOr<std::unique_ptr<Program>>
 loadProgram(const std::string &model, const std::vector<int64_t> &shape,
-            const CompilerHooks *hooks) {
+            bool gradients, const CompilerHooks *hooks) {
   absl::StatusOr<bool> isFile = isArtifact(model);
   if (!isFile.ok())
     return isFile.status();
@@ -98,7 +101,7 @@ loadProgram(const std::string &model, const std::vector<int64_t> &shape,
     return absl::InvalidArgumentError(absl::StrCat(
         "tokens must be a [batch, seq] array, got ", formatShape(shape)));
   absl::StatusOr<std::string> artifact =
-      hooks->compile(model, shape[0], shape[1]);
+      hooks->compile(model, shape[0], shape[1], gradients);
   if (!artifact.ok())
     return artifact.status();
   std::string path =
@@ -132,8 +135,9 @@ absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
         "targets ", formatShape(targets->shape),
         " must have the shape of tokens ", formatShape(tokens->shape)));
 
+  std::string gradsPath = absl::GetFlag(FLAGS_grads);
   absl::StatusOr<std::unique_ptr<Program>> program =
-      loadProgram(model, tokens->shape, hooks);
+      loadProgram(model, tokens->shape, !gradsPath.empty(), hooks);
   if (!program.ok())
     return program.status();
   const Manifest &manifest = (*program)->manifest();
@@ -146,10 +150,24 @@ absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
   if (!params.ok())
     return params.status();
 
-  absl::StatusOr<std::vector<Tensor>> loss =
-      (*program)->run("loss", {&*tokens, &*targets}, *params);
+  // With --grads, one loss_and_grads call gives the loss and the gradients.
+  bool gradients = !gradsPath.empty();
+  if (gradients && !manifest.findEntry("loss_and_grads"))
+    return absl::FailedPreconditionError(
+        absl::StrCat(model, " has no loss_and_grads entry: compile it with "
+                            "'mstream compile ... --target=cpu --grads'"));
+  absl::StatusOr<std::vector<Tensor>> loss = (*program)->run(
+      gradients ? "loss_and_grads" : "loss", {&*tokens, &*targets}, *params);
   if (!loss.ok())
     return loss.status();
+  if (gradients) {
+    std::vector<Tensor> grads(std::make_move_iterator(loss->begin() + 1),
+                              std::make_move_iterator(loss->end()));
+    if (absl::Status status = writeSafetensors(
+            gradsPath, nameParams(manifest.params, std::move(grads)));
+        !status.ok())
+      return status;
+  }
   if (std::string logitsPath = absl::GetFlag(FLAGS_logits);
       !logitsPath.empty()) {
     absl::StatusOr<std::vector<Tensor>> logits =
@@ -181,7 +199,8 @@ int runRuntimeCommand(int argc, char **argv, const CompilerHooks *hooks) {
   absl::SetProgramUsageMessage(absl::StrCat(
       "\n  mstream init CONFIG.json|ARTIFACT --seed S -o W.safetensors\n"
       "  mstream eval CONFIG.json|ARTIFACT --weights W.safetensors "
-      "--tokens X.npy --targets Y.npy [--logits L.npy]"));
+      "--tokens X.npy --targets Y.npy [--logits L.npy] [--grads "
+      "G.safetensors]"));
   std::vector<char *> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() != 3) {
     std::fprintf(stderr,

@@ -59,4 +59,28 @@ def MStream_StepOpInterface : OpInterface<"StepOpInterface"> {
   let verify = [{ return ::mstream::verifyStepOp($_op); }];
 }
 
+def MStream_VjpOpInterface : OpInterface<"VjpOpInterface"> {
+  let cppNamespace = "::mstream";
+  let description = [{
+    Reverse-mode differentiation of one op: its vector-Jacobian product.
+    `mstream-autodiff` calls it for every op on the path from the
+    parameters to the loss. Implementations live with the lowering (they
+    emit linalg on tensors) and are attached as external models, so the
+    dialect itself stays IR only.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Emits, at the builder's insertion point, the cotangent of every
+        operand from one cotangent per result. A null result cotangent
+        means that result does not reach the loss. Appends one value per
+        operand to `operandCotangents`, null for operands that are not
+        differentiable (token ids) or receive nothing.
+      }],
+      "::llvm::LogicalResult", "buildVjp",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::mlir::ValueRange":$resultCotangents,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandCotangents)>,
+  ];
+}
+
 #endif // MSTREAM_DIALECT_MSTREAMINTERFACES_TD

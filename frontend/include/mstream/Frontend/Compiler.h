@@ -15,6 +15,9 @@
 
 namespace mstream {
 
+/// Adds `loss_and_grads` (inline, then mstream-autodiff), in place.
+llvm::Error addGradients(mlir::ModuleOp module);
+
 /// Runs mstream-cpu-pipeline on an imported module, in place.
 llvm::Error lowerForCpu(mlir::ModuleOp module);
 
@@ -25,10 +28,11 @@ translateForCpu(mlir::ModuleOp module, llvm::LLVMContext &context);
 /// Host object code linked into a shared object (by the system's `cc`).
 llvm::Expected<std::string> linkSharedObject(llvm::Module &module);
 
-/// The whole compilation of `parsed` at `shape` to artifact bytes.
+/// The whole compilation of `parsed` at `shape` to artifact bytes; with
+/// `gradients`, the artifact also has the `loss_and_grads` entry.
 llvm::Expected<std::string> compileArtifact(mlir::MLIRContext &context,
                                             const ParsedConfig &parsed,
-                                            StepShape shape);
+                                            StepShape shape, bool gradients);
 
 } // namespace mstream
 

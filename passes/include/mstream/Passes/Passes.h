@@ -33,6 +33,15 @@ void registerPipelineDependencies(mlir::DialectRegistry &registry);
 /// Registers the named pipelines with mlir-opt style drivers.
 void registerMStreamPipelines();
 
+/// The function mstream-autodiff builds, and the result attribute naming
+/// the parameter each gradient belongs to.
+inline constexpr llvm::StringLiteral kLossAndGradsName = "loss_and_grads";
+inline constexpr llvm::StringLiteral kGradAttrName = "mstream.grad";
+
+/// Attaches the vector-Jacobian products of the mstream ops
+/// (VjpOpInterface external models).
+void registerVjpInterfaces(mlir::DialectRegistry &registry);
+
 /// The attribute of RecordEntryShapes, read by EmitEntryPoints.
 inline constexpr llvm::StringLiteral kEntryShapesAttr = "mstream.entry_shapes";
 

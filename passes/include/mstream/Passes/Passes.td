@@ -41,6 +41,20 @@ def GemmToBlas : Pass<"mstream-gemm-to-blas", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def Autodiff : Pass<"mstream-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Build loss_and_grads from loss by reverse-mode differentiation";
+  let description = [{
+    Clones `loss(tokens, targets, params...) -> loss` into
+    `loss_and_grads(tokens, targets, params...) -> (loss, d params...)`.
+    The backward sweep visits the ops in reverse and asks each for its
+    vector-Jacobian product (`VjpOpInterface`); cotangents reaching a value
+    twice are summed. Calls must be inlined first (`--inline`). A parameter
+    that does not reach the loss gets a zero gradient.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def RecordEntryShapes : Pass<"mstream-record-entry-shapes", "::mlir::ModuleOp"> {
   let summary = "Record the static memref argument shapes of every entry point";
   let description = [{

@@ -23,9 +23,10 @@ struct CompilerHooks {
   /// The parameter table of a model definition.
   std::function<absl::StatusOr<std::vector<ParamSpec>>(const std::string &)>
       paramTable;
-  /// Compiles a model definition at (batch, seq) into artifact bytes.
+  /// Compiles a model definition at (batch, seq) into artifact bytes, with
+  /// the loss_and_grads entry when asked.
   std::function<absl::StatusOr<std::string>(const std::string &, int64_t,
-                                            int64_t)>
+                                            int64_t, bool)>
       compile;
 };
 

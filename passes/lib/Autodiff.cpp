@@ -1,0 +1,117 @@
+//===- Autodiff.cpp - the mstream-autodiff pass ---------------------------===//
+
+#include "LinalgBuilders.h"
+
+#include "mstream/Dialect/MStreamOps.h"
+#include "mstream/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mstream {
+#define GEN_PASS_DEF_AUTODIFF
+#include "mstream/Passes/Passes.h.inc"
+} // namespace mstream
+
+using namespace mlir;
+using namespace mstream::lowering;
+
+namespace {
+
+constexpr llvm::StringLiteral kParamAttr = "mstream.param";
+
+Value add(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return buildElementwise(
+      b, loc, ValueRange{lhs, rhs},
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        return arith::AddFOp::create(nb, l, a[0], a[1]).getResult();
+      });
+}
+
+struct AutodiffPass : mstream::impl::AutodiffBase<AutodiffPass> {
+  void runOnOperation() override {
+    if (failed(differentiate()))
+      signalPassFailure();
+  }
+
+  LogicalResult differentiate() {
+    ModuleOp module = getOperation();
+    auto loss = module.lookupSymbol<func::FuncOp>("loss");
+    if (!loss)
+      return module.emitError("mstream-autodiff: the module has no 'loss' "
+                              "function to differentiate");
+    if (module.lookupSymbol(mstream::kLossAndGradsName))
+      return module.emitError("mstream-autodiff: '")
+             << mstream::kLossAndGradsName << "' exists already";
+    if (!loss.getBody().hasOneBlock() || loss.getNumResults() != 1)
+      return loss.emitError("mstream-autodiff: 'loss' must be one block "
+                            "returning one value");
+    OpBuilder b(module.getContext());
+    b.setInsertionPointAfter(loss);
+    auto grads = cast<func::FuncOp>(b.clone(*loss));
+    grads.setSymName(mstream::kLossAndGradsName);
+    Block &body = grads.front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    Value lossValue = ret.getOperand(0);
+
+    llvm::DenseMap<Value, Value> cotangents;
+    b.setInsertionPoint(ret);
+    cotangents[lossValue] = filled(
+        b, ret.getLoc(), cast<RankedTensorType>(lossValue.getType()), 1.0);
+    SmallVector<Operation *> forward;
+    for (Operation &op : body.without_terminator())
+      forward.push_back(&op);
+    for (Operation *op : llvm::reverse(forward)) {
+      SmallVector<Value> resultCotangents;
+      bool reached = false;
+      for (Value result : op->getResults()) {
+        resultCotangents.push_back(cotangents.lookup(result));
+        reached |= bool(resultCotangents.back());
+      }
+      // Leaves (constants) have nothing to propagate to.
+      if (!reached || op->getNumOperands() == 0)
+        continue;
+      if (isa<func::CallOp>(op))
+        return op->emitError("mstream-autodiff: inline calls first (--inline)");
+      auto vjp = dyn_cast<mstream::VjpOpInterface>(op);
+      if (!vjp)
+        return op->emitOpError("has no vector-Jacobian product, so "
+                               "mstream-autodiff cannot differentiate it");
+      SmallVector<Value> operandCotangents;
+      if (failed(vjp.buildVjp(b, resultCotangents, operandCotangents)))
+        return failure();
+      for (auto [operand, cotangent] :
+           llvm::zip_equal(op->getOperands(), operandCotangents)) {
+        if (!cotangent)
+          continue;
+        Value &slot = cotangents[operand];
+        slot = slot ? add(b, op->getLoc(), slot, cotangent) : cotangent;
+      }
+    }
+
+    // Results: the loss, then d loss / d param for every parameter.
+    SmallVector<Value> results = {lossValue};
+    SmallVector<Attribute> resultAttrs = {b.getDictionaryAttr({})};
+    for (BlockArgument arg : body.getArguments()) {
+      auto name =
+          grads.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kParamAttr);
+      if (!name)
+        continue;
+      Value gradient = cotangents.lookup(arg);
+      results.push_back(gradient ? gradient
+                                 : filled(b, ret.getLoc(),
+                                          cast<RankedTensorType>(arg.getType()),
+                                          0.0));
+      resultAttrs.push_back(
+          b.getDictionaryAttr(b.getNamedAttr(mstream::kGradAttrName, name)));
+    }
+    func::ReturnOp::create(b, ret.getLoc(), results);
+    ret.erase();
+    grads.setFunctionType(b.getFunctionType(grads.getArgumentTypes(),
+                                            ValueRange(results).getTypes()));
+    grads.setAllResultAttrs(resultAttrs);
+    return success();
+  }
+};
+
+} // namespace

@@ -27,12 +27,10 @@ RowStats mstream::lowering::buildRowStats(OpBuilder &b, Location loc, Value x,
       [](OpBuilder &nb, Location l, ValueRange args) {
         return arith::AddFOp::create(nb, l, args[1], args[0]).getResult();
       });
-  Value mean = buildElementwise(b, loc, sum,
-                                [&](OpBuilder &nb, Location l, ValueRange a) {
-                                  return arith::DivFOp::create(nb, l, a[0],
-                                                               width)
-                                      .getResult();
-                                });
+  Value mean = buildElementwise(
+      b, loc, sum, [&](OpBuilder &nb, Location l, ValueRange a) {
+        return arith::DivFOp::create(nb, l, a[0], width).getResult();
+      });
   Value squares = buildTrailingReduction(
       b, loc, rank, 1, ValueRange{x, mean}, {identity, rows}, 0.0,
       [](OpBuilder &nb, Location l, ValueRange args) {

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ModelBuilders.h"
+#include "VjpBuilders.h"
 
 #include "mstream/Dialect/MStreamDialect.h"
 #include "mstream/Dialect/MStreamOps.h"
@@ -28,32 +28,6 @@ using namespace mstream::lowering;
 namespace {
 
 using utils::IteratorType;
-
-Value multiply(OpBuilder &b, Location loc, Value lhs, Value rhs) {
-  return buildElementwise(
-      b, loc, ValueRange{lhs, rhs},
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        return arith::MulFOp::create(nb, l, a[0], a[1]).getResult();
-      });
-}
-
-/// Sums `[rows..., d]` over every leading axis: `[d]`.
-Value sumLeading(OpBuilder &b, Location loc, Value x) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank();
-  SmallVector<IteratorType> iterators(rank, IteratorType::reduction);
-  iterators.back() = IteratorType::parallel;
-  return buildGeneric(
-      b, loc,
-      filled(b, loc,
-             RankedTensorType::get({type.getShape().back()},
-                                   type.getElementType()),
-             0.0),
-      x, b.getMultiDimIdentityMap(rank), lastAxisMap(b.getContext(), rank),
-      iterators, [](OpBuilder &nb, Location l, ValueRange a) {
-        return arith::AddFOp::create(nb, l, a[1], a[0]).getResult();
-      });
-}
 
 struct GdVjp : VjpOpInterface::ExternalModel<GdVjp, GdOp> {
   LogicalResult buildVjp(Operation *op, OpBuilder &b, ValueRange cotangents,
@@ -134,59 +108,14 @@ struct EmbeddingVjp : VjpOpInterface::ExternalModel<EmbeddingVjp, EmbeddingOp> {
   }
 };
 
-/// LayerNorm's backward from x̂ and invStd: with g = dy w,
-/// dx = invStd (g - mean(g) - x̂ mean(g x̂)) and dw = sum over rows of dy x̂.
 struct LayerNormVjp : VjpOpInterface::ExternalModel<LayerNormVjp, LayerNormOp> {
   LogicalResult buildVjp(Operation *raw, OpBuilder &b, ValueRange cotangents,
                          SmallVectorImpl<Value> &out) const {
     auto op = cast<LayerNormOp>(raw);
-    Location loc = op.getLoc();
-    Value dy = cotangents[0];
-    auto type = op.getType();
-    int64_t rank = type.getRank();
-    MLIRContext *ctx = b.getContext();
-    Normalized parts =
-        buildNormalize(b, loc, op.getX(), op.getEps().convertToDouble());
-    AffineMap identity = b.getMultiDimIdentityMap(rank);
-    AffineMap rows = leadingMap(ctx, rank, 1);
-    AffineMap features = lastAxisMap(ctx, rank);
-
-    Value dGain = sumLeading(b, loc, multiply(b, loc, dy, parts.normalized));
-    Value g = buildMap(
-        b, loc, type, ValueRange{dy, op.getGain()}, {identity, features},
-        [](OpBuilder &nb, Location l, ValueRange a) {
-          return arith::MulFOp::create(nb, l, a[0], a[1]).getResult();
-        });
-    auto rowSum = [&](ValueRange inputs, bool withNormalized) {
-      return buildTrailingReduction(
-          b, loc, rank, 1, inputs,
-          SmallVector<AffineMap>(inputs.size(), identity), 0.0,
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            Value term =
-                withNormalized
-                    ? arith::MulFOp::create(nb, l, a[0], a[1]).getResult()
-                    : a[0];
-            return arith::AddFOp::create(nb, l, a.back(), term).getResult();
-          });
-    };
-    Value sumG = rowSum(g, false);
-    Value sumGx = rowSum(ValueRange{g, parts.normalized}, true);
-    Value width =
-        constant(b, loc, type.getElementType(), type.getShape().back());
-    Value dx =
-        buildMap(b, loc, type,
-                 ValueRange{g, parts.normalized, sumG, sumGx, parts.invStd},
-                 {identity, identity, rows, rows, rows},
-                 [&](OpBuilder &nb, Location l, ValueRange a) {
-                   Value meanG = arith::DivFOp::create(nb, l, a[2], width);
-                   Value meanGx = arith::DivFOp::create(nb, l, a[3], width);
-                   Value centered = arith::SubFOp::create(nb, l, a[0], meanG);
-                   Value projected = arith::MulFOp::create(nb, l, a[1], meanGx);
-                   Value inner =
-                       arith::SubFOp::create(nb, l, centered, projected);
-                   return arith::MulFOp::create(nb, l, a[4], inner).getResult();
-                 });
-    out.append({dx, dGain});
+    LayerNormGrads grads =
+        buildLayerNormVjp(b, op.getLoc(), op.getX(), op.getGain(),
+                          op.getEps().convertToDouble(), cotangents[0]);
+    out.append({grads.dx, grads.dGain});
     return success();
   }
 };
@@ -333,4 +262,5 @@ void mstream::registerVjpInterfaces(DialectRegistry &registry) {
     TiedHeadOp::attachInterface<TiedHeadVjp>(*ctx);
     CrossEntropyOp::attachInterface<CrossEntropyVjp>(*ctx);
   });
+  registerStepVjpInterfaces(registry);
 }

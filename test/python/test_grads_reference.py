@@ -2,9 +2,12 @@
 autograd in float64.
 
 Tolerance: per parameter, max |mstream - reference| <= 1e-4 * max |reference|
-(float32 arithmetic through two layers of GEMMs and reductions; observed
-below 1e-6). The variants whose step ops have no VJP yet must fail with a
-located error, not crash.
++ 1e-7. The relative part covers float32 arithmetic through two layers of
+GEMMs and reductions (observed below 5e-5). The absolute floor, float32's
+epsilon times the O(1) loss, covers raw scalars whose true gradient nearly
+cancels: the last layer's nu gradient is a sum of 2048 terms that comes to
+~1e-6, where float32 summation leaves ~1e-9 of error. The variants whose
+step ops have no VJP yet must fail with a located error, not crash.
 """
 
 import numpy as np
@@ -16,7 +19,8 @@ import tensor_files
 from conftest import CONFIGS, random_inputs, run, save_inputs
 
 GRAD_RTOL = 1e-4
-DIFFERENTIABLE = ["vanilla"]
+GRAD_ATOL = 1e-7
+DIFFERENTIABLE = ["vanilla", "hb", "yurii", "tmm", "tmm-zerovel"]
 
 
 def reference_grads(config, state, tokens, targets):
@@ -41,19 +45,19 @@ def test_gradients_match_autograd(name, mstream_bin, workdir):
     grads = tensor_files.read_safetensors(grads_path)
     assert list(grads) == [n for n, _ in reference.param_shapes(config)]
     for param, ref in expected.items():
+        # Zero where the parameter cannot matter (TMM-zerovel's first mu).
         scale = np.abs(ref).max()
-        assert scale > 0, f"{param} gets no gradient in the reference"
-        np.testing.assert_allclose(grads[param], ref, rtol=0, atol=GRAD_RTOL * scale,
-                                   err_msg=param)
+        np.testing.assert_allclose(grads[param], ref, rtol=0,
+                                   atol=GRAD_RTOL * scale + GRAD_ATOL, err_msg=param)
 
 
 def test_step_op_without_vjp_is_a_located_error(mstream_bin, workdir):
-    config = CONFIGS["tmm"]
-    config_path = workdir / "grads-tmm.json"
+    config = CONFIGS["adam"]
+    config_path = workdir / "grads-adam.json"
     config_path.write_text(__import__("json").dumps(config))
     result = run(mstream_bin, "compile", config_path, "--grads", check=False)
     assert result.returncode == 1
-    assert ("grads-tmm.json:1:13: error: 'mstream.tmm' op has no vector-Jacobian "
+    assert ("grads-adam.json:1:13: error: 'mstream.adam' op has no vector-Jacobian "
             "product, so mstream-autodiff cannot differentiate it [layers.1.mlp]") \
         in result.stderr
 

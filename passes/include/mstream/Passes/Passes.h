@@ -41,6 +41,8 @@ inline constexpr llvm::StringLiteral kGradAttrName = "mstream.grad";
 /// Attaches the vector-Jacobian products of the mstream ops
 /// (VjpOpInterface external models).
 void registerVjpInterfaces(mlir::DialectRegistry &registry);
+/// The step ops' share of registerVjpInterfaces.
+void registerStepVjpInterfaces(mlir::DialectRegistry &registry);
 
 /// The attribute of RecordEntryShapes, read by EmitEntryPoints.
 inline constexpr llvm::StringLiteral kEntryShapesAttr = "mstream.entry_shapes";

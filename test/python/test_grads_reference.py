@@ -20,7 +20,8 @@ from conftest import CONFIGS, random_inputs, run, save_inputs
 
 GRAD_RTOL = 1e-4
 GRAD_ATOL = 1e-7
-DIFFERENTIABLE = ["vanilla", "hb", "yurii", "tmm", "tmm-zerovel"]
+DIFFERENTIABLE = ["vanilla", "hb", "yurii", "tmm", "tmm-zerovel", "adam", "adamw",
+                  "rmsprop"]
 
 
 def reference_grads(config, state, tokens, targets):
@@ -52,12 +53,12 @@ def test_gradients_match_autograd(name, mstream_bin, workdir):
 
 
 def test_step_op_without_vjp_is_a_located_error(mstream_bin, workdir):
-    config = CONFIGS["adam"]
-    config_path = workdir / "grads-adam.json"
+    config = CONFIGS["muon"]
+    config_path = workdir / "grads-muon.json"
     config_path.write_text(__import__("json").dumps(config))
     result = run(mstream_bin, "compile", config_path, "--grads", check=False)
     assert result.returncode == 1
-    assert ("grads-adam.json:1:13: error: 'mstream.adam' op has no vector-Jacobian "
+    assert ("grads-muon.json:1:13: error: 'mstream.muon' op has no vector-Jacobian "
             "product, so mstream-autodiff cannot differentiate it [layers.1.mlp]") \
         in result.stderr
 

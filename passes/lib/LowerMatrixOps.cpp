@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LinalgBuilders.h"
 #include "LoweringPatterns.h"
+#include "MatrixBuilders.h"
 
 #include "mstream/Dialect/MStreamOps.h"
 
@@ -22,45 +22,6 @@ using namespace mstream;
 using namespace mstream::lowering;
 
 namespace {
-
-/// 1 on the diagonal of the trailing two axes, else 0.
-Value isDiagonal(OpBuilder &b, Location loc, unsigned rank) {
-  Value row = linalg::IndexOp::create(b, loc, rank - 2);
-  Value column = linalg::IndexOp::create(b, loc, rank - 1);
-  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, row, column);
-}
-
-/// Per matrix `max(||z||_F, clamp)`, shape `[N]`.
-Value frobeniusNorm(OpBuilder &b, Location loc, Value z, double clamp) {
-  Value squares = buildTrailingReduction(
-      b, loc, 3, 2, z, b.getMultiDimIdentityMap(3), 0.0,
-      [](OpBuilder &nb, Location l, ValueRange args) {
-        Value square = arith::MulFOp::create(nb, l, args[0], args[0]);
-        return arith::AddFOp::create(nb, l, args[1], square).getResult();
-      });
-  Type element = cast<RankedTensorType>(z.getType()).getElementType();
-  Value floor = constant(b, loc, element, clamp);
-  return buildElementwise(
-      b, loc, squares, [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value norm = math::SqrtOp::create(nb, l, a[0]);
-        return arith::MaximumFOp::create(nb, l, norm, floor).getResult();
-      });
-}
-
-/// `z[n, ...] op scalars[n]` for a per-matrix scalar.
-Value scaleMatrices(OpBuilder &b, Location loc, Value z, Value perMatrix,
-                    bool divide) {
-  auto type = cast<RankedTensorType>(z.getType());
-  AffineMap first = AffineMap::get(3, 0, b.getAffineDimExpr(0));
-  return buildMap(
-      b, loc, type, ValueRange{z, perMatrix},
-      {b.getMultiDimIdentityMap(3), first},
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        if (divide)
-          return arith::DivFOp::create(nb, l, args[0], args[1]).getResult();
-        return arith::MulFOp::create(nb, l, args[0], args[1]).getResult();
-      });
-}
 
 /// Runs `step` `count` times on `init` in an scf.for over tensors.
 Value iterate(OpBuilder &b, Location loc, int64_t count, Value init,

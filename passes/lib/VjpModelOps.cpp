@@ -263,4 +263,5 @@ void mstream::registerVjpInterfaces(DialectRegistry &registry) {
     CrossEntropyOp::attachInterface<CrossEntropyVjp>(*ctx);
   });
   registerStepVjpInterfaces(registry);
+  registerMatrixVjpInterfaces(registry);
 }

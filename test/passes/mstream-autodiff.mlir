@@ -49,3 +49,16 @@ module {
     return
   }
 }
+
+// -----
+
+// An op on the path to the loss without a VJP is a located error.
+func.func @loss(%ids: tensor<2x4xi32>, %tgt: tensor<2x4xi32>, %tok: tensor<16x8xf32> {mstream.param = "tok_emb.weight"}) -> tensor<f32> {
+  %pos = arith.constant dense<0.0> : tensor<8x8xf32>
+  %x = mstream.embedding %ids, %tok, %pos : (tensor<2x4xi32>, tensor<16x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  // expected-error @below {{'arith.addf' op has no vector-Jacobian product, so mstream-autodiff cannot differentiate it}}
+  %y = arith.addf %x, %x : tensor<2x4x8xf32>
+  %l = mstream.tied_head %y, %tok : (tensor<2x4x8xf32>, tensor<16x8xf32>) -> tensor<2x4x16xf32>
+  %loss = mstream.cross_entropy %l, %tgt : tensor<2x4x16xf32>, tensor<2x4xi32> -> tensor<f32>
+  return %loss : tensor<f32>
+}

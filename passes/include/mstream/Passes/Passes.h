@@ -41,8 +41,9 @@ inline constexpr llvm::StringLiteral kGradAttrName = "mstream.grad";
 /// Attaches the vector-Jacobian products of the mstream ops
 /// (VjpOpInterface external models).
 void registerVjpInterfaces(mlir::DialectRegistry &registry);
-/// The step ops' share of registerVjpInterfaces.
+/// The step ops' and the matrix ops' shares of registerVjpInterfaces.
 void registerStepVjpInterfaces(mlir::DialectRegistry &registry);
+void registerMatrixVjpInterfaces(mlir::DialectRegistry &registry);
 
 /// The attribute of RecordEntryShapes, read by EmitEntryPoints.
 inline constexpr llvm::StringLiteral kEntryShapesAttr = "mstream.entry_shapes";

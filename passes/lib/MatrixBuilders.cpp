@@ -1,0 +1,93 @@
+//===- MatrixBuilders.cpp - per-token matrix pieces -----------------------===//
+
+#include "MatrixBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mstream::lowering;
+
+/// 1 on the diagonal of the trailing two axes, else 0.
+Value mstream::lowering::isDiagonal(OpBuilder &b, Location loc, unsigned rank) {
+  Value row = linalg::IndexOp::create(b, loc, rank - 2);
+  Value column = linalg::IndexOp::create(b, loc, rank - 1);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, row, column);
+}
+
+/// Per matrix `max(||z||_F, clamp)`, shape `[N]`.
+Value mstream::lowering::frobeniusNorm(OpBuilder &b, Location loc, Value z,
+                                       double clamp) {
+  Value squares = buildTrailingReduction(
+      b, loc, 3, 2, z, b.getMultiDimIdentityMap(3), 0.0,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value square = arith::MulFOp::create(nb, l, args[0], args[0]);
+        return arith::AddFOp::create(nb, l, args[1], square).getResult();
+      });
+  Type element = cast<RankedTensorType>(z.getType()).getElementType();
+  Value floor = constant(b, loc, element, clamp);
+  return buildElementwise(
+      b, loc, squares, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value norm = math::SqrtOp::create(nb, l, a[0]);
+        return arith::MaximumFOp::create(nb, l, norm, floor).getResult();
+      });
+}
+
+/// `z[n, ...] op scalars[n]` for a per-matrix scalar.
+Value mstream::lowering::scaleMatrices(OpBuilder &b, Location loc, Value z,
+                                       Value perMatrix, bool divide) {
+  auto type = cast<RankedTensorType>(z.getType());
+  AffineMap first = AffineMap::get(3, 0, b.getAffineDimExpr(0));
+  return buildMap(
+      b, loc, type, ValueRange{z, perMatrix},
+      {b.getMultiDimIdentityMap(3), first},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        if (divide)
+          return arith::DivFOp::create(nb, l, args[0], args[1]).getResult();
+        return arith::MulFOp::create(nb, l, args[0], args[1]).getResult();
+      });
+}
+
+Value mstream::lowering::transposeMatrices(OpBuilder &b, Location loc,
+                                           Value z) {
+  return buildMap(
+      b, loc, cast<RankedTensorType>(z.getType()), z,
+      AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1}, b.getContext()),
+      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+}
+
+Value mstream::lowering::identityCombination(OpBuilder &b, Location loc,
+                                             double alpha, Value a, double beta,
+                                             Value bm, double gamma) {
+  Type element = cast<RankedTensorType>(a.getType()).getElementType();
+  Value alphaV = constant(b, loc, element, alpha);
+  Value betaV = constant(b, loc, element, beta);
+  Value gammaV = constant(b, loc, element, gamma);
+  Value zero = constant(b, loc, element, 0.0);
+  SmallVector<Value> inputs = {a};
+  if (bm)
+    inputs.push_back(bm);
+  return buildElementwise(
+      b, loc, inputs, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value diagonal =
+            arith::SelectOp::create(nb, l, isDiagonal(nb, l, 3), alphaV, zero);
+        Value sum = arith::AddFOp::create(
+            nb, l, diagonal, arith::MulFOp::create(nb, l, betaV, args[0]));
+        if (args.size() > 1)
+          sum = arith::AddFOp::create(
+              nb, l, sum, arith::MulFOp::create(nb, l, gammaV, args[1]));
+        return sum;
+      });
+}
+
+Value mstream::lowering::matrixDot(OpBuilder &b, Location loc, Value lhs,
+                                   Value rhs) {
+  AffineMap identity = b.getMultiDimIdentityMap(3);
+  return buildTrailingReduction(
+      b, loc, 3, 2, ValueRange{lhs, rhs}, {identity, identity}, 0.0,
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        Value product = arith::MulFOp::create(nb, l, a[0], a[1]);
+        return arith::AddFOp::create(nb, l, a[2], product).getResult();
+      });
+}

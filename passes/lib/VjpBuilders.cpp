@@ -28,6 +28,18 @@ Value mstream::lowering::addScaled(OpBuilder &b, Location loc, Value lhs,
       });
 }
 
+Value mstream::lowering::blend(OpBuilder &b, Location loc, Value beta, Value m,
+                               Value g) {
+  Value one = constant(b, loc, beta.getType(), 1.0);
+  Value rest = arith::SubFOp::create(b, loc, one, beta);
+  return buildElementwise(
+      b, loc, ValueRange{m, g}, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value kept = arith::MulFOp::create(nb, l, beta, a[0]);
+        Value fresh = arith::MulFOp::create(nb, l, rest, a[1]);
+        return arith::AddFOp::create(nb, l, kept, fresh).getResult();
+      });
+}
+
 Value mstream::lowering::scale(OpBuilder &b, Location loc, Value alpha,
                                Value x) {
   return buildElementwise(

@@ -11,6 +11,8 @@ namespace mstream::lowering {
 Value multiply(OpBuilder &b, Location loc, Value lhs, Value rhs);
 /// lhs + alpha * rhs, elementwise, for a scalar alpha.
 Value addScaled(OpBuilder &b, Location loc, Value lhs, Value alpha, Value rhs);
+/// The EMA beta * m + (1 - beta) * g, elementwise, for a scalar beta.
+Value blend(OpBuilder &b, Location loc, Value beta, Value m, Value g);
 /// alpha * x, elementwise, for a scalar alpha.
 Value scale(OpBuilder &b, Location loc, Value alpha, Value x);
 

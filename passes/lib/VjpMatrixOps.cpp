@@ -295,18 +295,10 @@ struct OrthogonalVjp
     Location loc = op.getLoc();
     constexpr bool hasMomentum = std::is_same_v<OpTy, MuonOp>;
     Value source = op.getGrad();
-    if constexpr (hasMomentum) {
-      Value beta = sigmoid(b, loc, extractScalar(b, loc, op.getBeta()));
-      Value one = constant(b, loc, beta.getType(), 1.0);
-      source = buildElementwise(
-          b, loc, ValueRange{op.getM(), op.getGrad()},
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            Value kept = arith::MulFOp::create(nb, l, beta, a[0]);
-            Value fresh = arith::MulFOp::create(
-                nb, l, arith::SubFOp::create(nb, l, one, beta), a[1]);
-            return arith::AddFOp::create(nb, l, kept, fresh).getResult();
-          });
-    }
+    if constexpr (hasMomentum)
+      source =
+          blend(b, loc, sigmoid(b, loc, extractScalar(b, loc, op.getBeta())),
+                op.getM(), op.getGrad());
     double nsEps = op.getNsEps().convertToDouble();
     ArrayRef<double> coeffs = op.getNsCoefficients();
     Value z = tokenMatrices(b, loc, source, op.getHeads());
@@ -358,25 +350,12 @@ struct PreconditionedVjp
     Value one = constant(b, loc, betaR.getType(), 1.0);
     Value restR = arith::SubFOp::create(b, loc, one, betaR);
     Value gram = buildTokenMatmul(b, loc, g, g, true);
-    Value rNew = buildElementwise(
-        b, loc, ValueRange{r, gram},
-        [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value kept = arith::MulFOp::create(nb, l, betaR, a[0]);
-          Value fresh = arith::MulFOp::create(nb, l, restR, a[1]);
-          return arith::AddFOp::create(nb, l, kept, fresh).getResult();
-        });
+    Value rNew = blend(b, loc, betaR, r, gram);
     Value mNewFlat = op.getGrad();
-    if constexpr (hasMomentum) {
-      Value beta1 = sigmoid(b, loc, extractScalar(b, loc, op.getBeta1()));
-      mNewFlat = buildElementwise(
-          b, loc, ValueRange{op.getM(), op.getGrad()},
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            Value kept = arith::MulFOp::create(nb, l, beta1, a[0]);
-            Value fresh = arith::MulFOp::create(
-                nb, l, arith::SubFOp::create(nb, l, one, beta1), a[1]);
-            return arith::AddFOp::create(nb, l, kept, fresh).getResult();
-          });
-    }
+    if constexpr (hasMomentum)
+      mNewFlat =
+          blend(b, loc, sigmoid(b, loc, extractScalar(b, loc, op.getBeta1())),
+                op.getM(), op.getGrad());
     Value lhs = tokenMatrices(b, loc, mNewFlat, heads);
     InvSqrtTrace trace = traceInvSqrt(b, loc, rNew, op.getInvSqrtIterations(),
                                       op.getInvSqrtEps().convertToDouble());

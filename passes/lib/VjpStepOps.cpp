@@ -127,16 +127,7 @@ SmallVector<Value> adaptiveVjp(OpBuilder &b, Location loc,
                      : Value();
 
   // Rematerialise m', s' and u.
-  Value mNew = p.g;
-  if (beta1)
-    mNew = buildElementwise(
-        b, loc, ValueRange{p.m, p.g},
-        [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value rest = arith::SubFOp::create(nb, l, one, beta1);
-          Value kept = arith::MulFOp::create(nb, l, beta1, a[0]);
-          Value fresh = arith::MulFOp::create(nb, l, rest, a[1]);
-          return arith::AddFOp::create(nb, l, kept, fresh).getResult();
-        });
+  Value mNew = beta1 ? blend(b, loc, beta1, p.m, p.g) : p.g;
   Value sNew = buildElementwise(
       b, loc, ValueRange{p.s, p.g},
       [&](OpBuilder &nb, Location l, ValueRange a) {

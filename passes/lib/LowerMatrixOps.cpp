@@ -43,35 +43,15 @@ struct LowerNewtonSchulz : OpRewritePattern<NewtonSchulzOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value z = collapseLeading(rewriter, loc, op.getInput(), 2);
-    Type element = op.getType().getElementType();
     ArrayRef<double> coeffs = op.getCoefficients();
-    Value a = constant(rewriter, loc, element, coeffs[0]);
-    Value bCoeff = constant(rewriter, loc, element, coeffs[1]);
-    Value c = constant(rewriter, loc, element, coeffs[2]);
     Value y0 = scaleMatrices(
         rewriter, loc, z,
         frobeniusNorm(rewriter, loc, z, op.getEps().convertToDouble()),
         /*divide=*/true);
-    Value y = iterate(
-        rewriter, loc, op.getIterations(), y0,
-        [&](OpBuilder &b, Location l, Value current) {
-          // A = YᵀY; P = aI + bA + cA²; Y <- Y P.
-          Value gram = buildTokenMatmul(b, l, current, current, true);
-          Value gram2 = buildTokenMatmul(b, l, gram, gram, false);
-          Value zero = constant(b, l, element, 0.0);
-          Value poly = buildElementwise(
-              b, l, ValueRange{gram, gram2},
-              [&](OpBuilder &nb, Location bl, ValueRange args) {
-                Value diagonal = arith::SelectOp::create(
-                    nb, bl, isDiagonal(nb, bl, 3), a, zero);
-                Value linear = arith::MulFOp::create(nb, bl, bCoeff, args[0]);
-                Value quadratic = arith::MulFOp::create(nb, bl, c, args[1]);
-                Value sum = arith::AddFOp::create(nb, bl, diagonal, linear);
-                return arith::AddFOp::create(nb, bl, sum, quadratic)
-                    .getResult();
-              });
-          return buildTokenMatmul(b, l, current, poly, false);
-        });
+    Value y = iterate(rewriter, loc, op.getIterations(), y0,
+                      [&](OpBuilder &b, Location l, Value current) {
+                        return newtonSchulzStep(b, l, current, coeffs);
+                      });
     rewriter.replaceOp(op, expandLeading(rewriter, loc, y, op.getType()));
     return success();
   }
@@ -83,50 +63,18 @@ struct LowerInvSqrt : OpRewritePattern<InvSqrtOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value r = collapseLeading(rewriter, loc, op.getInput(), 2);
-    auto type = cast<RankedTensorType>(r.getType());
-    Type element = type.getElementType();
-    double eps = op.getEps().convertToDouble();
-    Value epsilon = constant(rewriter, loc, element, eps);
-    Value zero = constant(rewriter, loc, element, 0.0);
-    Value one = constant(rewriter, loc, element, 1.0);
-    Value three = constant(rewriter, loc, element, 3.0);
-    Value half = constant(rewriter, loc, element, 0.5);
-
-    // Rr = R + eps I; c = max(||Rr||_F, eps); N = Rr / c.
-    Value ridged = buildElementwise(
-        rewriter, loc, r, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value shift =
-              arith::SelectOp::create(b, l, isDiagonal(b, l, 3), epsilon, zero);
-          return arith::AddFOp::create(b, l, args[0], shift).getResult();
-        });
-    Value scale = frobeniusNorm(rewriter, loc, ridged, eps);
-    Value normalized = scaleMatrices(rewriter, loc, ridged, scale, true);
-    Value identity = buildMap(rewriter, loc, type, ValueRange{}, {},
-                              [&](OpBuilder &b, Location l, ValueRange) {
-                                return arith::SelectOp::create(
-                                           b, l, isDiagonal(b, l, 3), one, zero)
-                                    .getResult();
-                              });
-    // X <- 0.5 X (3I - X N X), from X0 = I.
-    Value x = iterate(
-        rewriter, loc, op.getIterations(), identity,
-        [&](OpBuilder &b, Location l, Value current) {
-          Value xn = buildTokenMatmul(b, l, current, normalized, false);
-          Value xnx = buildTokenMatmul(b, l, xn, current, false);
-          Value inner = buildElementwise(
-              b, l, xnx, [&](OpBuilder &nb, Location bl, ValueRange args) {
-                Value diagonal = arith::SelectOp::create(
-                    nb, bl, isDiagonal(nb, bl, 3), three, zero);
-                Value difference =
-                    arith::SubFOp::create(nb, bl, diagonal, args[0]);
-                return arith::MulFOp::create(nb, bl, half, difference)
-                    .getResult();
-              });
-          return buildTokenMatmul(b, l, current, inner, false);
-        });
+    InvSqrtSetup setup =
+        buildInvSqrtSetup(rewriter, loc, r, op.getEps().convertToDouble());
+    Value identity =
+        identityMatrices(rewriter, loc, cast<RankedTensorType>(r.getType()));
+    Value x = iterate(rewriter, loc, op.getIterations(), identity,
+                      [&](OpBuilder &b, Location l, Value current) {
+                        return invSqrtStep(b, l, current, setup.normalized);
+                      });
     // X / sqrt(c).
     Value root = buildElementwise(
-        rewriter, loc, scale, [](OpBuilder &b, Location l, ValueRange args) {
+        rewriter, loc, setup.scale,
+        [](OpBuilder &b, Location l, ValueRange args) {
           return math::SqrtOp::create(b, l, args[0]).getResult();
         });
     Value result = scaleMatrices(rewriter, loc, x, root, true);
@@ -139,19 +87,8 @@ struct LowerEye : OpRewritePattern<EyeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(EyeOp op,
                                 PatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getType();
-    Type element = type.getElementType();
-    Location loc = op.getLoc();
-    Value one = constant(rewriter, loc, element, 1.0);
-    Value zero = constant(rewriter, loc, element, 0.0);
-    unsigned rank = type.getRank();
-    rewriter.replaceOp(op, buildMap(rewriter, loc, type, ValueRange{}, {},
-                                    [&](OpBuilder &b, Location l, ValueRange) {
-                                      return arith::SelectOp::create(
-                                                 b, l, isDiagonal(b, l, rank),
-                                                 one, zero)
-                                          .getResult();
-                                    }));
+    rewriter.replaceOp(op,
+                       identityMatrices(rewriter, op.getLoc(), op.getType()));
     return success();
   }
 };

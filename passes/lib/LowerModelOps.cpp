@@ -10,8 +10,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
-#include <cmath>
-
 using namespace mlir;
 using namespace mstream;
 using namespace mstream::lowering;
@@ -75,21 +73,10 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    int64_t batch = type.getDimSize(0), heads = op.getHeads();
-    int64_t headDim = type.getDimSize(2) / heads;
-    Value qkv = buildLinear(
-        rewriter, loc, flattenTokens(rewriter, loc, op.getX()), op.getWQkv());
-    Value q = splitHeads(rewriter, loc, qkv, batch, heads, 0);
-    Value k = splitHeads(rewriter, loc, qkv, batch, heads, 1);
-    Value v = splitHeads(rewriter, loc, qkv, batch, heads, 2);
-    Value scores = buildBatchMatmul(rewriter, loc, q, k, false, true);
-    Value probs = buildCausalSoftmax(rewriter, loc, scores,
-                                     1.0 / std::sqrt(double(headDim)));
-    Value context = buildBatchMatmul(rewriter, loc, probs, v, false, false);
-    Value merged = mergeHeads(rewriter, loc, context, batch, heads);
-    Value out = buildLinear(rewriter, loc, merged, op.getWOut());
-    rewriter.replaceOp(op, expandLeading(rewriter, loc, out, type));
+    AttentionForward forward = buildAttentionForward(
+        rewriter, loc, op.getX(), op.getWQkv(), op.getHeads());
+    Value out = buildLinear(rewriter, loc, forward.merged, op.getWOut());
+    rewriter.replaceOp(op, expandLeading(rewriter, loc, out, op.getType()));
     return success();
   }
 };

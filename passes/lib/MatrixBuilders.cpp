@@ -91,3 +91,42 @@ Value mstream::lowering::matrixDot(OpBuilder &b, Location loc, Value lhs,
         return arith::AddFOp::create(nb, l, a[2], product).getResult();
       });
 }
+
+Value mstream::lowering::identityMatrices(OpBuilder &b, Location loc,
+                                          RankedTensorType type) {
+  Value one = constant(b, loc, type.getElementType(), 1.0);
+  Value zero = constant(b, loc, type.getElementType(), 0.0);
+  unsigned rank = type.getRank();
+  return buildMap(b, loc, type, ValueRange{}, {},
+                  [&](OpBuilder &nb, Location l, ValueRange) {
+                    return arith::SelectOp::create(
+                               nb, l, isDiagonal(nb, l, rank), one, zero)
+                        .getResult();
+                  });
+}
+
+Value mstream::lowering::newtonSchulzStep(OpBuilder &b, Location loc, Value y,
+                                          ArrayRef<double> coeffs) {
+  Value gram = buildTokenMatmul(b, loc, y, y, true);
+  Value gram2 = buildTokenMatmul(b, loc, gram, gram, false);
+  Value poly =
+      identityCombination(b, loc, coeffs[0], gram, coeffs[1], gram2, coeffs[2]);
+  return buildTokenMatmul(b, loc, y, poly, false);
+}
+
+InvSqrtSetup mstream::lowering::buildInvSqrtSetup(OpBuilder &b, Location loc,
+                                                  Value r, double eps) {
+  InvSqrtSetup setup;
+  setup.ridged = identityCombination(b, loc, eps, r, 1.0);
+  setup.scale = frobeniusNorm(b, loc, setup.ridged, eps);
+  setup.normalized = scaleMatrices(b, loc, setup.ridged, setup.scale, true);
+  return setup;
+}
+
+Value mstream::lowering::invSqrtStep(OpBuilder &b, Location loc, Value x,
+                                     Value normalized) {
+  Value xn = buildTokenMatmul(b, loc, x, normalized, false);
+  Value xnx = buildTokenMatmul(b, loc, xn, x, false);
+  Value inner = identityCombination(b, loc, 1.5, xnx, -0.5);
+  return buildTokenMatmul(b, loc, x, inner, false);
+}

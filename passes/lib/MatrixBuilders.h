@@ -31,6 +31,24 @@ Value transposeMatrices(OpBuilder &b, Location loc, Value z);
 Value identityCombination(OpBuilder &b, Location loc, double alpha, Value a,
                           double beta, Value bm = Value(), double gamma = 0);
 
+/// Identity matrices in the trailing two axes of `type` (any rank >= 2).
+Value identityMatrices(OpBuilder &b, Location loc, RankedTensorType type);
+
+/// One quintic Newton-Schulz step on `[N, H, Dh]`: Y (aI + bA + cA²),
+/// A = YᵀY, with `coeffs` = [a, b, c].
+Value newtonSchulzStep(OpBuilder &b, Location loc, Value y,
+                       llvm::ArrayRef<double> coeffs);
+
+/// The inverse square root's set-up on `[N, n, n]`: Rr = R + eps I,
+/// scale = max(||Rr||_F, eps), normalized = Rr / scale.
+struct InvSqrtSetup {
+  Value ridged, scale, normalized;
+};
+InvSqrtSetup buildInvSqrtSetup(OpBuilder &b, Location loc, Value r, double eps);
+
+/// One Newton step X (1.5 I - 0.5 X N X) of the inverse square root.
+Value invSqrtStep(OpBuilder &b, Location loc, Value x, Value normalized);
+
 /// Per matrix sum of lhs * rhs: `[N]`.
 Value matrixDot(OpBuilder &b, Location loc, Value lhs, Value rhs);
 

@@ -216,6 +216,26 @@ Value mstream::lowering::buildCausalSoftmax(OpBuilder &b, Location loc,
       });
 }
 
+AttentionForward mstream::lowering::buildAttentionForward(OpBuilder &b,
+                                                          Location loc, Value x,
+                                                          Value wQkv,
+                                                          int64_t heads) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t batch = type.getDimSize(0);
+  double scale = 1.0 / std::sqrt(double(type.getDimSize(2) / heads));
+  AttentionForward f;
+  f.input = flattenTokens(b, loc, x);
+  Value qkv = buildLinear(b, loc, f.input, wQkv);
+  f.q = splitHeads(b, loc, qkv, batch, heads, 0);
+  f.k = splitHeads(b, loc, qkv, batch, heads, 1);
+  f.v = splitHeads(b, loc, qkv, batch, heads, 2);
+  Value scores = buildBatchMatmul(b, loc, f.q, f.k, false, true);
+  f.probs = buildCausalSoftmax(b, loc, scores, scale);
+  Value context = buildBatchMatmul(b, loc, f.probs, f.v, false, false);
+  f.merged = mergeHeads(b, loc, context, batch, heads);
+  return f;
+}
+
 LogSumExp mstream::lowering::buildLogSumExp(OpBuilder &b, Location loc,
                                             Value logits) {
   AffineMap identity = b.getMultiDimIdentityMap(2);

@@ -52,6 +52,14 @@ Value joinQkv(OpBuilder &b, Location loc, Value q, Value k, Value v,
 Value buildCausalSoftmax(OpBuilder &b, Location loc, Value scores,
                          double scale);
 
+/// Attention's forward up to the merged heads (before W_o), keeping what
+/// its VJP needs: the flattened input, per-head q, k, v, the probabilities.
+struct AttentionForward {
+  Value input, q, k, v, probs, merged;
+};
+AttentionForward buildAttentionForward(OpBuilder &b, Location loc, Value x,
+                                       Value wQkv, int64_t heads);
+
 /// Per row of `[N, V]` logits: the max and the sum of exp(logit - max).
 struct LogSumExp {
   Value rowMax;

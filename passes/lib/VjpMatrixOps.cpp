@@ -69,13 +69,9 @@ NsTrace traceNewtonSchulz(OpBuilder &b, Location loc, Value z,
   NsTrace trace;
   trace.norm = frobeniusNorm(b, loc, z, eps);
   trace.iterates.push_back(scaleMatrices(b, loc, z, trace.norm, true));
-  for (int64_t k = 0; k < iterations; ++k) {
-    Value y = trace.iterates.back();
-    Value gram = buildTokenMatmul(b, loc, y, y, true);
-    Value gram2 = buildTokenMatmul(b, loc, gram, gram, false);
-    Value poly = identityCombination(b, loc, c[0], gram, c[1], gram2, c[2]);
-    trace.iterates.push_back(buildTokenMatmul(b, loc, y, poly, false));
-  }
+  for (int64_t k = 0; k < iterations; ++k)
+    trace.iterates.push_back(
+        newtonSchulzStep(b, loc, trace.iterates.back(), c));
   return trace;
 }
 
@@ -114,19 +110,14 @@ struct InvSqrtTrace {
 InvSqrtTrace traceInvSqrt(OpBuilder &b, Location loc, Value r,
                           int64_t iterations, double eps) {
   InvSqrtTrace t;
-  t.ridged = identityCombination(b, loc, eps, r, 1.0);
-  t.scale = frobeniusNorm(b, loc, t.ridged, eps);
-  t.normalized = scaleMatrices(b, loc, t.ridged, t.scale, true);
-  t.iterates.push_back(identityCombination(
-      b, loc, 1.0, filled(b, loc, cast<RankedTensorType>(r.getType()), 0.0),
-      0.0));
-  for (int64_t k = 0; k < iterations; ++k) {
-    Value x = t.iterates.back();
-    Value xn = buildTokenMatmul(b, loc, x, t.normalized, false);
-    Value xnx = buildTokenMatmul(b, loc, xn, x, false);
-    Value inner = identityCombination(b, loc, 1.5, xnx, -0.5);
-    t.iterates.push_back(buildTokenMatmul(b, loc, x, inner, false));
-  }
+  InvSqrtSetup setup = buildInvSqrtSetup(b, loc, r, eps);
+  t.ridged = setup.ridged;
+  t.scale = setup.scale;
+  t.normalized = setup.normalized;
+  t.iterates.push_back(
+      identityMatrices(b, loc, cast<RankedTensorType>(r.getType())));
+  for (int64_t k = 0; k < iterations; ++k)
+    t.iterates.push_back(invSqrtStep(b, loc, t.iterates.back(), t.normalized));
   t.root = buildElementwise(
       b, loc, t.scale, [](OpBuilder &nb, Location l, ValueRange a) {
         return math::SqrtOp::create(nb, l, a[0]).getResult();

@@ -149,19 +149,11 @@ struct AttentionVjp : VjpOpInterface::ExternalModel<AttentionVjp, AttentionOp> {
     int64_t batch = type.getDimSize(0), heads = op.getHeads();
     double scale = 1.0 / std::sqrt(double(type.getDimSize(2) / heads));
 
-    // Rematerialise the forward pass.
-    Value x = flattenTokens(b, loc, op.getX());
-    Value qkv = buildLinear(b, loc, x, op.getWQkv());
-    Value q = splitHeads(b, loc, qkv, batch, heads, 0);
-    Value k = splitHeads(b, loc, qkv, batch, heads, 1);
-    Value v = splitHeads(b, loc, qkv, batch, heads, 2);
-    Value scores = buildBatchMatmul(b, loc, q, k, false, true);
-    Value probs = buildCausalSoftmax(b, loc, scores, scale);
-    Value context = buildBatchMatmul(b, loc, probs, v, false, false);
-    Value merged = mergeHeads(b, loc, context, batch, heads);
-
+    AttentionForward f =
+        buildAttentionForward(b, loc, op.getX(), op.getWQkv(), heads);
+    Value x = f.input, q = f.q, k = f.k, v = f.v, probs = f.probs;
     Value dy = flattenTokens(b, loc, cotangents[0]);
-    Value dWo = buildMatmul(b, loc, dy, merged, true, false);
+    Value dWo = buildMatmul(b, loc, dy, f.merged, true, false);
     Value dMerged = buildMatmul(b, loc, dy, op.getWOut(), false, false);
     Value dContext = splitHeads(b, loc, dMerged, batch, heads, 0, 1);
     Value dProbs = buildBatchMatmul(b, loc, dContext, v, false, true);

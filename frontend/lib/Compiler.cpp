@@ -16,6 +16,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -48,6 +49,27 @@ llvm::Error mstream::addGradients(ModuleOp module) {
         pm.addPass(mstream::createAutodiff());
       },
       "differentiating the loss");
+}
+
+llvm::Error mstream::addTrainStep(ModuleOp module,
+                                  const OptimizerOptions &options) {
+  if (llvm::Error error = addGradients(module))
+    return error;
+  return runPasses(
+      module,
+      [&](OpPassManager &pm) {
+        BuildTrainStepOptions passOptions;
+        passOptions.recipe = options.recipe;
+        passOptions.maxNorm = options.maxNorm;
+        pm.addPass(mstream::createBuildTrainStep(passOptions));
+        pm.addPass(createInlinerPass());
+        // train_step has its own copy now; the training artifact needs no
+        // separate loss_and_grads entry.
+        pm.addPass(createSymbolPrivatizePass(
+            {"forward", "loss", mstream::kTrainStepName.str()}));
+        pm.addPass(createSymbolDCEPass());
+      },
+      "building the train step");
 }
 
 llvm::Error mstream::lowerForCpu(ModuleOp module) {
@@ -143,10 +165,59 @@ llvm::Expected<std::string> mstream::linkSharedObject(llvm::Module &module) {
   return (*bytes)->getBuffer().str();
 }
 
+/// The element type of an entry argument as the runtime's dtype.
+static mstream::rt::DType dtypeOf(Type type) {
+  return cast<RankedTensorType>(type).getElementType().isInteger()
+             ? mstream::rt::DType::I32
+             : mstream::rt::DType::F32;
+}
+
+/// The name an entry argument or result is known by in the manifest:
+/// its mark (AttrNames.h), "grad:" or "new:" before parameter names.
+static std::string markOf(DictionaryAttr attrs, bool isResult) {
+  if (!attrs)
+    return "";
+  for (llvm::StringRef mark :
+       {mstream::kInputAttrName, mstream::kStateAttrName,
+        mstream::kOutputAttrName})
+    if (auto name = attrs.getAs<StringAttr>(mark))
+      return name.str();
+  if (auto name = attrs.getAs<StringAttr>(mstream::kGradAttrName))
+    return "grad:" + name.str();
+  if (auto name = attrs.getAs<StringAttr>(mstream::kParamAttrName))
+    return isResult ? "new:" + name.str() : "";
+  return "";
+}
+
+/// The signature of every entry point, read from the functions' marks
+/// before lowering; parameter arguments are the table's and not listed.
+static std::vector<mstream::rt::EntrySpec> describeEntries(ModuleOp module) {
+  std::vector<mstream::rt::EntrySpec> entries;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    mstream::rt::EntrySpec entry{func.getName().str(), {}, {}};
+    auto describe = [](Type type, std::string name) {
+      auto tensor = cast<RankedTensorType>(type);
+      return mstream::rt::ArgSpec{std::move(name), dtypeOf(type),
+                                  std::vector<int64_t>(tensor.getShape())};
+    };
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (std::string name = markOf(func.getArgAttrDict(i), false);
+          !name.empty())
+        entry.inputs.push_back(describe(func.getArgumentTypes()[i], name));
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      entry.outputs.push_back(describe(func.getResultTypes()[i],
+                                       markOf(func.getResultAttrDict(i), true)));
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 namespace mstream {
-/// The manifest of the artifact of `parsed` at `shape`.
+/// The manifest of `parsed` with `module`'s entry points.
 static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
-                             bool gradients) {
+                             const CompileRequest &request, ModuleOp module) {
   const ModelConfig &config = parsed.config;
   rt::Manifest manifest;
   manifest.compilerVersion = rt::runtimeVersion();
@@ -160,44 +231,35 @@ static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
       {"n_heads", std::to_string(config.nHeads)},
       {"vel_init", config.velInit == VelInit::Zero ? "zero" : "embed"},
       {"ns_iters", std::to_string(config.nsIters)}};
+  if (request.train)
+    manifest.optimizer = {
+        {"recipe", request.optimizer.recipe},
+        {"max_norm", llvm::formatv("{0}", request.optimizer.maxNorm).str()}};
   manifest.batch = shape.batch;
   manifest.seq = shape.seq;
   manifest.params = buildParamTable(config);
-  std::vector<int64_t> tokens = {shape.batch, shape.seq};
-  rt::ArgSpec tokenArg{"tokens", rt::DType::I32, tokens};
-  rt::ArgSpec targetArg{"targets", rt::DType::I32, tokens};
-  manifest.entries = {
-      {"forward",
-       {tokenArg},
-       {{"logits",
-         rt::DType::F32,
-         {shape.batch, shape.seq, config.vocabSize}}}},
-      {"loss", {tokenArg, targetArg}, {{"loss", rt::DType::F32, {}}}}};
-  if (gradients) {
-    rt::EntrySpec grads{kLossAndGradsName.str(),
-                        {tokenArg, targetArg},
-                        {{"loss", rt::DType::F32, {}}}};
-    for (const ParamSpec &param : manifest.params)
-      grads.outputs.push_back(
-          {"grad:" + param.name, rt::DType::F32, param.shape});
-    manifest.entries.push_back(std::move(grads));
-  }
+  manifest.entries = describeEntries(module);
   return manifest;
 }
 } // namespace mstream
 
-llvm::Expected<std::string> mstream::compileArtifact(MLIRContext &context,
-                                                     const ParsedConfig &parsed,
-                                                     StepShape shape,
-                                                     bool gradients) {
+llvm::Expected<std::string>
+mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
+                         const CompileRequest &request) {
+  StepShape shape{request.batch, request.seq};
   auto module = importModel(context, parsed, shape);
   if (!module)
     return module.takeError();
   if (shape.seq == 0)
     shape.seq = parsed.config.maxSeqLen;
-  if (gradients)
+  if (request.train) {
+    if (llvm::Error error = addTrainStep(**module, request.optimizer))
+      return std::move(error);
+  } else if (request.gradients) {
     if (llvm::Error error = addGradients(**module))
       return std::move(error);
+  }
+  rt::Manifest manifest = describe(parsed, shape, request, **module);
   if (llvm::Error error = lowerForCpu(**module))
     return std::move(error);
   llvm::LLVMContext llvmContext;
@@ -207,5 +269,5 @@ llvm::Expected<std::string> mstream::compileArtifact(MLIRContext &context,
   auto object = linkSharedObject(**llvmModule);
   if (!object)
     return object.takeError();
-  return rt::serializeArtifact(describe(parsed, shape, gradients), *object);
+  return rt::serializeArtifact(manifest, *object);
 }

@@ -272,7 +272,9 @@ mstream::importModel(MLIRContext &context, const ParsedConfig &parsed,
   for (const auto &spec : table) {
     paramTypes.push_back(RankedTensorType::get(spec.shape, b.getF32Type()));
     paramAttrs.push_back(b.getDictionaryAttr(
-        b.getNamedAttr(kParamAttrName, b.getStringAttr(spec.name))));
+        {b.getNamedAttr(kParamAttrName, b.getStringAttr(spec.name)),
+         b.getNamedAttr(kGroupAttrName,
+                        b.getStringAttr(paramGroupName(spec.group)))}));
   }
   auto inputAttr = [&](StringRef name) {
     return b.getDictionaryAttr(
@@ -288,6 +290,7 @@ mstream::importModel(MLIRContext &context, const ParsedConfig &parsed,
   SmallVector<Attribute> forwardArgAttrs = {inputAttr("tokens")};
   forwardArgAttrs.append(paramAttrs.begin(), paramAttrs.end());
   forward.setAllArgAttrs(forwardArgAttrs);
+  forward.setResultAttr(0, kOutputAttrName, b.getStringAttr("logits"));
   {
     OpBuilder::InsertionGuard guard(b);
     Block *body = forward.addEntryBlock();
@@ -307,6 +310,7 @@ mstream::importModel(MLIRContext &context, const ParsedConfig &parsed,
                                          inputAttr("targets")};
   lossArgAttrs.append(paramAttrs.begin(), paramAttrs.end());
   loss.setAllArgAttrs(lossArgAttrs);
+  loss.setResultAttr(0, kOutputAttrName, b.getStringAttr("loss"));
   Block *body = loss.addEntryBlock();
   b.setInsertionPointToStart(body);
   SmallVector<Value> forwardArgs = {body->getArgument(0)};

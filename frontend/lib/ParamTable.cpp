@@ -23,6 +23,20 @@ int64_t ParamSpec::numElements() const {
                          std::multiplies<>());
 }
 
+const char *paramGroupName(ParamGroup group) {
+  switch (group) {
+  case ParamGroup::Scalar:
+    return "scalar";
+  case ParamGroup::LayerNormGain:
+    return "ln";
+  case ParamGroup::Embedding:
+    return "embedding";
+  case ParamGroup::Matrix:
+    return "matrix";
+  }
+  return "";
+}
+
 ParamGroup classifyParam(const std::string &name, size_t rank) {
   if (name.find("_raw") != std::string::npos)
     return ParamGroup::Scalar;

@@ -77,6 +77,24 @@ cl::opt<bool> gradients(
     cl::desc("Also build loss_and_grads (reverse-mode autodiff of the loss)"),
     cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
+cl::opt<bool> train(
+    "train",
+    cl::desc("Also build train_step: gradients, clipping and the weight "
+             "optimizers (implies --grads)"),
+    cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
+cl::opt<std::string>
+    recipe("recipe",
+           cl::desc("With --train: hybrid (Muon on block matrices, AdamW "
+                    "elsewhere; SPEC.md 5.2) or adamw (5.6)"),
+           cl::init("hybrid"), cl::sub(compileCommand),
+           cl::cat(mstreamCategory));
+
+cl::opt<double>
+    maxNorm("max-norm",
+            cl::desc("With --train: global gradient-norm clip (<= 0: off)"),
+            cl::init(1.0), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
 cl::opt<bool> printLocations(
     "print-locations",
     cl::desc("Print each op's location (config file:line:col and module "
@@ -117,12 +135,19 @@ int runCompile() {
   if (what != Emit::Mlir && target == Target::None)
     return fail("--emit=lowered, llvm-ir and artifact need --target=cpu");
 
+  if (recipe != "hybrid" && recipe != "adamw")
+    return fail("--recipe must be hybrid or adamw, got '" + recipe + "'");
   mlir::MLIRContext context;
   mstream::ModelDiagnostics diagnostics(&context);
   mstream::StepShape shape{batch, seq};
+  mstream::CompileRequest request;
+  request.batch = batch;
+  request.seq = seq;
+  request.gradients = gradients || train;
+  request.train = train;
+  request.optimizer = {recipe, maxNorm};
   if (what == Emit::Artifact) {
-    auto artifact =
-        mstream::compileArtifact(context, *parsed, shape, gradients);
+    auto artifact = mstream::compileArtifact(context, *parsed, request);
     if (!artifact)
       return fail(llvm::toString(artifact.takeError()));
     return writeOutput([&](llvm::raw_ostream &os) { os << *artifact; }, true);
@@ -130,9 +155,13 @@ int runCompile() {
   auto module = mstream::importModel(context, *parsed, shape);
   if (!module)
     return fail(llvm::toString(module.takeError()));
-  if (gradients)
+  if (train) {
+    if (llvm::Error error = mstream::addTrainStep(**module, request.optimizer))
+      return fail(llvm::toString(std::move(error)));
+  } else if (gradients) {
     if (llvm::Error error = mstream::addGradients(**module))
       return fail(llvm::toString(std::move(error)));
+  }
   if (what != Emit::Mlir)
     if (llvm::Error error = mstream::lowerForCpu(**module))
       return fail(llvm::toString(std::move(error)));
@@ -168,15 +197,15 @@ mstream::rt::CompilerHooks compilerHooks() {
       return toStatus(parsed.takeError());
     return mstream::buildParamTable(parsed->config);
   };
-  hooks.compile = [](const std::string &path, int64_t b, int64_t s,
-                     bool withGradients) -> absl::StatusOr<std::string> {
+  hooks.compile = [](const std::string &path,
+                     const mstream::CompileRequest &request)
+      -> absl::StatusOr<std::string> {
     auto parsed = mstream::parseModelConfigFile(path);
     if (!parsed)
       return toStatus(parsed.takeError());
     mlir::MLIRContext context;
     mstream::ModelDiagnostics diagnostics(&context);
-    auto artifact =
-        mstream::compileArtifact(context, *parsed, {b, s}, withGradients);
+    auto artifact = mstream::compileArtifact(context, *parsed, request);
     if (!artifact)
       return toStatus(artifact.takeError());
     return std::move(*artifact);

@@ -18,8 +18,6 @@ using namespace mstream::lowering;
 
 namespace {
 
-constexpr llvm::StringLiteral kParamAttr = "mstream.param";
-
 Value add(OpBuilder &b, Location loc, Value lhs, Value rhs) {
   return buildElementwise(
       b, loc, ValueRange{lhs, rhs},
@@ -91,10 +89,12 @@ struct AutodiffPass : mstream::impl::AutodiffBase<AutodiffPass> {
 
     // Results: the loss, then d loss / d param for every parameter.
     SmallVector<Value> results = {lossValue};
-    SmallVector<Attribute> resultAttrs = {b.getDictionaryAttr({})};
+    SmallVector<Attribute> resultAttrs = {loss.getResultAttrDict(0)
+                                              ? loss.getResultAttrDict(0)
+                                              : b.getDictionaryAttr({})};
     for (BlockArgument arg : body.getArguments()) {
       auto name =
-          grads.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kParamAttr);
+          grads.getArgAttrOfType<StringAttr>(arg.getArgNumber(), mstream::kParamAttrName);
       if (!name)
         continue;
       Value gradient = cotangents.lookup(arg);

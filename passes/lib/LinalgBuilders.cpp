@@ -65,6 +65,28 @@ Value mstream::lowering::buildElementwise(OpBuilder &b, Location loc,
   return buildMap(b, loc, type, inputs, maps, body);
 }
 
+SmallVector<Value> mstream::lowering::buildElementwiseResults(
+    OpBuilder &b, Location loc, ValueRange inputs, unsigned numResults,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
+  auto type = cast<RankedTensorType>(inputs.front().getType());
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < numResults; ++i)
+    inits.push_back(tensor::EmptyOp::create(b, loc, type.getShape(),
+                                            type.getElementType()));
+  SmallVector<AffineMap> maps(inputs.size() + numResults,
+                              b.getMultiDimIdentityMap(type.getRank()));
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange(ValueRange(inits)), inputs, inits, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(
+            nested, nestedLoc,
+            body(nested, nestedLoc, args.take_front(inputs.size())));
+      });
+  return SmallVector<Value>(generic.getResults());
+}
+
 AffineMap mstream::lowering::leadingMap(MLIRContext *context, int64_t rank,
                                         unsigned dropped) {
   SmallVector<AffineExpr> results;

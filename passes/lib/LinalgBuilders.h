@@ -47,6 +47,13 @@ Value buildMap(OpBuilder &b, Location loc, RankedTensorType resultType,
 Value buildElementwise(OpBuilder &b, Location loc, ValueRange inputs,
                        BodyBuilder body);
 
+/// Like buildElementwise with `numResults` results of the first input's
+/// type, all computed in one generic (one pass over memory).
+llvm::SmallVector<Value> buildElementwiseResults(
+    OpBuilder &b, Location loc, ValueRange inputs, unsigned numResults,
+    llvm::function_ref<llvm::SmallVector<Value>(OpBuilder &, Location,
+                                                ValueRange)>
+        body);
 /// Reduces the trailing `reduced` axes of an iteration space of rank `rank`
 /// (inputs read through `maps`), starting from `init`; the result drops
 /// those axes.

@@ -15,27 +15,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace mstream;
 using namespace mstream::lowering;
 
 namespace {
-
-/// Runs `step` `count` times on `init` in an scf.for over tensors.
-Value iterate(OpBuilder &b, Location loc, int64_t count, Value init,
-              llvm::function_ref<Value(OpBuilder &, Location, Value)> step) {
-  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
-  Value upper = arith::ConstantIndexOp::create(b, loc, count);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto loop = scf::ForOp::create(
-      b, loc, lower, upper, one, init,
-      [&](OpBuilder &nb, Location l, Value, ValueRange carried) {
-        scf::YieldOp::create(nb, l, step(nb, l, carried.front()));
-      });
-  return loop.getResult(0);
-}
 
 struct LowerNewtonSchulz : OpRewritePattern<NewtonSchulzOp> {
   using OpRewritePattern::OpRewritePattern;

@@ -23,6 +23,7 @@ struct LowerToLinalgPass : mstream::impl::LowerToLinalgBase<LowerToLinalgPass> {
     mstream::populateLowerModelOpsPatterns(patterns);
     mstream::populateLowerMatrixOpsPatterns(patterns);
     mstream::populateLowerStepOpsPatterns(patterns);
+    mstream::populateLowerOptimizerOpsPatterns(patterns);
 
     ConversionTarget target(*context);
     target.addIllegalDialect<mstream::MStreamDialect>();

@@ -11,6 +11,8 @@ namespace mstream {
 void populateLowerModelOpsPatterns(mlir::RewritePatternSet &patterns);
 /// newton_schulz, inv_sqrt, eye.
 void populateLowerMatrixOpsPatterns(mlir::RewritePatternSet &patterns);
+/// clip_by_global_norm, adamw_update, muon_update.
+void populateLowerOptimizerOpsPatterns(mlir::RewritePatternSet &patterns);
 /// The step ops and lookahead, into stream math plus the ops above.
 void populateLowerStepOpsPatterns(mlir::RewritePatternSet &patterns);
 

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace mstream::lowering;
@@ -129,4 +130,18 @@ Value mstream::lowering::invSqrtStep(OpBuilder &b, Location loc, Value x,
   Value xnx = buildTokenMatmul(b, loc, xn, x, false);
   Value inner = identityCombination(b, loc, 1.5, xnx, -0.5);
   return buildTokenMatmul(b, loc, x, inner, false);
+}
+
+Value mstream::lowering::iterate(
+    OpBuilder &b, Location loc, int64_t count, Value init,
+    function_ref<Value(OpBuilder &, Location, Value)> step) {
+  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
+  Value upper = arith::ConstantIndexOp::create(b, loc, count);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, lower, upper, one, init,
+      [&](OpBuilder &nb, Location l, Value, ValueRange carried) {
+        scf::YieldOp::create(nb, l, step(nb, l, carried.front()));
+      });
+  return loop.getResult(0);
 }

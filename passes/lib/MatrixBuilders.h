@@ -49,6 +49,9 @@ InvSqrtSetup buildInvSqrtSetup(OpBuilder &b, Location loc, Value r, double eps);
 /// One Newton step X (1.5 I - 0.5 X N X) of the inverse square root.
 Value invSqrtStep(OpBuilder &b, Location loc, Value x, Value normalized);
 
+/// Runs `step` `count` times on `init` in an scf.for over tensors.
+Value iterate(OpBuilder &b, Location loc, int64_t count, Value init,
+              llvm::function_ref<Value(OpBuilder &, Location, Value)> step);
 /// Per matrix sum of lhs * rhs: `[N]`.
 Value matrixDot(OpBuilder &b, Location loc, Value lhs, Value rhs);
 

@@ -1,6 +1,6 @@
 //===- Commands.cpp - the runtime's command-line commands -----------------===//
 
-#include "mstream/Runtime/Cli.h"
+#include "Commands.h"
 
 #include "mstream/Runtime/Files.h"
 #include "mstream/Runtime/Json.h"
@@ -11,13 +11,16 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <unistd.h>
 
-ABSL_FLAG(uint64_t, seed, 0, "init: random seed");
+ABSL_FLAG(uint64_t, seed, 0,
+          "init, train: parameter init and data order; sample: sampling");
 ABSL_FLAG(std::string, o, "", "init: output safetensors file");
 ABSL_FLAG(std::string, weights, "", "eval: parameters (safetensors)");
 ABSL_FLAG(std::string, tokens, "",
@@ -35,8 +38,8 @@ namespace {
 
 constexpr absl::string_view kArtifactMagic = "MSTREAMA";
 
-/// Whether `path` holds an artifact (else a model definition); an
-/// unreadable file is an error.
+} // namespace
+
 absl::StatusOr<bool> isArtifact(const std::string &path) {
   absl::StatusOr<std::string> bytes = readFile(path);
   if (!bytes.ok())
@@ -55,6 +58,8 @@ absl::Status needsCompiler(const std::string &path,
       "'mstream compile ",
       path, " --target=cpu -o MODEL.mstream'"));
 }
+
+namespace {
 
 absl::Status runInit(const std::string &model, const CompilerHooks *hooks) {
   std::string out = absl::GetFlag(FLAGS_o);
@@ -86,10 +91,11 @@ absl::Status runInit(const std::string &model, const CompilerHooks *hooks) {
   return absl::OkStatus();
 }
 
-/// Loads `model` as an artifact, compiling a definition at `shape` first.
+} // namespace
+
 absl::StatusOr<std::unique_ptr<Program>>
-loadProgram(const std::string &model, const std::vector<int64_t> &shape,
-            bool gradients, const CompilerHooks *hooks) {
+loadProgram(const std::string &model, const CompileRequest &request,
+            const CompilerHooks *hooks) {
   absl::StatusOr<bool> isFile = isArtifact(model);
   if (!isFile.ok())
     return isFile.status();
@@ -97,11 +103,7 @@ loadProgram(const std::string &model, const std::vector<int64_t> &shape,
     return Program::load(model);
   if (absl::Status status = needsCompiler(model, hooks); !status.ok())
     return status;
-  if (shape.size() != 2)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tokens must be a [batch, seq] array, got ", formatShape(shape)));
-  absl::StatusOr<std::string> artifact =
-      hooks->compile(model, shape[0], shape[1], gradients);
+  absl::StatusOr<std::string> artifact = hooks->compile(model, request);
   if (!artifact.ok())
     return artifact.status();
   std::string path =
@@ -113,6 +115,8 @@ loadProgram(const std::string &model, const std::vector<int64_t> &shape,
   std::remove(path.c_str());
   return program;
 }
+
+namespace {
 
 absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
   for (auto [flag, name] :
@@ -136,8 +140,16 @@ absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
         " must have the shape of tokens ", formatShape(tokens->shape)));
 
   std::string gradsPath = absl::GetFlag(FLAGS_grads);
+  if (tokens->shape.size() != 2)
+    return absl::InvalidArgumentError(
+        absl::StrCat("tokens must be a [batch, seq] array, got ",
+                     formatShape(tokens->shape)));
+  CompileRequest request;
+  request.batch = tokens->shape[0];
+  request.seq = tokens->shape[1];
+  request.gradients = !gradsPath.empty();
   absl::StatusOr<std::unique_ptr<Program>> program =
-      loadProgram(model, tokens->shape, !gradsPath.empty(), hooks);
+      loadProgram(model, request, hooks);
   if (!program.ok())
     return program.status();
   const Manifest &manifest = (*program)->manifest();
@@ -191,7 +203,10 @@ absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
 std::vector<std::pair<std::string, std::string>> runtimeCommands() {
   return {
       {"init", "initialise a model's parameters (SPEC.md §1) to safetensors"},
-      {"eval", "loss (and logits) of a model on token arrays"}};
+      {"eval", "loss (and logits) of a model on token arrays"},
+      {"prepare", "turn a text file into byte-level train/val token files"},
+      {"train", "train a model on a data directory (SPEC.md §5)"},
+      {"sample", "generate text from trained weights"}};
 }
 
 int runRuntimeCommand(int argc, char **argv, const CompilerHooks *hooks) {
@@ -200,18 +215,37 @@ int runRuntimeCommand(int argc, char **argv, const CompilerHooks *hooks) {
       "\n  mstream init CONFIG.json|ARTIFACT --seed S -o W.safetensors\n"
       "  mstream eval CONFIG.json|ARTIFACT --weights W.safetensors "
       "--tokens X.npy --targets Y.npy [--logits L.npy] [--grads "
-      "G.safetensors]"));
-  std::vector<char *> positional = absl::ParseCommandLine(argc, argv);
+      "G.safetensors]\n"
+      "  mstream prepare TEXT --out DIR [--val-fraction F]\n"
+      "  mstream train CONFIG.json|ARTIFACT --data DIR [--steps N --batch B "
+      "--seq T --eval-every K --out RUN/ --resume ...]\n"
+      "  mstream sample RUN/best.safetensors --prompt TEXT "
+      "[--max-new-tokens N --temperature X --top-k K]"));
+  // The documented spelling is --eval-every; Abseil names it eval_every.
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string &arg : args)
+    if (absl::StartsWith(arg, "--"))
+      std::replace(arg.begin() + 2,
+                   arg.begin() + std::min(arg.find('='), arg.size()), '-',
+                   '_');
+  std::vector<char *> pointers;
+  for (std::string &arg : args)
+    pointers.push_back(arg.data());
+  std::vector<char *> positional =
+      absl::ParseCommandLine(argc, pointers.data());
   if (positional.size() != 3) {
     std::fprintf(stderr,
-                 "mstream: error: '%s' takes one model (CONFIG.json or an "
-                 "artifact); see 'mstream %s --helpshort'\n",
+                 "mstream: error: '%s' takes one positional argument; see "
+                 "'mstream %s --helpshort'\n",
                  command.c_str(), command.c_str());
     return 1;
   }
   std::string model = positional[2];
-  absl::Status status =
-      command == "init" ? runInit(model, hooks) : runEval(model, hooks);
+  absl::Status status = command == "init"      ? runInit(model, hooks)
+                        : command == "eval"    ? runEval(model, hooks)
+                        : command == "prepare" ? runPrepare(model)
+                        : command == "train"   ? runTrain(model, hooks)
+                                               : runSample(model, hooks);
   if (!status.ok()) {
     std::fprintf(stderr, "mstream: error: %s\n",
                  std::string(status.message()).c_str());

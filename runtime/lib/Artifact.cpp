@@ -22,11 +22,22 @@ std::string hostTarget() {
 #endif
 }
 
-std::string Manifest::modelValue(absl::string_view key) const {
-  for (const auto &[name, value] : model)
+namespace {
+std::string lookup(const std::vector<std::pair<std::string, std::string>> &kv,
+                   absl::string_view key) {
+  for (const auto &[name, value] : kv)
     if (name == key)
       return value;
   return "";
+}
+} // namespace
+
+std::string Manifest::modelValue(absl::string_view key) const {
+  return lookup(model, key);
+}
+
+std::string Manifest::optimizerValue(absl::string_view key) const {
+  return lookup(optimizer, key);
 }
 
 const EntrySpec *Manifest::findEntry(absl::string_view name) const {
@@ -113,6 +124,8 @@ std::string serializeManifest(const Manifest &m) {
                                  "target ", m.target, "\n");
   for (const auto &[key, value] : m.model)
     absl::StrAppend(&out, "model ", key, " ", value, "\n");
+  for (const auto &[key, value] : m.optimizer)
+    absl::StrAppend(&out, "optimizer ", key, " ", value, "\n");
   absl::StrAppend(&out, "batch ", m.batch, "\nseq ", m.seq, "\n");
   for (const mstream::ParamSpec &p : m.params)
     absl::StrAppend(&out, "param ", p.name, " ", formatDims(p.shape), " ",
@@ -150,6 +163,8 @@ absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
       m.target = std::string(f[1]);
     } else if (kind == "model" && f.size() == 3) {
       m.model.emplace_back(std::string(f[1]), std::string(f[2]));
+    } else if (kind == "optimizer" && f.size() == 3) {
+      m.optimizer.emplace_back(std::string(f[1]), std::string(f[2]));
     } else if ((kind == "batch" || kind == "seq") && f.size() == 2) {
       if (!absl::SimpleAtoi(f[1], kind == "batch" ? &m.batch : &m.seq))
         return bad();

@@ -1,6 +1,7 @@
 //===- Params.cpp - initialising and binding model parameters -------------===//
 
 #include "mstream/Runtime/Params.h"
+#include "mstream/Runtime/Random.h"
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -9,22 +10,6 @@
 #include <cmath>
 
 namespace mstream::rt {
-
-namespace {
-
-uint64_t splitMix64(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-/// A uniform double in (0, 1].
-double uniform(uint64_t &state) {
-  return (static_cast<double>(splitMix64(state) >> 11) + 1.0) * 0x1.0p-53;
-}
-
-} // namespace
 
 NamedTensors initParams(const std::vector<ParamSpec> &table, uint64_t seed) {
   NamedTensors params;

@@ -72,7 +72,8 @@ void convert(const std::string &dtype, const char *src, float *dst,
 } // namespace
 
 absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
-                                              const std::string &path) {
+                                              const std::string &path,
+                                              Metadata *metadata) {
   auto fail = [&](absl::string_view message) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a valid safetensors file: ", message));
@@ -93,8 +94,18 @@ absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
 
   NamedTensors tensors;
   for (const auto &[name, entry] : header->object) {
-    if (name == "__metadata__")
+    if (name == "__metadata__") {
+      if (entry.kind != JsonValue::Kind::Object)
+        return fail("__metadata__ must be an object of strings");
+      for (const auto &[key, value] : entry.object) {
+        if (value.kind != JsonValue::Kind::String)
+          return fail(absl::StrCat("__metadata__ '", key,
+                                   "' must be a string"));
+        if (metadata)
+          (*metadata)[key] = value.string;
+      }
       continue;
+    }
     auto bad = [&, &name = name](absl::string_view what) {
       return fail(absl::StrCat("tensor '", name, "': ", what));
     };
@@ -134,15 +145,27 @@ absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
   return tensors;
 }
 
-absl::StatusOr<NamedTensors> readSafetensors(const std::string &path) {
+absl::StatusOr<NamedTensors> readSafetensors(const std::string &path,
+                                             Metadata *metadata) {
   absl::StatusOr<std::string> bytes = readFile(path);
   if (!bytes.ok())
     return bytes.status();
-  return parseSafetensors(*bytes, path);
+  return parseSafetensors(*bytes, path, metadata);
 }
 
-std::string serializeSafetensors(const NamedTensors &tensors) {
+std::string serializeSafetensors(const NamedTensors &tensors,
+                                 const Metadata &metadata) {
   std::string header = "{";
+  if (!metadata.empty()) {
+    header += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto &[key, value] : metadata) {
+      absl::StrAppend(&header, first ? "" : ",", quoteJson(key), ":",
+                      quoteJson(value));
+      first = false;
+    }
+    header += "}";
+  }
   uint64_t offset = 0;
   for (const auto &[name, tensor] : tensors) {
     uint64_t size = static_cast<uint64_t>(tensor.numElements()) * 4;
@@ -169,8 +192,9 @@ std::string serializeSafetensors(const NamedTensors &tensors) {
 }
 
 absl::Status writeSafetensors(const std::string &path,
-                              const NamedTensors &tensors) {
-  return writeFileAtomically(path, serializeSafetensors(tensors));
+                              const NamedTensors &tensors,
+                              const Metadata &metadata) {
+  return writeFileAtomically(path, serializeSafetensors(tensors, metadata));
 }
 
 } // namespace mstream::rt

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mstream/Dialect/MStreamDialect.h"
 
@@ -12,6 +13,30 @@ namespace mstream {
 /// Shared verifier of every step op (StepOpInterface): stream shapes, raw
 /// scalar shapes, the LayerNorm gain and the head split.
 llvm::LogicalResult verifyStepOp(mlir::Operation *op);
+
+/// `custom<SameTypes>` of the optimizer ops: the listed operand and result
+/// type lists repeat the reference list (the params), so print nothing and
+/// parse them as copies of it.
+mlir::ParseResult parseSameTypes(mlir::OpAsmParser &parser,
+                                 llvm::SmallVectorImpl<mlir::Type> &a,
+                                 llvm::SmallVectorImpl<mlir::Type> &b,
+                                 llvm::SmallVectorImpl<mlir::Type> &c,
+                                 llvm::SmallVectorImpl<mlir::Type> &d,
+                                 mlir::TypeRange ref);
+mlir::ParseResult parseSameTypes(mlir::OpAsmParser &parser,
+                                 llvm::SmallVectorImpl<mlir::Type> &a,
+                                 llvm::SmallVectorImpl<mlir::Type> &b,
+                                 llvm::SmallVectorImpl<mlir::Type> &c,
+                                 llvm::SmallVectorImpl<mlir::Type> &d,
+                                 llvm::SmallVectorImpl<mlir::Type> &e,
+                                 llvm::SmallVectorImpl<mlir::Type> &f,
+                                 mlir::TypeRange ref);
+void printSameTypes(mlir::OpAsmPrinter &, mlir::Operation *, mlir::TypeRange,
+                    mlir::TypeRange, mlir::TypeRange, mlir::TypeRange,
+                    mlir::TypeRange);
+void printSameTypes(mlir::OpAsmPrinter &, mlir::Operation *, mlir::TypeRange,
+                    mlir::TypeRange, mlir::TypeRange, mlir::TypeRange,
+                    mlir::TypeRange, mlir::TypeRange, mlir::TypeRange);
 } // namespace mstream
 
 #include "mstream/Dialect/MStreamInterfaces.h.inc"

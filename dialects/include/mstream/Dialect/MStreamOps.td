@@ -483,4 +483,6 @@ def MStream_SoapOp : MStream_StepOp<"soap",
   let hasCanonicalizer = 1;
 }
 
+include "mstream/Dialect/MStreamOptimizerOps.td"
+
 #endif // MSTREAM_DIALECT_MSTREAMOPS_TD

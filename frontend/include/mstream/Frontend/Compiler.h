@@ -9,6 +9,7 @@
 #ifndef MSTREAM_FRONTEND_COMPILER_H
 #define MSTREAM_FRONTEND_COMPILER_H
 
+#include "mstream/Frontend/CompileRequest.h"
 #include "mstream/Frontend/Importer.h"
 
 #include "llvm/IR/Module.h"
@@ -17,6 +18,11 @@ namespace mstream {
 
 /// Adds `loss_and_grads` (inline, then mstream-autodiff), in place.
 llvm::Error addGradients(mlir::ModuleOp module);
+
+/// Adds `loss_and_grads` and `train_step` (mstream-build-train-step with
+/// `options`, then inlined), in place.
+llvm::Error addTrainStep(mlir::ModuleOp module,
+                         const OptimizerOptions &options);
 
 /// Runs mstream-cpu-pipeline on an imported module, in place.
 llvm::Error lowerForCpu(mlir::ModuleOp module);
@@ -28,11 +34,11 @@ translateForCpu(mlir::ModuleOp module, llvm::LLVMContext &context);
 /// Host object code linked into a shared object (by the system's `cc`).
 llvm::Expected<std::string> linkSharedObject(llvm::Module &module);
 
-/// The whole compilation of `parsed` at `shape` to artifact bytes; with
-/// `gradients`, the artifact also has the `loss_and_grads` entry.
+/// The whole compilation of `parsed` to artifact bytes: forward and loss,
+/// plus loss_and_grads and train_step when `request` asks.
 llvm::Expected<std::string> compileArtifact(mlir::MLIRContext &context,
                                             const ParsedConfig &parsed,
-                                            StepShape shape, bool gradients);
+                                            const CompileRequest &request);
 
 } // namespace mstream
 

@@ -4,6 +4,7 @@
 #define MSTREAM_FRONTEND_IMPORTER_H
 
 #include "mstream/Frontend/ConfigParser.h"
+#include "mstream/Passes/AttrNames.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -17,14 +18,13 @@ struct StepShape {
   int64_t seq = 0;
 };
 
-/// Names of the attributes the importer puts on functions and arguments.
-inline constexpr llvm::StringLiteral kParamAttrName = "mstream.param";
-inline constexpr llvm::StringLiteral kInputAttrName = "mstream.input";
+/// The module attribute describing the model (argument marks: AttrNames.h).
 inline constexpr llvm::StringLiteral kModelAttrName = "mstream.model";
 
 /// Builds a module with `forward(tokens, params...) -> logits` and
 /// `loss(tokens, targets, params...) -> loss`; parameters are arguments in
-/// state_dict order carrying their names in `mstream.param`. Every op is
+/// state_dict order carrying their names in `mstream.param` and their optimizer group in
+/// `mstream.group`. Every op is
 /// located at the definition's "variant" key, named by its module path
 /// (e.g. "layers.3.mlp"). Fails with a message if the shape is invalid.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>

@@ -47,6 +47,8 @@ std::vector<ParamSpec> buildParamTable(const ModelConfig &config);
 /// The group the paper's optimizer routing gives a parameter.
 ParamGroup classifyParam(const std::string &name, size_t rank);
 
+/// "scalar", "ln", "embedding" or "matrix".
+const char *paramGroupName(ParamGroup group);
 /// Sum of numElements over the table.
 int64_t countParameters(const std::vector<ParamSpec> &table);
 

@@ -3,6 +3,9 @@
 #ifndef MSTREAM_PASSES_PASSES_H
 #define MSTREAM_PASSES_PASSES_H
 
+#include "mstream/Dialect/MStreamDialect.h"
+#include "mstream/Passes/AttrNames.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -33,10 +36,9 @@ void registerPipelineDependencies(mlir::DialectRegistry &registry);
 /// Registers the named pipelines with mlir-opt style drivers.
 void registerMStreamPipelines();
 
-/// The function mstream-autodiff builds, and the result attribute naming
-/// the parameter each gradient belongs to.
+/// The functions mstream-autodiff and mstream-build-train-step build.
 inline constexpr llvm::StringLiteral kLossAndGradsName = "loss_and_grads";
-inline constexpr llvm::StringLiteral kGradAttrName = "mstream.grad";
+inline constexpr llvm::StringLiteral kTrainStepName = "train_step";
 
 /// Attaches the vector-Jacobian products of the mstream ops
 /// (VjpOpInterface external models).

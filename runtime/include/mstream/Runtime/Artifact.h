@@ -48,6 +48,9 @@ struct Manifest {
   std::string target;
   /// The model definition's keys and values, in order.
   std::vector<std::pair<std::string, std::string>> model;
+  /// The weight optimizer's compile-time settings (recipe, max_norm) when
+  /// the artifact has a train_step entry.
+  std::vector<std::pair<std::string, std::string>> optimizer;
   int64_t batch = 0;
   int64_t seq = 0;
   std::vector<mstream::ParamSpec> params;
@@ -55,6 +58,8 @@ struct Manifest {
 
   /// The model value of `key`, or "" if absent.
   std::string modelValue(absl::string_view key) const;
+  /// The optimizer value of `key`, or "" if absent.
+  std::string optimizerValue(absl::string_view key) const;
   const EntrySpec *findEntry(absl::string_view name) const;
 };
 

@@ -9,6 +9,7 @@
 #ifndef MSTREAM_RUNTIME_CLI_H
 #define MSTREAM_RUNTIME_CLI_H
 
+#include "mstream/Frontend/CompileRequest.h"
 #include "mstream/Frontend/ParamTable.h"
 
 #include "absl/status/statusor.h"
@@ -23,10 +24,9 @@ struct CompilerHooks {
   /// The parameter table of a model definition.
   std::function<absl::StatusOr<std::vector<ParamSpec>>(const std::string &)>
       paramTable;
-  /// Compiles a model definition at (batch, seq) into artifact bytes, with
-  /// the loss_and_grads entry when asked.
-  std::function<absl::StatusOr<std::string>(const std::string &, int64_t,
-                                            int64_t, bool)>
+  /// Compiles a model definition into artifact bytes.
+  std::function<absl::StatusOr<std::string>(const std::string &,
+                                            const CompileRequest &)>
       compile;
 };
 

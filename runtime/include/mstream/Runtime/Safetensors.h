@@ -24,14 +24,22 @@ namespace mstream::rt {
 /// Tensors by name, in file order.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
-absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
-                                              const std::string &path);
-absl::StatusOr<NamedTensors> readSafetensors(const std::string &path);
+/// The header's `__metadata__`: string keys and values.
+using Metadata = std::map<std::string, std::string>;
 
-std::string serializeSafetensors(const NamedTensors &tensors);
+/// Reads the tensors, and the metadata into `metadata` when given.
+absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
+                                              const std::string &path,
+                                              Metadata *metadata = nullptr);
+absl::StatusOr<NamedTensors> readSafetensors(const std::string &path,
+                                             Metadata *metadata = nullptr);
+
+std::string serializeSafetensors(const NamedTensors &tensors,
+                                 const Metadata &metadata = {});
 /// Atomic: an interrupted save never destroys an existing file at `path`.
 absl::Status writeSafetensors(const std::string &path,
-                              const NamedTensors &tensors);
+                              const NamedTensors &tensors,
+                              const Metadata &metadata = {});
 
 } // namespace mstream::rt
 

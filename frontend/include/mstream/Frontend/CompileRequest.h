@@ -1,0 +1,38 @@
+//===- CompileRequest.h - what one compilation builds ----------*- C++ -*-===//
+//
+// Shared by the compiler driver and the runtime's commands (which ask the
+// compiler for artifacts through CompilerHooks). Free of MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MSTREAM_FRONTEND_COMPILEREQUEST_H
+#define MSTREAM_FRONTEND_COMPILEREQUEST_H
+
+#include <cstdint>
+#include <string>
+
+namespace mstream {
+
+/// The compile-time part of the weight optimizer (mstream-build-train-step;
+/// learning rates and the schedule are runtime inputs).
+struct OptimizerOptions {
+  /// "hybrid" (SPEC.md §5.2) or "adamw" (§5.6).
+  std::string recipe = "hybrid";
+  /// Global gradient-norm clipping; <= 0 turns it off.
+  double maxNorm = 1.0;
+};
+
+struct CompileRequest {
+  int64_t batch = 1;
+  /// 0 means the definition's max_seq_len.
+  int64_t seq = 0;
+  /// Adds the loss_and_grads entry.
+  bool gradients = false;
+  /// Adds the train_step entry (and loss_and_grads).
+  bool train = false;
+  OptimizerOptions optimizer;
+};
+
+} // namespace mstream
+
+#endif // MSTREAM_FRONTEND_COMPILEREQUEST_H

@@ -1,0 +1,221 @@
+//===- LowerOptimizerOps.cpp - weight optimizers to linalg ----------------===//
+//
+// Each parameter's update is one elementwise generic that reads the weight,
+// its gradient and its optimizer state once and writes the new ones once.
+// Muon's orthogonalisation runs on whole matrices through BLAS GEMMs, in the
+// matrix's short orientation as PyTorch does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringPatterns.h"
+#include "MatrixBuilders.h"
+
+#include "mstream/Dialect/MStreamOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mstream;
+using namespace mstream::lowering;
+
+namespace {
+
+Value f32(OpBuilder &b, Location loc, double value) {
+  return constant(b, loc, b.getF32Type(), value);
+}
+
+Value mul(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::MulFOp::create(b, loc, x, y);
+}
+Value add(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::AddFOp::create(b, loc, x, y);
+}
+Value sub(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::SubFOp::create(b, loc, x, y);
+}
+Value div(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::DivFOp::create(b, loc, x, y);
+}
+
+/// PyTorch's lerp: `start + weight (end - start)`.
+Value lerp(OpBuilder &b, Location loc, Value start, Value end, Value weight) {
+  return add(b, loc, start, mul(b, loc, weight, sub(b, loc, end, start)));
+}
+
+struct LowerClipByGlobalNorm : OpRewritePattern<ClipByGlobalNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ClipByGlobalNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value sum = f32(rewriter, loc, 0.0);
+    for (Value grad : op.getGrads()) {
+      int64_t rank = cast<RankedTensorType>(grad.getType()).getRank();
+      Value squares = buildTrailingReduction(
+          rewriter, loc, rank, rank, grad, rewriter.getMultiDimIdentityMap(rank),
+          0.0, [](OpBuilder &b, Location l, ValueRange a) {
+            return add(b, l, a[1], mul(b, l, a[0], a[0]));
+          });
+      sum = add(rewriter, loc, sum, extractScalar(rewriter, loc, squares));
+    }
+    Value norm = math::SqrtOp::create(rewriter, loc, sum);
+    double maxNorm = op.getMaxNorm().convertToDouble();
+    Value scale = f32(rewriter, loc, 1.0);
+    if (maxNorm > 0) {
+      Value ratio =
+          div(rewriter, loc, f32(rewriter, loc, maxNorm),
+              add(rewriter, loc, norm, f32(rewriter, loc, 1e-6)));
+      scale = arith::MinimumFOp::create(rewriter, loc, ratio, scale);
+    }
+    auto scalar = RankedTensorType::get({}, rewriter.getF32Type());
+    rewriter.replaceOp(
+        op, {tensor::FromElementsOp::create(rewriter, loc, scalar, norm),
+             tensor::FromElementsOp::create(rewriter, loc, scalar, scale)});
+    return success();
+  }
+};
+
+struct LowerAdamWUpdate : OpRewritePattern<AdamWUpdateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AdamWUpdateOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    double beta1 = op.getBeta1().convertToDouble();
+    double beta2 = op.getBeta2().convertToDouble();
+    Value lr = extractScalar(b, loc, op.getLr());
+    Value step = extractScalar(b, loc, op.getStep());
+    Value scale = extractScalar(b, loc, op.getScale());
+    Value one = f32(b, loc, 1.0);
+    auto correction = [&](double beta) {
+      return sub(b, loc, one, math::PowFOp::create(b, loc, f32(b, loc, beta),
+                                                   step));
+    };
+    Value stepSize = div(b, loc, lr, correction(beta1));
+    Value rootCorrection2 = math::SqrtOp::create(b, loc, correction(beta2));
+    Value decay = sub(
+        b, loc, one,
+        mul(b, loc, lr, f32(b, loc, op.getWeightDecay().convertToDouble())));
+    Value oneMinusBeta1 = f32(b, loc, 1.0 - beta1);
+    Value beta2V = f32(b, loc, beta2);
+    Value oneMinusBeta2 = f32(b, loc, 1.0 - beta2);
+    Value eps = f32(b, loc, op.getEps().convertToDouble());
+
+    SmallVector<Value> params, ms, vs;
+    for (auto [p, g, m, v] :
+         llvm::zip_equal(op.getParams(), op.getGrads(), op.getM(), op.getV())) {
+      SmallVector<Value> updated = buildElementwiseResults(
+          b, loc, ValueRange{p, g, m, v}, 3,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+            Value grad = mul(nb, l, a[1], scale);
+            Value mNew = lerp(nb, l, a[2], grad, oneMinusBeta1);
+            Value vNew = add(nb, l, mul(nb, l, beta2V, a[3]),
+                             mul(nb, l, oneMinusBeta2, mul(nb, l, grad, grad)));
+            Value denom = add(
+                nb, l, div(nb, l, math::SqrtOp::create(nb, l, vNew),
+                           rootCorrection2),
+                eps);
+            Value pNew = sub(nb, l, mul(nb, l, a[0], decay),
+                             mul(nb, l, stepSize, div(nb, l, mNew, denom)));
+            return {pNew, mNew, vNew};
+          });
+      params.push_back(updated[0]);
+      ms.push_back(updated[1]);
+      vs.push_back(updated[2]);
+    }
+    SmallVector<Value> results(params);
+    results.append(ms);
+    results.append(vs);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// PyTorch's NS5 on one `[1, rows, cols]` matrix, Gram on the short side:
+/// `X = a X + (b A + c A²) X` with `A = X Xᵀ` (or its mirror `X (..)` with
+/// `A = Xᵀ X` when rows > cols, which is the transposed iteration).
+Value orthogonalise(OpBuilder &b, Location loc, Value x, int64_t steps,
+                    ArrayRef<double> coeffs) {
+  auto type = cast<RankedTensorType>(x.getType());
+  bool tall = type.getDimSize(1) > type.getDimSize(2);
+  Value a = f32(b, loc, coeffs[0]);
+  return iterate(b, loc, steps, x, [&](OpBuilder &nb, Location l, Value y) {
+    Value gram = buildBatchMatmul(nb, l, y, y, /*transposeA=*/tall,
+                                  /*transposeB=*/!tall);
+    Value gram2 = buildBatchMatmul(nb, l, gram, gram, false, false);
+    Value poly =
+        identityCombination(nb, l, 0.0, gram, coeffs[1], gram2, coeffs[2]);
+    Value product = tall ? buildBatchMatmul(nb, l, y, poly, false, false)
+                         : buildBatchMatmul(nb, l, poly, y, false, false);
+    return buildElementwise(nb, l, ValueRange{y, product},
+                            [&](OpBuilder &eb, Location el, ValueRange e) {
+                              return add(eb, el, mul(eb, el, a, e[0]), e[1]);
+                            });
+  });
+}
+
+struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MuonUpdateOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Value lr = extractScalar(b, loc, op.getLr());
+    Value scale = extractScalar(b, loc, op.getScale());
+    double momentum = op.getMomentum().convertToDouble();
+    Value momentumV = f32(b, loc, momentum);
+    Value oneMinusMomentum = f32(b, loc, 1.0 - momentum);
+    bool nesterov = op.getNesterov();
+    Value decay = sub(
+        b, loc, f32(b, loc, 1.0),
+        mul(b, loc, lr, f32(b, loc, op.getWeightDecay().convertToDouble())));
+
+    SmallVector<Value> params, bufs;
+    for (auto [p, g, buf] :
+         llvm::zip_equal(op.getParams(), op.getGrads(), op.getBufs())) {
+      SmallVector<Value> moved = buildElementwiseResults(
+          b, loc, ValueRange{g, buf}, 2,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+            Value grad = mul(nb, l, a[0], scale);
+            Value bufNew = lerp(nb, l, a[1], grad, oneMinusMomentum);
+            Value update =
+                nesterov ? lerp(nb, l, grad, bufNew, momentumV) : bufNew;
+            return {bufNew, update};
+          });
+      auto type = cast<RankedTensorType>(p.getType());
+      Value matrix = collapseLeading(b, loc, moved[1], 2);
+      Value normalised = scaleMatrices(
+          b, loc, matrix,
+          frobeniusNorm(b, loc, matrix, op.getEps().convertToDouble()),
+          /*divide=*/true);
+      Value ortho = expandLeading(
+          b, loc,
+          orthogonalise(b, loc, normalised, op.getNsSteps(),
+                        op.getCoefficients()),
+          type);
+      double ratio = std::sqrt(std::max(
+          1.0, double(type.getDimSize(0)) / double(type.getDimSize(1))));
+      Value stepSize = mul(b, loc, lr, f32(b, loc, ratio));
+      params.push_back(buildElementwise(
+          b, loc, ValueRange{p, ortho},
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            return sub(nb, l, mul(nb, l, a[0], decay),
+                       mul(nb, l, stepSize, a[1]));
+          }));
+      bufs.push_back(moved[0]);
+    }
+    SmallVector<Value> results(params);
+    results.append(bufs);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+} // namespace
+
+void mstream::populateLowerOptimizerOpsPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerClipByGlobalNorm, LowerAdamWUpdate, LowerMuonUpdate>(
+      patterns.getContext());
+}

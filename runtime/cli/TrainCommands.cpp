@@ -1,0 +1,209 @@
+//===- TrainCommands.cpp - prepare, train and sample ----------------------===//
+
+#include "Commands.h"
+
+#include "mstream/Runtime/Files.h"
+#include "mstream/Runtime/Generate.h"
+#include "mstream/Runtime/Params.h"
+#include "mstream/Runtime/TokenData.h"
+#include "mstream/Runtime/Trainer.h"
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+
+#include <cstdio>
+#include <unistd.h>
+
+ABSL_DECLARE_FLAG(uint64_t, seed);
+
+ABSL_FLAG(std::string, out, "", "prepare: output directory; train: run directory (default run)");
+ABSL_FLAG(double, val_fraction, 0.1, "prepare: share of the text kept for validation");
+ABSL_FLAG(std::string, data, "", "train: data directory (train.bin/val.bin or .npy)");
+ABSL_FLAG(int64_t, steps, 1000, "train: optimizer steps");
+ABSL_FLAG(int64_t, batch, 8, "train: sequences per step");
+ABSL_FLAG(int64_t, seq, 0, "train: tokens per sequence (0: the model's max_seq_len)");
+ABSL_FLAG(int64_t, eval_every, 100, "train: validate every K steps and at the end");
+ABSL_FLAG(int64_t, val_batches, 20, "train: batches per validation");
+ABSL_FLAG(int64_t, log_every, 10, "train: progress line every K steps when not on a terminal");
+ABSL_FLAG(int64_t, checkpoint_every, 0, "train: checkpoint every K steps (0: --eval-every)");
+ABSL_FLAG(bool, resume, false, "train: continue RUN/checkpoint.safetensors");
+ABSL_FLAG(int64_t, stop_at, -1,
+          "train: stop with a checkpoint after this many steps (the schedule stays --steps; "
+          "continue with --resume)");
+ABSL_FLAG(std::string, recipe, "hybrid",
+          "train: hybrid (Muon on block matrices, AdamW elsewhere) or adamw");
+ABSL_FLAG(double, max_norm, 1.0, "train: global gradient-norm clip (<= 0: off)");
+ABSL_FLAG(std::string, schedule, "cosine", "train: cosine or wsd");
+ABSL_FLAG(int64_t, warmup, -1, "train: warmup steps (-1: steps / 10)");
+ABSL_FLAG(int64_t, decay_start, -1, "train: WSD decay start (-1: 0.83 * steps)");
+ABSL_FLAG(double, lr_matrix, -1, "train: peak lr of W_qkv, W_o, W1, W2 (-1: recipe default)");
+ABSL_FLAG(double, lr_embedding, -1, "train: peak lr of the embeddings (-1: 6e-4)");
+ABSL_FLAG(double, lr_ln, -1, "train: peak lr of the LayerNorm gains (-1: 6e-4)");
+ABSL_FLAG(double, lr_scalar, -1, "train: peak lr of the raw scalars (-1: recipe default)");
+ABSL_FLAG(std::string, prompt, "", "sample: the text to continue");
+ABSL_FLAG(int64_t, max_new_tokens, 200, "sample: tokens to generate");
+ABSL_FLAG(double, temperature, 0.8, "sample: softmax temperature (0: greedy)");
+ABSL_FLAG(int64_t, top_k, 0, "sample: keep the k most likely tokens (0: all)");
+ABSL_FLAG(std::string, model, "",
+          "sample: CONFIG.json or artifact (default: the config recorded in the weights)");
+
+namespace mstream::rt {
+
+absl::Status runPrepare(const std::string &text) {
+  std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty())
+    return absl::InvalidArgumentError("prepare needs --out DIR");
+  return prepareByteCorpus(text, out, absl::GetFlag(FLAGS_val_fraction));
+}
+
+namespace {
+
+/// The SPEC.md §5.2 / §5.6 learning rates, overridden by the flags.
+PeakLearningRates learningRates(const std::string &recipe) {
+  PeakLearningRates lr;
+  if (recipe == "adamw") {
+    lr.matrix = 6e-4;
+    lr.scalar = 6e-4;
+  }
+  for (auto [flag, slot] : {std::pair{absl::GetFlag(FLAGS_lr_matrix), &lr.matrix},
+                            std::pair{absl::GetFlag(FLAGS_lr_embedding), &lr.embedding},
+                            std::pair{absl::GetFlag(FLAGS_lr_ln), &lr.ln},
+                            std::pair{absl::GetFlag(FLAGS_lr_scalar), &lr.scalar}})
+    if (flag >= 0)
+      *slot = flag;
+  return lr;
+}
+
+} // namespace
+
+absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
+  TrainOptions options;
+  options.dataDir = absl::GetFlag(FLAGS_data);
+  if (options.dataDir.empty())
+    return absl::InvalidArgumentError("train needs --data DIR");
+  std::string recipe = absl::GetFlag(FLAGS_recipe);
+  if (recipe != "hybrid" && recipe != "adamw")
+    return absl::InvalidArgumentError(
+        absl::StrCat("--recipe must be hybrid or adamw, got '", recipe, "'"));
+  Schedule &schedule = options.schedule;
+  schedule.steps = absl::GetFlag(FLAGS_steps);
+  if (absl::Status status =
+          parseScheduleKind(absl::GetFlag(FLAGS_schedule), schedule.kind);
+      !status.ok())
+    return status;
+  int64_t warmup = absl::GetFlag(FLAGS_warmup);
+  schedule.warmup = warmup >= 0 ? warmup : schedule.steps / 10;
+  int64_t decayStart = absl::GetFlag(FLAGS_decay_start);
+  schedule.decayStart =
+      decayStart >= 0 ? decayStart : schedule.steps * 83 / 100;
+  options.lr = learningRates(recipe);
+  options.evalEvery = absl::GetFlag(FLAGS_eval_every);
+  options.valBatches = absl::GetFlag(FLAGS_val_batches);
+  options.logEvery = absl::GetFlag(FLAGS_log_every);
+  int64_t checkpointEvery = absl::GetFlag(FLAGS_checkpoint_every);
+  options.checkpointEvery =
+      checkpointEvery > 0 ? checkpointEvery : options.evalEvery;
+  options.seed = absl::GetFlag(FLAGS_seed);
+  options.resume = absl::GetFlag(FLAGS_resume);
+  options.stopAt = absl::GetFlag(FLAGS_stop_at);
+  std::string out = absl::GetFlag(FLAGS_out);
+  options.outDir = out.empty() ? "run" : out;
+
+  absl::StatusOr<bool> artifact = isArtifact(model);
+  if (!artifact.ok())
+    return artifact.status();
+  if (!*artifact) {
+    absl::StatusOr<std::string> text = readFile(model);
+    if (!text.ok())
+      return text.status();
+    options.configText = *text;
+  }
+  CompileRequest request;
+  request.batch = absl::GetFlag(FLAGS_batch);
+  request.seq = absl::GetFlag(FLAGS_seq);
+  request.train = true;
+  request.optimizer = {recipe, absl::GetFlag(FLAGS_max_norm)};
+  if (request.batch < 1 || request.seq < 0)
+    return absl::InvalidArgumentError(
+        "--batch must be at least 1 and --seq at least 0");
+  if (!*artifact)
+    std::printf("compiling %s for batch %lld, seq %lld ...\n", model.c_str(),
+                static_cast<long long>(request.batch),
+                static_cast<long long>(request.seq));
+  std::fflush(stdout);
+  absl::StatusOr<std::unique_ptr<Program>> program =
+      loadProgram(model, request, hooks);
+  if (!program.ok())
+    return program.status();
+  return train(**program, options);
+}
+
+absl::Status runSample(const std::string &weights,
+                       const CompilerHooks *hooks) {
+  Metadata metadata;
+  absl::StatusOr<NamedTensors> loaded = readSafetensors(weights, &metadata);
+  if (!loaded.ok())
+    return loaded.status();
+  std::string model = absl::GetFlag(FLAGS_model);
+  std::string tempConfig;
+  if (model.empty()) {
+    auto config = metadata.find("mstream.config");
+    if (config == metadata.end())
+      return absl::InvalidArgumentError(absl::StrCat(
+          weights, " does not record its model definition; name it with "
+                   "--model CONFIG.json"));
+    tempConfig = absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR")
+                                                    : "/tmp",
+                              "/mstream-sample-", getpid(), ".json");
+    if (absl::Status status = writeFileAtomically(tempConfig, config->second);
+        !status.ok())
+      return status;
+    model = tempConfig;
+  }
+  auto tokenizer = metadata.find("mstream.tokenizer");
+  if (tokenizer != metadata.end() && tokenizer->second != "bytes")
+    return absl::InvalidArgumentError(absl::StrCat(
+        weights, " was trained with tokenizer '", tokenizer->second,
+        "'; sample encodes prompts with the byte-level tokenizer only"));
+  CompileRequest request;
+  absl::StatusOr<std::unique_ptr<Program>> program =
+      loadProgram(model, request, hooks);
+  if (!tempConfig.empty())
+    std::remove(tempConfig.c_str());
+  if (!program.ok())
+    return program.status();
+  const Manifest &manifest = (*program)->manifest();
+  absl::StatusOr<std::vector<Tensor>> params =
+      bindParams(manifest.params, std::move(*loaded), weights);
+  if (!params.ok())
+    return params.status();
+
+  std::string prompt = absl::GetFlag(FLAGS_prompt);
+  if (prompt.empty())
+    return absl::InvalidArgumentError("sample needs --prompt TEXT");
+  int64_t vocab = std::stoll(manifest.modelValue("vocab_size"));
+  std::vector<int32_t> ids;
+  for (unsigned char c : prompt) {
+    if (c >= vocab)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the prompt's byte ", static_cast<int>(c),
+          " is outside the model's vocabulary [0, ", vocab, ")"));
+    ids.push_back(c);
+  }
+  GenerateOptions options;
+  options.maxNewTokens = absl::GetFlag(FLAGS_max_new_tokens);
+  options.temperature = absl::GetFlag(FLAGS_temperature);
+  options.topK = absl::GetFlag(FLAGS_top_k);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  std::fputs(prompt.c_str(), stdout);
+  absl::StatusOr<std::vector<int32_t>> text =
+      generate(**program, *params, ids, options, [](int32_t token) {
+        std::fputc(token, stdout);
+        std::fflush(stdout);
+      });
+  std::fputc('\n', stdout);
+  return text.status();
+}
+
+} // namespace mstream::rt

@@ -1,0 +1,348 @@
+//===- Trainer.cpp - the training loop ------------------------------------===//
+
+#include "mstream/Runtime/Trainer.h"
+
+#include "mstream/Runtime/Checkpoint.h"
+#include "mstream/Runtime/Files.h"
+#include "mstream/Runtime/Json.h"
+#include "mstream/Runtime/Params.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mstream::rt {
+
+namespace {
+
+Tensor scalar(double value) {
+  Tensor tensor = Tensor::zeros(DType::F32, {});
+  tensor.f32()[0] = static_cast<float>(value);
+  return tensor;
+}
+
+std::string formatDuration(double seconds) {
+  int64_t s = static_cast<int64_t>(seconds + 0.5);
+  return s >= 3600 ? absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60,
+                                     s % 60)
+                   : absl::StrFormat("%d:%02d", s / 60, s % 60);
+}
+
+class Run {
+public:
+  Run(Program &program, const TrainOptions &options)
+      : program_(program), options_(options),
+        manifest_(program.manifest()) {}
+
+  absl::Status start();
+  absl::Status loop();
+
+private:
+  std::string path(absl::string_view file) const {
+    return absl::StrCat(options_.outDir, "/", file);
+  }
+  Metadata settings() const;
+  absl::Status checkSettings(const Metadata &recorded) const;
+  absl::StatusOr<double> validate();
+  absl::Status appendMetrics(const std::string &line);
+  absl::Status keepMetricsBefore(int64_t step);
+  absl::Status saveBest();
+  void printProgress(const StepReport &report);
+
+  Program &program_;
+  const TrainOptions &options_;
+  const Manifest &manifest_;
+  DataDir data_;
+  TrainingState state_;
+  int64_t valBatches_ = 0;
+  bool tty_ = ::isatty(1);
+};
+
+Metadata Run::settings() const {
+  Metadata settings = {
+      {"mstream.batch", absl::StrCat(manifest_.batch)},
+      {"mstream.seq", absl::StrCat(manifest_.seq)},
+      {"mstream.seed", absl::StrCat(options_.seed)},
+      {"mstream.recipe", manifest_.optimizerValue("recipe")},
+      {"mstream.variant", manifest_.modelValue("variant")}};
+  if (!data_.tokenizer.empty())
+    settings["mstream.tokenizer"] = data_.tokenizer;
+  if (!options_.configText.empty())
+    settings["mstream.config"] = options_.configText;
+  return settings;
+}
+
+absl::Status Run::checkSettings(const Metadata &recorded) const {
+  for (const auto &[key, value] : settings()) {
+    if (key == "mstream.config" || key == "mstream.tokenizer")
+      continue;
+    auto it = recorded.find(key);
+    if (it != recorded.end() && it->second != value)
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "--resume: the checkpoint was written with %s = %s, this run has "
+          "%s; resume with the same settings",
+          key.substr(8), it->second, value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Run::start() {
+  if (!manifest_.findEntry("train_step") || !manifest_.findEntry("loss"))
+    return absl::FailedPreconditionError(
+        "the artifact has no train_step entry: compile it with "
+        "'mstream compile ... --target=cpu --train'");
+  if (absl::Status status = options_.schedule.validate(); !status.ok())
+    return status;
+  if (options_.evalEvery < 1 || options_.checkpointEvery < 1 ||
+      options_.logEvery < 1 || options_.valBatches < 1)
+    return absl::InvalidArgumentError(
+        "--eval-every, --checkpoint-every, --log-every and --val-batches "
+        "must be at least 1");
+  int64_t vocab = std::stoll(manifest_.modelValue("vocab_size"));
+  absl::StatusOr<DataDir> data = readDataDir(options_.dataDir, vocab,
+                                             manifest_.batch, manifest_.seq);
+  if (!data.ok())
+    return data.status();
+  data_ = std::move(*data);
+  valBatches_ = validationBatches(data_.val, manifest_.batch, manifest_.seq,
+                                  options_.valBatches);
+
+  if (::mkdir(options_.outDir.c_str(), 0777) != 0 && errno != EEXIST)
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create the run directory ", options_.outDir));
+  if (options_.resume) {
+    Metadata recorded;
+    absl::StatusOr<TrainingState> loaded =
+        loadCheckpoint(path("checkpoint.safetensors"), manifest_, recorded);
+    if (!loaded.ok())
+      return loaded.status();
+    if (absl::Status status = checkSettings(recorded); !status.ok())
+      return status;
+    state_ = std::move(*loaded);
+    if (absl::Status status = keepMetricsBefore(state_.step); !status.ok())
+      return status;
+    std::printf("resuming %s at step %lld (epoch %lld, block %lld)\n",
+                path("checkpoint.safetensors").c_str(),
+                static_cast<long long>(state_.step),
+                static_cast<long long>(state_.position.epoch),
+                static_cast<long long>(state_.position.cursor));
+  } else {
+    NamedTensors init = initParams(manifest_.params, options_.seed);
+    for (auto &[name, tensor] : init)
+      state_.params.push_back(std::move(tensor));
+    state_.optimizer = zeroOptimizerState(manifest_);
+    if (absl::Status status = writeFileAtomically(path("metrics.jsonl"), "");
+        !status.ok())
+      return status;
+  }
+  if (!options_.configText.empty())
+    if (absl::Status status =
+            writeFileAtomically(path("config.json"), options_.configText);
+        !status.ok())
+      return status;
+  std::printf("training %s (%s recipe): %lld parameters, batch %lld x seq "
+              "%lld, %lld steps; train %zu tokens, val %zu tokens (%lld "
+              "batches per evaluation)\n",
+              manifest_.modelValue("variant").c_str(),
+              manifest_.optimizerValue("recipe").c_str(),
+              static_cast<long long>(countParameters(manifest_.params)),
+              static_cast<long long>(manifest_.batch),
+              static_cast<long long>(manifest_.seq),
+              static_cast<long long>(options_.schedule.steps),
+              data_.train.tokens.size(), data_.val.tokens.size(),
+              static_cast<long long>(valBatches_));
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> Run::validate() {
+  Tensor tokens = Tensor::zeros(DType::I32, {manifest_.batch, manifest_.seq});
+  Tensor targets = tokens;
+  double sum = 0;
+  for (int64_t i = 0; i < valBatches_; ++i) {
+    validationBatch(data_.val, i, tokens, targets);
+    absl::StatusOr<std::vector<Tensor>> loss =
+        program_.run("loss", {&tokens, &targets}, state_.params);
+    if (!loss.ok())
+      return loss.status();
+    sum += loss->front().f32()[0];
+  }
+  return sum / static_cast<double>(valBatches_);
+}
+
+absl::Status Run::appendMetrics(const std::string &line) {
+  FILE *file = std::fopen(path("metrics.jsonl").c_str(), "a");
+  if (!file)
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot append to ", path("metrics.jsonl")));
+  std::fprintf(file, "%s\n", line.c_str());
+  std::fclose(file);
+  return absl::OkStatus();
+}
+
+/// A resumed run rewrites what the interrupted one logged after its last
+/// checkpoint, so metrics.jsonl reads as one uninterrupted run.
+absl::Status Run::keepMetricsBefore(int64_t step) {
+  absl::StatusOr<std::string> text = readFile(path("metrics.jsonl"));
+  if (!text.ok())
+    return absl::OkStatus();
+  std::string kept;
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<JsonValue> record = parseJson(line);
+    const JsonValue *at = record.ok() ? record->find("step") : nullptr;
+    if (at && at->number < static_cast<double>(step))
+      absl::StrAppend(&kept, line, "\n");
+  }
+  return writeFileAtomically(path("metrics.jsonl"), kept);
+}
+
+absl::Status Run::saveBest() {
+  return writeSafetensors(path("best.safetensors"),
+                          nameParams(manifest_.params, state_.params),
+                          settings());
+}
+
+void Run::printProgress(const StepReport &r) {
+  int64_t steps = options_.schedule.steps;
+  bool last = r.step + 1 == steps;
+  if (!tty_ && r.step % options_.logEvery != 0 && !last)
+    return;
+  double remaining = r.msPerStep * 1e-3 * static_cast<double>(steps - r.step - 1);
+  std::printf("%sstep %*lld/%lld | loss %.4f | lr x%.3f | grad norm %.3f | "
+              "%.0f tok/s | %.1f ms/step | ETA %s%s",
+              tty_ ? "\r" : "", static_cast<int>(std::to_string(steps).size()),
+              static_cast<long long>(r.step + 1), static_cast<long long>(steps),
+              r.loss, r.lrMultiplier, r.gradNorm, r.tokensPerSecond,
+              r.msPerStep, formatDuration(remaining).c_str(),
+              tty_ && !last ? "" : "\n");
+  std::fflush(stdout);
+}
+
+absl::Status Run::loop() {
+  const Schedule &schedule = options_.schedule;
+  BlockSampler sampler(data_.train, manifest_.seq, options_.seed,
+                       state_.position);
+  Tensor tokens = Tensor::zeros(DType::I32, {manifest_.batch, manifest_.seq});
+  Tensor targets = tokens;
+  Metadata settings = this->settings();
+  double emaMs = 0;
+
+  auto evaluate = [&](int64_t step, StepReport &report) -> absl::Status {
+    absl::StatusOr<double> val = validate();
+    if (!val.ok())
+      return val.status();
+    report.evaluated = true;
+    report.valLoss = *val;
+    bool best = *val < state_.bestVal;
+    if (best) {
+      state_.bestVal = *val;
+      if (absl::Status status = saveBest(); !status.ok())
+        return status;
+    }
+    std::printf("%sstep %lld: val loss %.4f%s\n", tty_ ? "\r\033[K" : "",
+                static_cast<long long>(step), *val,
+                best ? " (best, saved best.safetensors)" : "");
+    return appendMetrics(absl::StrFormat(
+        "{\"step\": %d, \"val_loss\": %.9g, \"best_val_loss\": %.9g}", step,
+        *val, state_.bestVal));
+  };
+
+  for (int64_t s = state_.step; s < schedule.steps; ++s) {
+    StepReport report;
+    report.step = s;
+    if (s % options_.evalEvery == 0)
+      if (absl::Status status = evaluate(s, report); !status.ok())
+        return status;
+    auto begin = std::chrono::steady_clock::now();
+    sampler.next(tokens, targets);
+    double mult = schedule.multiplier(s);
+    std::vector<Tensor> scalars = {
+        scalar(options_.lr.matrix * mult), scalar(options_.lr.embedding * mult),
+        scalar(options_.lr.ln * mult), scalar(options_.lr.scalar * mult),
+        scalar(static_cast<double>(s + 1))};
+    std::vector<const Tensor *> inputs = {&tokens, &targets};
+    for (const Tensor &t : scalars)
+      inputs.push_back(&t);
+    for (const Tensor &t : state_.optimizer)
+      inputs.push_back(&t);
+    absl::StatusOr<std::vector<Tensor>> out =
+        program_.run("train_step", inputs, state_.params);
+    if (!out.ok())
+      return out.status();
+    double loss = (*out)[0].f32()[0];
+    if (!std::isfinite(loss))
+      return absl::AbortedError(absl::StrFormat(
+          "the training loss is %f at step %d (lr multiplier %.4g); "
+          "stopping. %s still holds step %d",
+          loss, s, mult, path("checkpoint.safetensors"), state_.step));
+    size_t numParams = state_.params.size();
+    for (size_t i = 0; i < numParams; ++i)
+      state_.params[i] = std::move((*out)[2 + i]);
+    for (size_t i = 0; i < state_.optimizer.size(); ++i)
+      state_.optimizer[i] = std::move((*out)[2 + numParams + i]);
+    state_.step = s + 1;
+    state_.position = sampler.position();
+
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - begin)
+                    .count();
+    emaMs = emaMs == 0 ? ms : 0.9 * emaMs + 0.1 * ms;
+    report.loss = loss;
+    report.lrMultiplier = mult;
+    report.gradNorm = (*out)[1].f32()[0];
+    report.msPerStep = emaMs;
+    report.tokensPerSecond =
+        static_cast<double>(manifest_.batch * manifest_.seq) / (emaMs * 1e-3);
+    if (absl::Status status = appendMetrics(absl::StrFormat(
+            "{\"step\": %d, \"loss\": %.9g, \"lr_multiplier\": %.9g, "
+            "\"grad_norm\": %.9g, \"ms\": %.3f}",
+            s, loss, mult, report.gradNorm, ms));
+        !status.ok())
+      return status;
+    printProgress(report);
+    if (options_.onStep)
+      options_.onStep(report);
+    bool stop = state_.step == options_.stopAt;
+    if (state_.step % options_.checkpointEvery == 0 ||
+        state_.step == schedule.steps || stop)
+      if (absl::Status status = saveCheckpoint(path("checkpoint.safetensors"),
+                                               manifest_, state_, settings);
+          !status.ok())
+        return status;
+    if (stop) {
+      std::printf("stopped after step %lld as asked; continue with --resume\n",
+                  static_cast<long long>(state_.step));
+      return absl::OkStatus();
+    }
+  }
+  // The last evaluation, after the final update.
+  StepReport final;
+  if (absl::Status status = evaluate(schedule.steps, final); !status.ok())
+    return status;
+  if (absl::Status status = saveCheckpoint(path("checkpoint.safetensors"),
+                                           manifest_, state_, settings);
+      !status.ok())
+    return status;
+  std::printf("{\"steps\": %lld, \"final_val_loss\": %.6f, \"best_val_loss\": "
+              "%.6f, \"run\": %s}\n",
+              static_cast<long long>(schedule.steps), final.valLoss,
+              state_.bestVal, quoteJson(options_.outDir).c_str());
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::Status train(Program &program, const TrainOptions &options) {
+  Run run(program, options);
+  if (absl::Status status = run.start(); !status.ok())
+    return status;
+  return run.loop();
+}
+
+} // namespace mstream::rt

@@ -1,0 +1,62 @@
+// RUN: mstream-opt %s --mstream-lower-to-linalg --split-input-file | FileCheck %s
+
+// Global norm: one full reduction per gradient, then scalar arithmetic.
+// CHECK-LABEL: func.func @clip
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction"]
+// CHECK: math.sqrt
+// CHECK: arith.minimumf
+// CHECK-COUNT-2: tensor.from_elements
+// CHECK-NOT: mstream.
+func.func @clip(%g0: tensor<4x8xf32>, %g1: tensor<8xf32>) -> (tensor<f32>, tensor<f32>) {
+  %norm, %scale = mstream.clip_by_global_norm %g0, %g1 : tensor<4x8xf32>, tensor<8xf32>
+  return %norm, %scale : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// AdamW: the bias corrections are scalars; each parameter is one generic
+// reading p, g, m, v once and writing p', m', v' once.
+// CHECK-LABEL: func.func @adamw
+// CHECK-COUNT-2: math.powf
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg2, %arg4, %arg6 : tensor<16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>)
+// CHECK: math.sqrt
+// CHECK: linalg.generic {{.*}} ins(%arg1, %arg3, %arg5, %arg7 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+// CHECK-NOT: mstream.
+func.func @adamw(%p0: tensor<16x8xf32>, %p1: tensor<8xf32>, %g0: tensor<16x8xf32>, %g1: tensor<8xf32>,
+                 %m0: tensor<16x8xf32>, %m1: tensor<8xf32>, %v0: tensor<16x8xf32>, %v1: tensor<8xf32>,
+                 %lr: tensor<f32>, %t: tensor<f32>, %s: tensor<f32>) -> tensor<8xf32> {
+  %p:2, %m:2, %v:2 = mstream.adamw_update params(%p0, %p1) grads(%g0, %g1) m(%m0, %m1) v(%v0, %v1)
+      lr(%lr) step(%t) scale(%s) : tensor<16x8xf32>, tensor<8xf32>
+  return %p#1 : tensor<8xf32>
+}
+
+// -----
+
+// Muon on a tall [24, 8] matrix: momentum in one generic, Frobenius
+// normalisation, then NS5 with the 8x8 Gram XᵀX (short side) as BLAS
+// batch GEMMs in an scf.for, and the lr · sqrt(24/8) update.
+// CHECK-LABEL: func.func @muon_tall
+// CHECK: linalg.generic {{.*}} ins(%arg1, %arg2 : tensor<24x8xf32>, tensor<24x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<24x8xf32>, tensor<24x8xf32>)
+// CHECK: scf.for
+// CHECK: linalg.batch_matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<1x24x8xf32>, tensor<1x24x8xf32>) outs(%{{.*}} : tensor<1x8x8xf32>)
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<1x8x8xf32>, tensor<1x8x8xf32>)
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<1x24x8xf32>, tensor<1x8x8xf32>)
+// CHECK: arith.constant 1.73205
+// CHECK-NOT: mstream.
+func.func @muon_tall(%p: tensor<24x8xf32>, %g: tensor<24x8xf32>, %b: tensor<24x8xf32>, %lr: tensor<f32>, %s: tensor<f32>) -> tensor<24x8xf32> {
+  %p1, %b1 = mstream.muon_update params(%p) grads(%g) bufs(%b) lr(%lr) scale(%s) : tensor<24x8xf32>
+  return %p1 : tensor<24x8xf32>
+}
+
+// -----
+
+// A wide matrix uses the Gram X Xᵀ and the factor 1.
+// CHECK-LABEL: func.func @muon_wide
+// CHECK: linalg.batch_matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<1x8x24xf32>, tensor<1x8x24xf32>) outs(%{{.*}} : tensor<1x8x8xf32>)
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<1x8x8xf32>, tensor<1x8x24xf32>)
+// CHECK-NOT: arith.constant 1.73205
+func.func @muon_wide(%p: tensor<8x24xf32>, %g: tensor<8x24xf32>, %b: tensor<8x24xf32>, %lr: tensor<f32>, %s: tensor<f32>) -> tensor<8x24xf32> {
+  %p1, %b1 = mstream.muon_update params(%p) grads(%g) bufs(%b) lr(%lr) scale(%s) : tensor<8x24xf32>
+  return %p1 : tensor<8x24xf32>
+}

@@ -61,6 +61,9 @@ private:
   DataDir data_;
   TrainingState state_;
   int64_t valBatches_ = 0;
+  /// The step of the checkpoint on disk; -1 before the first.
+  int64_t savedStep_ = -1;
+  absl::Status checkpoint(const Metadata &settings);
   bool tty_ = ::isatty(1);
 };
 
@@ -125,6 +128,7 @@ absl::Status Run::start() {
     if (absl::Status status = checkSettings(recorded); !status.ok())
       return status;
     state_ = std::move(*loaded);
+    savedStep_ = state_.step;
     if (absl::Status status = keepMetricsBefore(state_.step); !status.ok())
       return status;
     std::printf("resuming %s at step %lld (epoch %lld, block %lld)\n",
@@ -200,6 +204,15 @@ absl::Status Run::keepMetricsBefore(int64_t step) {
       absl::StrAppend(&kept, line, "\n");
   }
   return writeFileAtomically(path("metrics.jsonl"), kept);
+}
+
+absl::Status Run::checkpoint(const Metadata &settings) {
+  if (absl::Status status = saveCheckpoint(path("checkpoint.safetensors"),
+                                           manifest_, state_, settings);
+      !status.ok())
+    return status;
+  savedStep_ = state_.step;
+  return absl::OkStatus();
 }
 
 absl::Status Run::saveBest() {
@@ -279,8 +292,12 @@ absl::Status Run::loop() {
     if (!std::isfinite(loss))
       return absl::AbortedError(absl::StrFormat(
           "the training loss is %f at step %d (lr multiplier %.4g); "
-          "stopping. %s still holds step %d",
-          loss, s, mult, path("checkpoint.safetensors"), state_.step));
+          "stopping. %s",
+          loss, s, mult,
+          savedStep_ < 0
+              ? std::string("No checkpoint was written yet.")
+              : absl::StrFormat("%s holds step %d.",
+                                path("checkpoint.safetensors"), savedStep_)));
     size_t numParams = state_.params.size();
     for (size_t i = 0; i < numParams; ++i)
       state_.params[i] = std::move((*out)[2 + i]);
@@ -311,9 +328,7 @@ absl::Status Run::loop() {
     bool stop = state_.step == options_.stopAt;
     if (state_.step % options_.checkpointEvery == 0 ||
         state_.step == schedule.steps || stop)
-      if (absl::Status status = saveCheckpoint(path("checkpoint.safetensors"),
-                                               manifest_, state_, settings);
-          !status.ok())
+      if (absl::Status status = checkpoint(settings); !status.ok())
         return status;
     if (stop) {
       std::printf("stopped after step %lld as asked; continue with --resume\n",
@@ -325,9 +340,7 @@ absl::Status Run::loop() {
   StepReport final;
   if (absl::Status status = evaluate(schedule.steps, final); !status.ok())
     return status;
-  if (absl::Status status = saveCheckpoint(path("checkpoint.safetensors"),
-                                           manifest_, state_, settings);
-      !status.ok())
+  if (absl::Status status = checkpoint(settings); !status.ok())
     return status;
   std::printf("{\"steps\": %lld, \"final_val_loss\": %.6f, \"best_val_loss\": "
               "%.6f, \"run\": %s}\n",

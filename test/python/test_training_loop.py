@@ -1,0 +1,136 @@
+"""The training loop around train_step: resumption, data errors, divergence,
+the byte tokenizer and sampling."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import reference
+import tensor_files
+from conftest import run, small_config
+from test_train_reference import make_data, read_metrics
+
+BATCH, SEQ = 2, 16
+
+
+@pytest.fixture(scope="module")
+def trainable(mstream_bin, workdir):
+    """A small TMM compiled once with train_step, and a data directory."""
+    config = small_config("tmm")
+    config_path = workdir / "loop.json"
+    config_path.write_text(json.dumps(config))
+    artifact = workdir / "loop.mstream"
+    run(mstream_bin, "compile", config_path, "--target=cpu", "--train", "--batch", BATCH,
+        "--seq", SEQ, "-o", artifact)
+    make_data(workdir / "loop-data", config["vocab_size"])
+    return config, config_path, artifact, workdir / "loop-data"
+
+
+def train(mstream_bin, artifact, data, out, *extra, check=True):
+    return run(mstream_bin, "train", artifact, "--data", data, "--out", out, "--steps", 8,
+               "--eval-every", 3, "--val-batches", 2, "--seed", 11, *extra, check=check)
+
+
+def test_resume_equals_uninterrupted(mstream_bin, trainable, workdir):
+    _, _, artifact, data = trainable
+    train(mstream_bin, artifact, data, workdir / "straight")
+    stopped = train(mstream_bin, artifact, data, workdir / "resumed", "--stop-at", 4)
+    assert "stopped after step 4" in stopped.stdout
+    resumed = train(mstream_bin, artifact, data, workdir / "resumed", "--resume")
+    assert "resuming" in resumed.stdout and "at step 4" in resumed.stdout
+    for name in ("checkpoint.safetensors", "best.safetensors"):
+        assert (workdir / "straight" / name).read_bytes() == (workdir / "resumed" / name).read_bytes(), name
+
+    def strip(records):
+        return [{k: v for k, v in r.items() if k != "ms"} for r in records]
+    assert strip(read_metrics(workdir / "straight" / "metrics.jsonl")) == \
+        strip(read_metrics(workdir / "resumed" / "metrics.jsonl"))
+
+
+def test_resume_with_other_settings_is_refused(mstream_bin, trainable, workdir):
+    _, _, artifact, data = trainable
+    train(mstream_bin, artifact, data, workdir / "seeded", "--stop-at", 2)
+    result = train(mstream_bin, artifact, data, workdir / "seeded", "--resume", "--seed", 12,
+                   check=False)
+    assert result.returncode == 1
+    assert "the checkpoint was written with seed = 11, this run has 12" in result.stderr
+
+
+def test_validation_and_metrics(mstream_bin, trainable, workdir):
+    _, _, artifact, data = trainable
+    result = train(mstream_bin, artifact, data, workdir / "metrics")
+    records = read_metrics(workdir / "metrics" / "metrics.jsonl")
+    assert [r["step"] for r in records if "val_loss" in r] == [0, 3, 6, 8]
+    assert [r["step"] for r in records if "loss" in r] == list(range(8))
+    best = min(r["val_loss"] for r in records if "val_loss" in r)
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["best_val_loss"] == pytest.approx(best, rel=1e-6)
+    # Loss falls on this tiny run (train loss over the last steps below the first).
+    losses = [r["loss"] for r in records if "loss" in r]
+    assert np.mean(losses[-3:]) < losses[0]
+
+
+@pytest.mark.parametrize("contents,message", [
+    (b"\x01\x00\x02", "3 bytes is an odd length"),
+    (np.array([5, 96, 1], "<u2").tobytes(), "token 96 at index 1 is outside the model's vocabulary [0, 96)"),
+    (np.arange(20, dtype="<u2").tobytes(), "20 tokens is too short for one batch: 2 sequences of 16+1 tokens need at least 33"),
+])
+def test_bad_data_files(contents, message, mstream_bin, trainable, workdir):
+    _, _, artifact, data = trainable
+    bad = workdir / f"bad-data-{len(contents)}"
+    bad.mkdir(exist_ok=True)
+    (bad / "train.bin").write_bytes(contents)
+    (bad / "val.bin").write_bytes((data / "val.bin").read_bytes())
+    result = train(mstream_bin, artifact, bad, workdir / "bad-run", check=False)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert str(bad / "train.bin") in result.stderr
+
+
+def test_missing_data_directory(mstream_bin, trainable, workdir):
+    _, _, artifact, _ = trainable
+    result = train(mstream_bin, artifact, workdir / "nowhere", workdir / "bad-run", check=False)
+    assert result.returncode == 1
+    assert "has neither train.bin nor train.npy" in result.stderr
+
+
+def test_divergence_stops_with_the_step(mstream_bin, trainable, workdir):
+    _, _, artifact, data = trainable
+    result = train(mstream_bin, artifact, data, workdir / "diverged", "--lr-embedding", 1e30,
+                   "--lr-matrix", 1e30, "--warmup", 0, check=False)
+    assert result.returncode == 1
+    assert re.search(r"the training loss is -?(nan|inf) at step \d+ .*No checkpoint was written yet",
+                     result.stderr), result.stderr
+
+
+def test_prepare_and_sample(mstream_bin, trainable, workdir):
+    config, config_path, artifact, _ = trainable
+    text = workdir / "text.txt"
+    text.write_bytes(bytes(range(32, 96)) * 20)
+    run(mstream_bin, "prepare", text, "--out", workdir / "bytes")
+    train_tokens = np.fromfile(workdir / "bytes" / "train.bin", dtype="<u2")
+    assert len(train_tokens) == 1152 and train_tokens[0] == 32
+    assert json.loads((workdir / "bytes" / "meta.json").read_text())["tokenizer"] == "bytes"
+    # Byte ids reach 95 < vocab 96, so the small model trains on them.
+    train(mstream_bin, artifact, workdir / "bytes", workdir / "bytes-run")
+
+    weights = workdir / "bytes-run" / "best.safetensors"
+    result = run(mstream_bin, "sample", weights, "--model", config_path, "--prompt", "ABC",
+                 "--temperature", 0, "--max-new-tokens", 4)
+    out = result.stdout.rstrip("\n").encode("latin-1")
+    assert out.startswith(b"ABC") and len(out) == 7
+    # Greedy: the first new byte is the reference model's argmax.
+    state = {k: torch.from_numpy(v.astype(np.float64))
+             for k, v in tensor_files.read_safetensors(weights).items()}
+    logits = reference.forward(config, state, torch.tensor([[65, 66, 67]]))
+    assert out[3] == int(logits[0, -1].argmax())
+
+
+def test_sample_needs_a_model_definition(mstream_bin, trainable, workdir):
+    result = run(mstream_bin, "sample", workdir / "bytes-run" / "best.safetensors",
+                 "--prompt", "A", check=False)
+    assert result.returncode == 1
+    assert "does not record its model definition; name it with --model" in result.stderr

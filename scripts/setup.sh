@@ -8,6 +8,7 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
   python3 python3-numpy python3-torch python3-pybind11 pybind11-dev python3-pytest
+  bible-kjv bible-kjv-text
 )
 
 missing=()
@@ -25,4 +26,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present"
+fi
+
+# The demo corpus: Genesis and Exodus of the King James Version (public domain;
+# Debian's bible-kjv-text ships it), as plain text without verse numbers.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+demo_text="$root/data/kjv-genesis-exodus.txt"
+if [ ! -s "$demo_text" ]; then
+  mkdir -p "$root/data"
+  bible -f "gen1:1-exo40:38" | sed -E 's/^[0-9A-Za-z]+[0-9]+:[0-9]+ //' > "$demo_text.tmp"
+  mv "$demo_text.tmp" "$demo_text"
+  echo "setup: wrote $demo_text ($(wc -c < "$demo_text") bytes)"
 fi

@@ -21,8 +21,9 @@ ABSL_FLAG(std::string, out, "", "prepare: output directory; train: run directory
 ABSL_FLAG(double, val_fraction, 0.1, "prepare: share of the text kept for validation");
 ABSL_FLAG(std::string, data, "", "train: data directory (train.bin/val.bin or .npy)");
 ABSL_FLAG(int64_t, steps, 1000, "train: optimizer steps");
-ABSL_FLAG(int64_t, batch, 8, "train: sequences per step");
-ABSL_FLAG(int64_t, seq, 0, "train: tokens per sequence (0: the model's max_seq_len)");
+ABSL_FLAG(int64_t, batch, 0, "train: sequences per step (0: 8, or an artifact's)");
+ABSL_FLAG(int64_t, seq, 0,
+          "train: tokens per sequence (0: the model's max_seq_len, or an artifact's)");
 ABSL_FLAG(int64_t, eval_every, 100, "train: validate every K steps and at the end");
 ABSL_FLAG(int64_t, val_batches, 20, "train: batches per validation");
 ABSL_FLAG(int64_t, log_every, 10, "train: progress line every K steps when not on a terminal");
@@ -31,8 +32,8 @@ ABSL_FLAG(bool, resume, false, "train: continue RUN/checkpoint.safetensors");
 ABSL_FLAG(int64_t, stop_at, -1,
           "train: stop with a checkpoint after this many steps (the schedule stays --steps; "
           "continue with --resume)");
-ABSL_FLAG(std::string, recipe, "hybrid",
-          "train: hybrid (Muon on block matrices, AdamW elsewhere) or adamw");
+ABSL_FLAG(std::string, recipe, "",
+          "train: hybrid (Muon on block matrices, AdamW elsewhere; the default) or adamw");
 ABSL_FLAG(double, max_norm, 1.0, "train: global gradient-norm clip (<= 0: off)");
 ABSL_FLAG(std::string, schedule, "cosine", "train: cosine or wsd");
 ABSL_FLAG(int64_t, warmup, -1, "train: warmup steps (-1: steps / 10)");
@@ -83,7 +84,7 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
   if (options.dataDir.empty())
     return absl::InvalidArgumentError("train needs --data DIR");
   std::string recipe = absl::GetFlag(FLAGS_recipe);
-  if (recipe != "hybrid" && recipe != "adamw")
+  if (!recipe.empty() && recipe != "hybrid" && recipe != "adamw")
     return absl::InvalidArgumentError(
         absl::StrCat("--recipe must be hybrid or adamw, got '", recipe, "'"));
   Schedule &schedule = options.schedule;
@@ -97,7 +98,6 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
   int64_t decayStart = absl::GetFlag(FLAGS_decay_start);
   schedule.decayStart =
       decayStart >= 0 ? decayStart : schedule.steps * 83 / 100;
-  options.lr = learningRates(recipe);
   options.evalEvery = absl::GetFlag(FLAGS_eval_every);
   options.valBatches = absl::GetFlag(FLAGS_val_batches);
   options.logEvery = absl::GetFlag(FLAGS_log_every);
@@ -120,10 +120,11 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
     options.configText = *text;
   }
   CompileRequest request;
-  request.batch = absl::GetFlag(FLAGS_batch);
+  request.batch = absl::GetFlag(FLAGS_batch) ? absl::GetFlag(FLAGS_batch) : 8;
   request.seq = absl::GetFlag(FLAGS_seq);
   request.train = true;
-  request.optimizer = {recipe, absl::GetFlag(FLAGS_max_norm)};
+  request.optimizer = {recipe.empty() ? "hybrid" : recipe,
+                       absl::GetFlag(FLAGS_max_norm)};
   if (request.batch < 1 || request.seq < 0)
     return absl::InvalidArgumentError(
         "--batch must be at least 1 and --seq at least 0");
@@ -136,6 +137,23 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
       loadProgram(model, request, hooks);
   if (!program.ok())
     return program.status();
+  // An artifact fixes the step shape and the recipe; flags asking for
+  // others would be silently ignored.
+  const Manifest &manifest = (*program)->manifest();
+  if (*artifact) {
+    std::string recipeCompiled = manifest.optimizerValue("recipe");
+    int64_t batch = absl::GetFlag(FLAGS_batch);
+    if ((batch && batch != manifest.batch) ||
+        (request.seq && request.seq != manifest.seq) ||
+        (!recipe.empty() && !recipeCompiled.empty() &&
+         recipe != recipeCompiled))
+      return absl::InvalidArgumentError(absl::StrCat(
+          model, " was compiled for batch ", manifest.batch, ", seq ",
+          manifest.seq, " and the ", recipeCompiled,
+          " recipe; recompile it, or train the model definition"));
+    recipe = recipeCompiled;
+  }
+  options.lr = learningRates(*artifact ? recipe : request.optimizer.recipe);
   return train(**program, options);
 }
 

@@ -59,6 +59,13 @@ def test_resume_with_other_settings_is_refused(mstream_bin, trainable, workdir):
     assert "the checkpoint was written with seed = 11, this run has 12" in result.stderr
 
 
+def test_artifact_shape_flags_must_agree(mstream_bin, trainable, workdir):
+    _, _, artifact, data = trainable
+    result = train(mstream_bin, artifact, data, workdir / "reshaped", "--batch", 4, check=False)
+    assert result.returncode == 1
+    assert "was compiled for batch 2, seq 16 and the hybrid recipe; recompile it" in result.stderr
+
+
 def test_validation_and_metrics(mstream_bin, trainable, workdir):
     _, _, artifact, data = trainable
     result = train(mstream_bin, artifact, data, workdir / "metrics")

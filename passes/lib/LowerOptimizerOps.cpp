@@ -45,6 +45,12 @@ Value lerp(OpBuilder &b, Location loc, Value start, Value end, Value weight) {
   return add(b, loc, start, mul(b, loc, weight, sub(b, loc, end, start)));
 }
 
+/// PyTorch's decoupled weight decay factor `1 - lr * wd`.
+Value decayFactor(OpBuilder &b, Location loc, Value lr, FloatAttr decay) {
+  return sub(b, loc, f32(b, loc, 1.0),
+             mul(b, loc, lr, f32(b, loc, decay.getValueAsDouble())));
+}
+
 struct LowerClipByGlobalNorm : OpRewritePattern<ClipByGlobalNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ClipByGlobalNormOp op,
@@ -95,9 +101,7 @@ struct LowerAdamWUpdate : OpRewritePattern<AdamWUpdateOp> {
     };
     Value stepSize = div(b, loc, lr, correction(beta1));
     Value rootCorrection2 = math::SqrtOp::create(b, loc, correction(beta2));
-    Value decay = sub(
-        b, loc, one,
-        mul(b, loc, lr, f32(b, loc, op.getWeightDecay().convertToDouble())));
+    Value decay = decayFactor(b, loc, lr, op.getWeightDecayAttr());
     Value oneMinusBeta1 = f32(b, loc, 1.0 - beta1);
     Value beta2V = f32(b, loc, beta2);
     Value oneMinusBeta2 = f32(b, loc, 1.0 - beta2);
@@ -162,15 +166,13 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    Value lr = extractScalar(b, loc, op.getLr());
-    Value scale = extractScalar(b, loc, op.getScale());
     double momentum = op.getMomentum().convertToDouble();
     Value momentumV = f32(b, loc, momentum);
     Value oneMinusMomentum = f32(b, loc, 1.0 - momentum);
     bool nesterov = op.getNesterov();
-    Value decay = sub(
-        b, loc, f32(b, loc, 1.0),
-        mul(b, loc, lr, f32(b, loc, op.getWeightDecay().convertToDouble())));
+    Value lr = extractScalar(b, loc, op.getLr());
+    Value scale = extractScalar(b, loc, op.getScale());
+    Value decay = decayFactor(b, loc, lr, op.getWeightDecayAttr());
 
     SmallVector<Value> params, bufs;
     for (auto [p, g, buf] :

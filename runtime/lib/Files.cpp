@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace mstream::rt {
@@ -63,6 +64,17 @@ absl::Status writeFileAtomically(const std::string &path,
     return status;
   }
   return absl::OkStatus();
+}
+
+absl::Status makeDirectories(const std::string &path) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string prefix = path.substr(0, slash);
+    if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST)
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot create the directory ", prefix, ": ", std::strerror(errno)));
+    if (slash == std::string::npos)
+      return absl::OkStatus();
+  }
 }
 
 } // namespace mstream::rt

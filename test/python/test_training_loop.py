@@ -3,6 +3,9 @@ the byte tokenizer and sampling."""
 
 import json
 import re
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -48,6 +51,31 @@ def test_resume_equals_uninterrupted(mstream_bin, trainable, workdir):
         return [{k: v for k, v in r.items() if k != "ms"} for r in records]
     assert strip(read_metrics(workdir / "straight" / "metrics.jsonl")) == \
         strip(read_metrics(workdir / "resumed" / "metrics.jsonl"))
+
+
+def test_killed_run_resumes_to_the_same_result(mstream_bin, trainable, workdir):
+    """SIGKILL a run that checkpoints every step (so the kill is likely to
+    land in a save), then resume: the previous checkpoint must load and the
+    run must end exactly where the uninterrupted one did."""
+    _, _, artifact, data = trainable
+    straight = workdir / "kill-straight"
+    train(mstream_bin, artifact, data, straight)
+    killed = workdir / "killed"
+    args = [mstream_bin, "train", artifact, "--data", data, "--out", killed, "--steps", 8,
+            "--eval-every", 3, "--val-batches", 2, "--seed", 11, "--checkpoint-every", 1]
+    process = subprocess.Popen(list(map(str, args)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and process.poll() is None:
+        metrics = killed / "metrics.jsonl"
+        if metrics.exists() and metrics.read_text().count('"loss"') >= 3:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    train(mstream_bin, artifact, data, killed, "--resume", "--checkpoint-every", 1)
+    for name in ("checkpoint.safetensors", "best.safetensors"):
+        assert (straight / name).read_bytes() == (killed / name).read_bytes(), name
 
 
 def test_resume_with_other_settings_is_refused(mstream_bin, trainable, workdir):

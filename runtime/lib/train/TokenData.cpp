@@ -167,9 +167,8 @@ absl::Status prepareByteCorpus(const std::string &textPath,
   if (text->size() < 2)
     return absl::InvalidArgumentError(
         absl::StrCat(textPath, ": too short to split into train and val"));
-  if (::mkdir(outDir.c_str(), 0777) != 0 && errno != EEXIST)
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create the directory ", outDir));
+  if (absl::Status status = makeDirectories(outDir); !status.ok())
+    return status;
   size_t split = static_cast<size_t>(static_cast<double>(text->size()) *
                                      (1.0 - valFraction));
   auto encode = [&](size_t begin, size_t end) {

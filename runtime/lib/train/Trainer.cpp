@@ -116,9 +116,8 @@ absl::Status Run::start() {
   valBatches_ = validationBatches(data_.val, manifest_.batch, manifest_.seq,
                                   options_.valBatches);
 
-  if (::mkdir(options_.outDir.c_str(), 0777) != 0 && errno != EEXIST)
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create the run directory ", options_.outDir));
+  if (absl::Status status = makeDirectories(options_.outDir); !status.ok())
+    return status;
   if (options_.resume) {
     Metadata recorded;
     absl::StatusOr<TrainingState> loaded =

@@ -183,9 +183,10 @@ Value mstream::lowering::buildBatchMatmul(OpBuilder &b, Location loc, Value a,
 }
 
 Value mstream::lowering::buildTokenMatmul(OpBuilder &b, Location loc, Value a,
-                                          Value bm, bool transposeA) {
-  RankedTensorType type = contractionResult(a, bm, transposeA, false);
-  auto maps = contractionMaps(b.getContext(), 1, transposeA, false);
+                                          Value bm, bool transposeA,
+                                          bool transposeB) {
+  RankedTensorType type = contractionResult(a, bm, transposeA, transposeB);
+  auto maps = contractionMaps(b.getContext(), 1, transposeA, transposeB);
   SmallVector<utils::IteratorType> iterators = {
       utils::IteratorType::parallel, utils::IteratorType::parallel,
       utils::IteratorType::parallel, utils::IteratorType::reduction};

@@ -88,9 +88,10 @@ Value buildGeneric(OpBuilder &b, Location loc, Value init, ValueRange inputs,
                    BodyBuilder body);
 
 /// A per-token matrix product over `[N, m, k] x [N, k, n]` kept as a
-/// generated contraction; `transposeA` reads a as `[N, k, m]`.
+/// generated contraction; `transposeA` reads a as `[N, k, m]`,
+/// `transposeB` reads bm as `[N, n, k]`.
 Value buildTokenMatmul(OpBuilder &b, Location loc, Value a, Value bm,
-                       bool transposeA);
+                       bool transposeA, bool transposeB = false);
 
 /// Collapses all but the trailing `kept` axes into one leading axis (adding
 /// a unit one when there is none): `[..., H, Dh]` -> `[N, H, Dh]`.

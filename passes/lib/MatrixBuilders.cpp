@@ -106,13 +106,27 @@ Value mstream::lowering::identityMatrices(OpBuilder &b, Location loc,
                   });
 }
 
+bool mstream::lowering::gramOnRows(Value y) {
+  auto type = cast<RankedTensorType>(y.getType());
+  return type.getDimSize(1) < type.getDimSize(2);
+}
+
+NewtonSchulzPoly mstream::lowering::newtonSchulzPoly(OpBuilder &b,
+                                                     Location loc, Value y,
+                                                     ArrayRef<double> coeffs) {
+  bool rows = gramOnRows(y);
+  Value gram = buildTokenMatmul(b, loc, y, y, /*transposeA=*/!rows,
+                                /*transposeB=*/rows);
+  Value gram2 = buildTokenMatmul(b, loc, gram, gram, false);
+  return {gram, identityCombination(b, loc, coeffs[0], gram, coeffs[1], gram2,
+                                    coeffs[2])};
+}
+
 Value mstream::lowering::newtonSchulzStep(OpBuilder &b, Location loc, Value y,
                                           ArrayRef<double> coeffs) {
-  Value gram = buildTokenMatmul(b, loc, y, y, true);
-  Value gram2 = buildTokenMatmul(b, loc, gram, gram, false);
-  Value poly =
-      identityCombination(b, loc, coeffs[0], gram, coeffs[1], gram2, coeffs[2]);
-  return buildTokenMatmul(b, loc, y, poly, false);
+  Value poly = newtonSchulzPoly(b, loc, y, coeffs).poly;
+  return gramOnRows(y) ? buildTokenMatmul(b, loc, poly, y, false)
+                       : buildTokenMatmul(b, loc, y, poly, false);
 }
 
 InvSqrtSetup mstream::lowering::buildInvSqrtSetup(OpBuilder &b, Location loc,

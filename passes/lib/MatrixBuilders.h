@@ -34,10 +34,20 @@ Value identityCombination(OpBuilder &b, Location loc, double alpha, Value a,
 /// Identity matrices in the trailing two axes of `type` (any rank >= 2).
 Value identityMatrices(OpBuilder &b, Location loc, RankedTensorType type);
 
-/// One quintic Newton-Schulz step on `[N, H, Dh]`: Y (aI + bA + cA²),
-/// A = YᵀY, with `coeffs` = [a, b, c].
+/// Whether Newton-Schulz on `[N, m, n]` uses the m x m Gram Y Yᵀ (m < n):
+/// Y p(YᵀY) = p(YYᵀ) Y, so the smaller side gives the same iterate.
+bool gramOnRows(Value y);
+/// One quintic Newton-Schulz step on `[N, H, Dh]`: Y (aI + bA + cA²) with
+/// A = YᵀY, computed as (aI + bA + cA²) Y with A = YYᵀ when H < Dh;
+/// `coeffs` = [a, b, c].
 Value newtonSchulzStep(OpBuilder &b, Location loc, Value y,
                        llvm::ArrayRef<double> coeffs);
+/// The Gram matrix of that step and the polynomial p(A) = aI + bA + cA².
+struct NewtonSchulzPoly {
+  Value gram, poly;
+};
+NewtonSchulzPoly newtonSchulzPoly(OpBuilder &b, Location loc, Value y,
+                                  llvm::ArrayRef<double> coeffs);
 
 /// The inverse square root's set-up on `[N, n, n]`: Rr = R + eps I,
 /// scale = max(||Rr||_F, eps), normalized = Rr / scale.

@@ -75,25 +75,29 @@ NsTrace traceNewtonSchulz(OpBuilder &b, Location loc, Value z,
   return trace;
 }
 
-/// dZ from dY_K: per iteration, with G = dY', dP = Yᵀ G,
-/// dA = b dP + c (dP A + A dP), dY = G P + Y (dA + dAᵀ).
+/// dZ from dY_K: per iteration, with G = dY' and P symmetric: for
+/// Y' = Y P(A), A = YᵀY: dP = Yᵀ G, dY = G P + Y (dA + dAᵀ); for the
+/// small-Gram form Y' = P(A) Y, A = YYᵀ: dP = G Yᵀ, dY = P G + (dA + dAᵀ) Y;
+/// both with dA = b dP + c (dP A + A dP).
 Value backNewtonSchulz(OpBuilder &b, Location loc, Value z,
                        const NsTrace &trace, Value dOut, ArrayRef<double> c,
                        double eps) {
   Value grad = dOut;
   for (int64_t k = int64_t(trace.iterates.size()) - 2; k >= 0; --k) {
     Value y = trace.iterates[k];
-    Value gram = buildTokenMatmul(b, loc, y, y, true);
-    Value gram2 = buildTokenMatmul(b, loc, gram, gram, false);
-    Value poly = identityCombination(b, loc, c[0], gram, c[1], gram2, c[2]);
-    Value dPoly = buildTokenMatmul(b, loc, y, grad, true);
+    bool rows = gramOnRows(y);
+    auto [gram, poly] = newtonSchulzPoly(b, loc, y, c);
+    Value dPoly = rows ? buildTokenMatmul(b, loc, grad, y, false, true)
+                       : buildTokenMatmul(b, loc, y, grad, true);
     Value left = buildTokenMatmul(b, loc, dPoly, gram, false);
     Value right = buildTokenMatmul(b, loc, gram, dPoly, false);
     Value dGram = identityCombination(b, loc, 0.0, dPoly, c[1],
                                       plus(b, loc, left, right), c[2]);
     Value symmetric = plus(b, loc, dGram, transposeMatrices(b, loc, dGram));
-    Value throughPoly = buildTokenMatmul(b, loc, grad, poly, false);
-    Value throughGram = buildTokenMatmul(b, loc, y, symmetric, false);
+    Value throughPoly = rows ? buildTokenMatmul(b, loc, poly, grad, false)
+                             : buildTokenMatmul(b, loc, grad, poly, false);
+    Value throughGram = rows ? buildTokenMatmul(b, loc, symmetric, y, false)
+                             : buildTokenMatmul(b, loc, y, symmetric, false);
     grad = plus(b, loc, throughPoly, throughGram);
   }
   return backNormalize(b, loc, z, trace.norm, grad, eps);

@@ -59,6 +59,26 @@ func.func @newton_schulz(%z: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
 
 // -----
 
+// With fewer heads than head_dim the Gram is H x H (Y Yᵀ, 2x2 here), and
+// the polynomial multiplies from the left; with H > Dh it is Dh x Dh (YᵀY).
+// CHECK-LABEL: func.func @newton_schulz_small_gram
+// CHECK: scf.for
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16x2x8xf32>, tensor<16x2x8xf32>) outs(%{{.*}} : tensor<16x2x2xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16x2x2xf32>, tensor<16x2x2xf32>) outs(%{{.*}} : tensor<16x2x2xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16x2x2xf32>, tensor<16x2x8xf32>) outs(%{{.*}} : tensor<16x2x8xf32>)
+// CHECK-LABEL: func.func @newton_schulz_tall
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16x8x2xf32>, tensor<16x8x2xf32>) outs(%{{.*}} : tensor<16x2x2xf32>)
+func.func @newton_schulz_small_gram(%z: tensor<2x8x2x8xf32>) -> tensor<2x8x2x8xf32> {
+  %0 = mstream.newton_schulz %z : tensor<2x8x2x8xf32>
+  return %0 : tensor<2x8x2x8xf32>
+}
+func.func @newton_schulz_tall(%z: tensor<2x8x8x2xf32>) -> tensor<2x8x8x2xf32> {
+  %0 = mstream.newton_schulz %z : tensor<2x8x8x2xf32>
+  return %0 : tensor<2x8x8x2xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @inv_sqrt
 // CHECK: %[[C10:.*]] = arith.constant 10 : index
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C10]]

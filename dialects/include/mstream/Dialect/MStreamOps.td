@@ -129,6 +129,8 @@ def MStream_NewtonSchulzOp : MStream_Op<"newton_schulz",
     Acts on the trailing two axes (one token's `H x Dh` matrix `Z`):
     `Y0 = Z / max(||Z||_F, eps)`, then `iterations` times
     `A = Yᵀ Y; Y = Y (a I + b A + c A²)` with `coefficients = [a, b, c]`.
+    When H < Dh the lowering computes the equal `(a I + b A + c A²) Y` with
+    the H x H Gram `A = Y Yᵀ` instead.
     No transpose and no final rescale: NS5 in the paper's configuration does
     not converge to the polar factor (singular values land in ~0.68-1.12).
 

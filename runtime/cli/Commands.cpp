@@ -56,7 +56,7 @@ absl::Status needsCompiler(const std::string &path,
       " is not an artifact, and this mstream was built without the "
       "compiler (MSTREAM_BUILD_COMPILER=OFF): compile it elsewhere with "
       "'mstream compile ",
-      path, " --target=cpu -o MODEL.mstream'"));
+      path, " --target=cpu [--train] -o MODEL.mstream'"));
 }
 
 namespace {

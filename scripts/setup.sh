@@ -8,7 +8,7 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
   python3 python3-numpy python3-torch python3-pybind11 pybind11-dev python3-pytest
-  bible-kjv bible-kjv-text
+  python3-matplotlib bible-kjv bible-kjv-text
 )
 
 missing=()

@@ -42,12 +42,13 @@ static void print(Location loc, DiagnosticSeverity severity,
   os << "\n";
 }
 
-mstream::ModelDiagnostics::ModelDiagnostics(MLIRContext *context)
-    : ScopedDiagnosticHandler(context, [](Diagnostic &diagnostic) {
+mstream::ModelDiagnostics::ModelDiagnostics(MLIRContext *context,
+                                            llvm::raw_ostream *os)
+    : ScopedDiagnosticHandler(context, [os](Diagnostic &diagnostic) {
+        llvm::raw_ostream &out = os ? *os : llvm::errs();
         print(diagnostic.getLocation(), diagnostic.getSeverity(),
-              diagnostic.str(), llvm::errs());
+              diagnostic.str(), out);
         for (Diagnostic &note : diagnostic.getNotes())
-          print(note.getLocation(), note.getSeverity(), note.str(),
-                llvm::errs());
+          print(note.getLocation(), note.getSeverity(), note.str(), out);
         return success();
       }) {}

@@ -96,7 +96,12 @@ Program::load(const std::string &path) {
   absl::StatusOr<std::string> bytes = readFile(path);
   if (!bytes.ok())
     return bytes.status();
-  absl::StatusOr<ArtifactContents> contents = parseArtifact(*bytes, path);
+  return fromBytes(*bytes, path);
+}
+
+absl::StatusOr<std::unique_ptr<Program>>
+Program::fromBytes(absl::string_view bytes, const std::string &path) {
+  absl::StatusOr<ArtifactContents> contents = parseArtifact(bytes, path);
   if (!contents.ok())
     return contents.status();
   absl::StatusOr<void *> library = openHostCode(contents->object, path);

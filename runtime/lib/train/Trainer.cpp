@@ -136,9 +136,13 @@ absl::Status Run::start() {
                 static_cast<long long>(state_.position.epoch),
                 static_cast<long long>(state_.position.cursor));
   } else {
-    NamedTensors init = initParams(manifest_.params, options_.seed);
-    for (auto &[name, tensor] : init)
-      state_.params.push_back(std::move(tensor));
+    if (!options_.initialParams.empty()) {
+      state_.params = options_.initialParams;
+    } else {
+      NamedTensors init = initParams(manifest_.params, options_.seed);
+      for (auto &[name, tensor] : init)
+        state_.params.push_back(std::move(tensor));
+    }
     state_.optimizer = zeroOptimizerState(manifest_);
     if (absl::Status status = writeFileAtomically(path("metrics.jsonl"), "");
         !status.ok())

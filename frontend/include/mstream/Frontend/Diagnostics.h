@@ -5,6 +5,7 @@
 #define MSTREAM_FRONTEND_DIAGNOSTICS_H
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace mstream {
 
@@ -14,7 +15,9 @@ namespace mstream {
 /// (inlining wraps it in call sites).
 class ModelDiagnostics : public mlir::ScopedDiagnosticHandler {
 public:
-  explicit ModelDiagnostics(mlir::MLIRContext *context);
+  /// Prints to `os` (default: stderr).
+  explicit ModelDiagnostics(mlir::MLIRContext *context,
+                            llvm::raw_ostream *os = nullptr);
 };
 
 } // namespace mstream

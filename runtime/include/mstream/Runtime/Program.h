@@ -16,6 +16,10 @@ class Program {
 public:
   /// Loads and validates an artifact and its host code.
   static absl::StatusOr<std::unique_ptr<Program>> load(const std::string &path);
+  /// Loads artifact bytes held in memory; `name` stands for the file in
+  /// messages.
+  static absl::StatusOr<std::unique_ptr<Program>>
+  fromBytes(absl::string_view bytes, const std::string &name);
   ~Program();
   Program(const Program &) = delete;
   Program &operator=(const Program &) = delete;

@@ -49,6 +49,8 @@ struct TrainOptions {
   /// The model definition's text, kept as RUN/config.json and in the
   /// weights' metadata so `mstream sample` can rebuild the model.
   std::string configText;
+  /// Starting parameters (table order); empty: SPEC.md §1 init from seed.
+  std::vector<Tensor> initialParams;
   /// Called after every step (the Python Trainer's callback).
   std::function<void(const StepReport &)> onStep;
 };

@@ -1,0 +1,52 @@
+//===- Facade.h - the compiler as a library, without MLIR types -*- C++ -*-===//
+//
+// What embedders (the Python module) call: parse a model definition,
+// print its IR at a phase, compile it to artifact bytes. Errors are
+// absl::Status values carrying the compiler's located messages
+// ("file:line:col: error: ... [layers.3.mlp]").
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MSTREAM_FRONTEND_FACADE_H
+#define MSTREAM_FRONTEND_FACADE_H
+
+#include "mstream/Frontend/CompileRequest.h"
+#include "mstream/Frontend/ParamTable.h"
+
+#include "absl/status/statusor.h"
+
+#include <string>
+#include <vector>
+
+namespace mstream {
+
+class ModelDefinition {
+public:
+  /// Parses a JSON definition; `source` names it in messages.
+  static absl::StatusOr<ModelDefinition> parse(std::string text,
+                                               std::string source);
+
+  const ModelConfig &config() const { return config_; }
+  const std::string &text() const { return text_; }
+  std::vector<ParamSpec> params() const { return buildParamTable(config_); }
+
+  /// The IR names of `ir()`, in pipeline order.
+  static std::vector<std::string> phases();
+  /// The module at `phase`: "imported" (mstream dialect), "training"
+  /// (with loss_and_grads and train_step), "lowered" (LLVM dialect after
+  /// mstream-cpu-pipeline) or "llvm" (optimised LLVM IR).
+  absl::StatusOr<std::string> ir(const std::string &phase,
+                                 const CompileRequest &request) const;
+  /// Artifact bytes (runtime/Artifact.h).
+  absl::StatusOr<std::string> compile(const CompileRequest &request) const;
+
+private:
+  ModelDefinition(std::string text, std::string source, ModelConfig config)
+      : text_(std::move(text)), source_(std::move(source)), config_(config) {}
+  std::string text_, source_;
+  ModelConfig config_;
+};
+
+} // namespace mstream
+
+#endif // MSTREAM_FRONTEND_FACADE_H

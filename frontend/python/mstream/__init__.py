@@ -1,0 +1,264 @@
+"""mstream: compile, inspect, train and evaluate optimizer-inspired Transformers.
+
+The models are those of "Momentum Streams for Optimizer-Inspired
+Transformers" (arXiv 2605.24425): vanilla, hb, yurii, tmm (TMMFormer), adam,
+adamw, rmsprop, muon, ortho, shampoo and soap. A model definition is a dict
+(or a JSON file) like
+
+    {"variant": "tmm", "vocab_size": 256, "max_seq_len": 128,
+     "d_model": 128, "n_layers": 4, "n_heads": 4}
+
+Typical use:
+
+    import mstream
+    model = mstream.Model.from_config("examples/configs/tmm-tiny.json")
+    print(model.ir("imported")[:2000])           # the mstream dialect
+    net = model.compile(batch=8, seq=128)        # a CPU artifact with train_step
+    net.init(seed=0)
+    loss = net.loss(tokens, targets)             # numpy int arrays [8, 128]
+    stats = net.train_step(tokens, targets, lr=1.0)
+    weights = net.state_dict()                   # PyTorch state_dict names
+    mstream.Trainer(net, data="DATA/", steps=500).run(callback=print)
+
+Errors from the compiler and the runtime raise mstream.Error (a ValueError)
+with the located message, e.g. "cfg.json:4:14: error: key 'n_heads': ...".
+"""
+
+import json
+import os
+
+import numpy as np
+
+from . import _mstream
+
+__all__ = ["Error", "Model", "CompiledModel", "Trainer", "read_safetensors",
+           "write_safetensors"]
+
+Error = _mstream.Error
+
+
+def read_safetensors(path):
+    """{name: float32 array} from a safetensors file (F32/F64/F16/BF16)."""
+    return _mstream.read_safetensors(os.fspath(path))
+
+
+def write_safetensors(path, tensors):
+    """Writes {name: array} as F32 safetensors, atomically."""
+    _mstream.write_safetensors(os.fspath(path), tensors)
+
+
+#: The scalars train_step takes after tokens and targets, in order.
+_LR_GROUPS = ("matrix", "embedding", "ln", "scalar")
+_PEAK_LR = {"hybrid": {"matrix": 0.02, "embedding": 6e-4, "ln": 6e-4, "scalar": 3e-3},
+            "adamw": {"matrix": 6e-4, "embedding": 6e-4, "ln": 6e-4, "scalar": 6e-4}}
+
+
+class Model:
+    """A parsed model definition. Build one with Model.from_config."""
+
+    def __init__(self, definition):
+        self._definition = definition
+
+    @classmethod
+    def from_config(cls, config):
+        """Parses a definition: a dict of config keys, or a path to a JSON
+        file. Raises mstream.Error naming the key (and, for files, the
+        file:line:col) of anything invalid."""
+        if isinstance(config, dict):
+            return cls(_mstream.Definition.parse(json.dumps(config, indent=1), "<dict>"))
+        path = os.fspath(config)
+        with open(path) as f:
+            return cls(_mstream.Definition.parse(f.read(), path))
+
+    @property
+    def config(self):
+        """The definition as a dict."""
+        return json.loads(self._definition.text)
+
+    def params(self):
+        """[(state_dict name, shape, optimizer group)] in state_dict order."""
+        return [(n, tuple(s), g) for n, s, g in self._definition.params()]
+
+    @staticmethod
+    def phases():
+        """The phases ir() can print, in pipeline order."""
+        return list(_mstream.Definition.phases())
+
+    def ir(self, phase="imported", batch=1, seq=0, recipe="hybrid", max_norm=1.0):
+        """The module at `phase` as text: "imported" (the mstream dialect:
+        forward and loss), "training" (plus loss_and_grads and train_step),
+        "lowered" (LLVM dialect after mstream-cpu-pipeline, with train_step)
+        or "llvm" (optimised LLVM IR). seq=0 means max_seq_len."""
+        return self._definition.ir(phase, batch, seq, False, phase != "imported",
+                                   recipe, max_norm)
+
+    def compile(self, target="cpu", batch=1, seq=0, precision="fp32", train=True,
+                recipe="hybrid", max_norm=1.0):
+        """Compiles to a CompiledModel for one step shape [batch, seq]. With
+        train=True the artifact has train_step (gradients, clipping at
+        max_norm, the recipe's optimizers: "hybrid" or "adamw")."""
+        if target != "cpu":
+            raise Error(f"target '{target}': this mstream compiles for the cpu only")
+        if precision != "fp32":
+            raise Error(f"precision '{precision}': the cpu backend computes in fp32")
+        options = dict(batch=batch, seq=seq, recipe=recipe, max_norm=max_norm)
+        raw = self._definition.compile(batch, seq, False, train, recipe, max_norm)
+        return CompiledModel(self, _mstream.Program.from_bytes(raw, "<compiled>"), options)
+
+
+class CompiledModel:
+    """A compiled step shape with its parameters (and optimizer state)."""
+
+    def __init__(self, model, program, options):
+        self.model = model
+        self._program = program
+        self._options = options
+        self._names = [n for n, _, _ in program.params()]
+        self._params = None
+        self._state = None
+        self._step = 0
+        self._grads = None
+
+    @property
+    def batch(self):
+        return self._program.batch
+
+    @property
+    def seq(self):
+        return self._program.seq
+
+    def save(self, path):
+        """Writes the parameters to a safetensors file."""
+        write_safetensors(os.fspath(path), self.state_dict())
+
+    def init(self, seed=0):
+        """SPEC.md §1 initialisation (as `mstream init --seed`); resets the
+        optimizer state."""
+        self._params = list(self._program.init_params(seed))
+        self._reset_optimizer()
+        return self
+
+    def load_state_dict(self, state):
+        """Loads a dict of arrays (PyTorch names; torch tensors work through
+        numpy()) or a safetensors path; every parameter must be present with
+        its shape. Resets the optimizer state."""
+        if not isinstance(state, dict):
+            state = read_safetensors(os.fspath(state))
+        state = {k[len("_orig_mod."):] if k.startswith("_orig_mod.") else k: v
+                 for k, v in state.items()}
+        missing = [n for n in self._names if n not in state]
+        extra = [n for n in state if n not in self._names]
+        if missing or extra:
+            raise Error(f"state_dict mismatch: missing {missing}, unexpected {extra}")
+        params = []
+        for (name, shape, _) in self._program.params():
+            value = np.asarray(state[name], dtype=np.float32)
+            if tuple(value.shape) != tuple(shape):
+                raise Error(f"parameter '{name}' must be {list(shape)}, got {list(value.shape)}")
+            params.append(np.ascontiguousarray(value))
+        self._params = params
+        self._reset_optimizer()
+        return self
+
+    def state_dict(self):
+        """{state_dict name: float32 array}."""
+        self._need_params()
+        return dict(zip(self._names, (p.copy() for p in self._params)))
+
+    def logits(self, tokens):
+        """Logits [batch, seq, vocab] of int tokens [batch, seq]."""
+        self._need_params()
+        return self._program.run("forward", [tokens], self._params)[0]
+
+    def loss(self, tokens, targets):
+        """Mean next-token cross-entropy (nats) of targets given tokens."""
+        self._need_params()
+        return float(self._program.run("loss", [tokens, targets], self._params)[0])
+
+    def grads(self, tokens, targets):
+        """(loss, {name: d loss / d param}) by reverse-mode autodiff; the
+        first call compiles the gradient entry."""
+        self._need_params()
+        if self._grads is None:
+            o = self._options
+            raw = self.model._definition.compile(o["batch"], o["seq"], True, False,
+                                                 o["recipe"], o["max_norm"])
+            self._grads = _mstream.Program.from_bytes(raw, "<gradients>")
+        out = self._grads.run("loss_and_grads", [tokens, targets], self._params)
+        return float(out[0]), dict(zip(self._names, out[1:]))
+
+    def train_step(self, tokens, targets, lr):
+        """One optimizer step in place. `lr` is the learning rate of every
+        group (a float) or a dict {"matrix", "embedding", "ln", "scalar"}.
+        Returns {"loss", "grad_norm", "step"} (loss before the update)."""
+        self._need_params()
+        entries = self._program.entries()
+        if "train_step" not in entries:
+            raise Error("compiled with train=False: there is no train_step")
+        if not isinstance(lr, dict):
+            lr = {g: lr for g in _LR_GROUPS}
+        scalars = [np.float32(lr[g]) for g in _LR_GROUPS]
+        self._step += 1
+        inputs = [tokens, targets, *scalars, np.float32(self._step), *self._state]
+        out = self._program.run("train_step", inputs, self._params)
+        n = len(self._params)
+        self._params = out[2:2 + n]
+        self._state = out[2 + n:]
+        return {"loss": float(out[0]), "grad_norm": float(out[1]), "step": self._step}
+
+    def peak_lr(self):
+        """The recipe's peak learning rates per group (SPEC.md §5.2)."""
+        return dict(_PEAK_LR[self._options["recipe"]])
+
+    def _reset_optimizer(self):
+        entries = self._program.entries()
+        self._step = 0
+        self._state = []
+        if "train_step" in entries:
+            for name, _, shape in entries["train_step"][0][7:]:
+                self._state.append(np.zeros(shape, dtype=np.float32))
+
+    def _need_params(self):
+        if self._params is None:
+            raise Error("no parameters yet: call init(seed) or load_state_dict(...)")
+
+
+class Trainer:
+    """The CLI's training loop (`mstream train`) on a CompiledModel: data
+    directory, sampler, schedule, validation, checkpoints in `out`. It
+    starts from the model's current parameters (SPEC.md §1 init from `seed`
+    when it has none) with fresh optimizer state. Keyword
+    options are those of `mstream train` (steps, warmup, schedule,
+    decay_start, eval_every, val_batches, checkpoint_every, seed, resume,
+    stop_at, lr_matrix, lr_embedding, lr_ln, lr_scalar)."""
+
+    def __init__(self, model, data, out="run", steps=1000, **options):
+        self.model = model
+        recipe = model._options["recipe"]
+        self.options = {"data": os.fspath(data), "out": os.fspath(out), "steps": steps,
+                        "warmup": steps // 10, "decay_start": steps * 83 // 100,
+                        "checkpoint_every": options.get("eval_every", 100),
+                        "config_text": model.model._definition.text}
+        self.options.update({f"lr_{g}": v for g, v in _PEAK_LR[recipe].items()})
+        self.options.update(options)
+
+    def run(self, callback=None):
+        """Trains; `callback(report)` gets a dict per step (step, loss,
+        lr_multiplier, grad_norm, ms_per_step, tokens_per_second, and
+        val_loss on validation steps). Afterwards the model holds the final
+        parameters. Returns the list of reports."""
+        reports = []
+
+        def on_step(report):
+            reports.append(report)
+            if callback:
+                callback(report)
+
+        options = dict(self.options)
+        if self.model._params is not None and not options.get("resume"):
+            options["params"] = self.model._params
+        _mstream.train(self.model._program, options, on_step)
+        checkpoint = os.path.join(self.options["out"], "checkpoint.safetensors")
+        state = read_safetensors(checkpoint)
+        self.model.load_state_dict({n: state[n] for n in self.model._names})
+        return reports

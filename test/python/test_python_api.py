@@ -1,0 +1,170 @@
+"""`import mstream`: the Python API over the compiler and runtime, checked
+against the float64 PyTorch reference (tolerances as in the CLI tests:
+loss 1e-5 relative, gradients and trained weights 1e-4 of the largest
+magnitude plus 1e-7)."""
+
+import json
+import os
+import pydoc
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import reference
+import train_reference
+from conftest import random_inputs, small_config
+from test_train_reference import make_data
+
+sys.path.insert(0, os.environ.get("MSTREAM_PYTHON_DIR", os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "python")))
+import mstream  # noqa: E402
+
+BATCH, SEQ = 2, 16
+
+
+@pytest.fixture(scope="module")
+def tmm():
+    model = mstream.Model.from_config(small_config("tmm"))
+    return model, model.compile(batch=BATCH, seq=SEQ)
+
+
+def test_help_and_docstrings():
+    assert "mstream.Error" in mstream.__doc__
+    assert "One optimizer step" in mstream.CompiledModel.train_step.__doc__
+    text = pydoc.render_doc(mstream, renderer=pydoc.plaintext)
+    assert "class Trainer" in text and "read_safetensors(path)" in text
+    assert mstream.Model.phases() == ["imported", "training", "lowered", "llvm"]
+
+
+def test_bad_definitions_raise_located_errors(tmp_path):
+    with pytest.raises(mstream.Error, match="key 'n_heads': 5 heads do not divide d_model = 64"):
+        mstream.Model.from_config(small_config("tmm", n_heads=5))
+    path = tmp_path / "bad.json"
+    path.write_text('{\n  "variant": "tmmm"\n}\n')
+    with pytest.raises(mstream.Error, match=r"bad.json:2:14: error: key 'variant': unknown value 'tmmm' \(did you mean 'tmm'\?\)"):
+        mstream.Model.from_config(path)
+    assert issubclass(mstream.Error, ValueError)
+
+
+def test_params_follow_the_state_dict(tmm):
+    model, _ = tmm
+    config = small_config("tmm")
+    assert [(n, s) for n, s, _ in model.params()] == \
+        [(n, tuple(s)) for n, s in reference.param_shapes(config)]
+    groups = dict((n, g) for n, _, g in model.params())
+    assert groups["tok_emb.weight"] == "embedding"
+    assert groups["layers.0.attn.qkv_proj.weight"] == "matrix"
+    assert groups["layers.1.nu_mlp_raw"] == "scalar"
+
+
+def test_ir_phases(tmm):
+    model, _ = tmm
+    imported = model.ir("imported", batch=BATCH, seq=SEQ)
+    assert "mstream.tmm x(" in imported and "func.func @loss" in imported
+    training = model.ir("training", batch=BATCH, seq=SEQ)
+    assert "func.func @train_step" in training and "mstream.muon_update" in training
+    with pytest.raises(mstream.Error, match="unknown IR phase 'fused'"):
+        model.ir("fused")
+
+
+def test_llvm_phase_of_a_small_model():
+    model = mstream.Model.from_config(small_config("vanilla", n_layers=1))
+    text = model.ir("llvm", batch=1, seq=8)
+    assert "define void @mstream_entry_train_step(ptr" in text
+
+
+def test_state_dict_round_trip_with_pytorch(tmm):
+    _, net = tmm
+    config = small_config("tmm")
+    state, tokens, targets = random_inputs(config, seed=5)
+    net.load_state_dict({k: v.numpy() for k, v in state.items()})
+    back = net.state_dict()
+    assert list(back) == list(state)
+    for name, value in state.items():
+        np.testing.assert_array_equal(back[name], value.numpy().astype(np.float32))
+    expected = float(reference.loss(config, state, torch.from_numpy(tokens),
+                                    torch.from_numpy(targets)))
+    assert net.loss(tokens, targets) == pytest.approx(expected, rel=1e-5)
+    logits = net.logits(tokens)
+    assert logits.shape == (BATCH, SEQ, config["vocab_size"])
+    ref_logits = reference.forward(config, state, torch.from_numpy(tokens)).numpy()
+    np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=1e-4)
+
+
+def test_load_state_dict_checks_names_and_shapes(tmm):
+    _, net = tmm
+    state = net.init(seed=1).state_dict()
+    del state["tok_emb.weight"]
+    with pytest.raises(mstream.Error, match=r"missing \['tok_emb.weight'\]"):
+        net.load_state_dict(state)
+    state = net.init(seed=1).state_dict()
+    state["final_ln.weight"] = np.ones(3, np.float32)
+    with pytest.raises(mstream.Error, match=r"'final_ln.weight' must be \[64\], got \[3\]"):
+        net.load_state_dict(state)
+
+
+def test_grads_match_autograd(tmm):
+    _, net = tmm
+    config = small_config("tmm")
+    state, tokens, targets = random_inputs(config, seed=8)
+    net.load_state_dict({k: v.numpy() for k, v in state.items()})
+    loss, grads = net.grads(tokens, targets)
+    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
+    expected = reference.loss(config, params, torch.from_numpy(tokens), torch.from_numpy(targets))
+    expected.backward()
+    assert loss == pytest.approx(float(expected), rel=1e-5)
+    for name, p in params.items():
+        ref = p.grad.numpy()
+        np.testing.assert_allclose(grads[name], ref, rtol=0,
+                                   atol=1e-4 * np.abs(ref).max() + 1e-7, err_msg=name)
+
+
+def test_train_steps_match_pytorch(tmm):
+    _, net = tmm
+    config = small_config("tmm")
+    net.init(seed=2)
+    state = {k: torch.from_numpy(v.astype(np.float64)) for k, v in net.state_dict().items()}
+    data = np.random.default_rng(4).integers(0, config["vocab_size"], SEQ * 8 + 1)
+    stream = train_reference.batches(data, BATCH, SEQ, seed=6)
+    lrs = net.peak_lr()
+    reports = []
+    for _ in range(3):
+        x, y = next(stream)
+        reports.append(net.train_step(x, y, lr=lrs))
+    history, params, _ = train_reference.train(config, state, data, BATCH, SEQ, 6, 3,
+                                               lambda s: 1.0, lrs, "hybrid")
+    assert [r["step"] for r in reports] == [1, 2, 3]
+    for report, (loss, norm) in zip(reports, history):
+        assert report["loss"] == pytest.approx(loss, rel=1e-5)
+        assert report["grad_norm"] == pytest.approx(norm, rel=1e-4)
+    got = net.state_dict()
+    for name, ref in params.items():
+        ref = ref.numpy()
+        np.testing.assert_allclose(got[name], ref, rtol=0,
+                                   atol=1e-4 * np.abs(ref).max() + 1e-7, err_msg=name)
+
+
+def test_trainer_runs_the_cli_loop_with_a_callback(tmm, tmp_path):
+    _, net = tmm
+    make_data(tmp_path / "data", 96)
+    seen = []
+    reports = mstream.Trainer(net, tmp_path / "data", out=tmp_path / "run", steps=6,
+                              eval_every=3, val_batches=2, seed=3).run(callback=seen.append)
+    assert [r["step"] for r in reports] == list(range(6)) and seen == reports
+    assert [r["step"] for r in reports if "val_loss" in r] == [0, 3]
+    records = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+    assert [r["loss"] for r in records if "loss" in r] == \
+        pytest.approx([r["loss"] for r in reports], rel=1e-7)
+    saved = mstream.read_safetensors(tmp_path / "run" / "checkpoint.safetensors")
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, saved[name])
+
+
+def test_unsupported_targets_say_so(tmm):
+    model, _ = tmm
+    with pytest.raises(mstream.Error, match="compiles for the cpu only"):
+        model.compile(target="cuda")
+    with pytest.raises(mstream.Error, match="computes in fp32"):
+        model.compile(precision="bf16")

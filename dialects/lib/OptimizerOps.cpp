@@ -37,8 +37,7 @@ LogicalResult verifyFraction(Operation *op, StringRef name, double value) {
 
 LogicalResult verifyNonNegative(Operation *op, StringRef name, double value) {
   if (!(value >= 0))
-    return op->emitOpError() << name << " must not be negative, got "
-                             << value;
+    return op->emitOpError() << name << " must not be negative, got " << value;
   return success();
 }
 
@@ -105,8 +104,8 @@ LogicalResult MuonUpdateOp::verify() {
                            << type;
   }
   return failure(
-      failed(verifyFraction(*this, "momentum",
-                            getMomentum().convertToDouble())) ||
+      failed(
+          verifyFraction(*this, "momentum", getMomentum().convertToDouble())) ||
       failed(verifyNewtonSchulzCoefficients(*this, "coefficients",
                                             getCoefficients())) ||
       failed(verifyPositive(*this, "eps", getEps().convertToDouble())) ||

@@ -177,9 +177,8 @@ static mstream::rt::DType dtypeOf(Type type) {
 static std::string markOf(DictionaryAttr attrs, bool isResult) {
   if (!attrs)
     return "";
-  for (llvm::StringRef mark :
-       {mstream::kInputAttrName, mstream::kStateAttrName,
-        mstream::kOutputAttrName})
+  for (llvm::StringRef mark : {mstream::kInputAttrName, mstream::kStateAttrName,
+                               mstream::kOutputAttrName})
     if (auto name = attrs.getAs<StringAttr>(mark))
       return name.str();
   if (auto name = attrs.getAs<StringAttr>(mstream::kGradAttrName))
@@ -207,8 +206,8 @@ static std::vector<mstream::rt::EntrySpec> describeEntries(ModuleOp module) {
           !name.empty())
         entry.inputs.push_back(describe(func.getArgumentTypes()[i], name));
     for (unsigned i = 0; i < func.getNumResults(); ++i)
-      entry.outputs.push_back(describe(func.getResultTypes()[i],
-                                       markOf(func.getResultAttrDict(i), true)));
+      entry.outputs.push_back(describe(
+          func.getResultTypes()[i], markOf(func.getResultAttrDict(i), true)));
     entries.push_back(std::move(entry));
   }
   return entries;

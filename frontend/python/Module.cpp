@@ -51,11 +51,12 @@ rt::Tensor toTensor(const py::handle &object, rt::DType dtype,
   };
   try {
     if (dtype == rt::DType::F32)
-      copy(py::array_t<float, py::array::c_style | py::array::forcecast>::
-               ensure(object));
+      copy(
+          py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(
+              object));
     else
-      copy(py::array_t<int32_t, py::array::c_style | py::array::forcecast>::
-               ensure(object));
+      copy(py::array_t<int32_t, py::array::c_style |
+                                    py::array::forcecast>::ensure(object));
   } catch (const py::error_already_set &) {
     throw Error(name + ": expected an array");
   }
@@ -190,8 +191,8 @@ PYBIND11_MODULE(_mstream, m) {
           [](const ModelDefinition &d, const std::string &phase, int64_t batch,
              int64_t seq, bool gradients, bool train, const std::string &recipe,
              double maxNorm) {
-            return take(d.ir(phase, request(batch, seq, gradients, train,
-                                            recipe, maxNorm)));
+            return take(d.ir(
+                phase, request(batch, seq, gradients, train, recipe, maxNorm)));
           },
           py::arg("phase"), py::arg("batch"), py::arg("seq"),
           py::arg("gradients"), py::arg("train"), py::arg("recipe"),
@@ -220,24 +221,28 @@ PYBIND11_MODULE(_mstream, m) {
           },
           py::arg("bytes"), py::arg("name"))
       .def_static(
-          "load", [](const std::string &path) { return take(rt::Program::load(path)); },
+          "load",
+          [](const std::string &path) { return take(rt::Program::load(path)); },
           py::arg("path"))
       .def_property_readonly(
           "batch", [](const rt::Program &p) { return p.manifest().batch; })
       .def_property_readonly(
           "seq", [](const rt::Program &p) { return p.manifest().seq; })
-      .def_property_readonly("model",
-                             [](const rt::Program &p) { return p.manifest().model; })
       .def_property_readonly(
-          "optimizer", [](const rt::Program &p) { return p.manifest().optimizer; })
+          "model", [](const rt::Program &p) { return p.manifest().model; })
+      .def_property_readonly(
+          "optimizer",
+          [](const rt::Program &p) { return p.manifest().optimizer; })
       .def("params",
-           [](const rt::Program &p) { return describeParams(p.manifest().params); })
+           [](const rt::Program &p) {
+             return describeParams(p.manifest().params);
+           })
       .def("entries",
            [](const rt::Program &p) {
              py::dict out;
              for (const rt::EntrySpec &e : p.manifest().entries)
-               out[py::str(e.name)] =
-                   py::make_tuple(describeArgs(e.inputs), describeArgs(e.outputs));
+               out[py::str(e.name)] = py::make_tuple(describeArgs(e.inputs),
+                                                     describeArgs(e.outputs));
              return out;
            })
       .def("run", &run, py::arg("entry"), py::arg("inputs"), py::arg("params"))

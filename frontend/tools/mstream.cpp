@@ -77,11 +77,11 @@ cl::opt<bool> gradients(
     cl::desc("Also build loss_and_grads (reverse-mode autodiff of the loss)"),
     cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
-cl::opt<bool> train(
-    "train",
-    cl::desc("Also build train_step: gradients, clipping and the weight "
-             "optimizers (implies --grads)"),
-    cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
+cl::opt<bool>
+    train("train",
+          cl::desc("Also build train_step: gradients, clipping and the weight "
+                   "optimizers (implies --grads)"),
+          cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<std::string>
     recipe("recipe",

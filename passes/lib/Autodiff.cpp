@@ -93,8 +93,8 @@ struct AutodiffPass : mstream::impl::AutodiffBase<AutodiffPass> {
                                               ? loss.getResultAttrDict(0)
                                               : b.getDictionaryAttr({})};
     for (BlockArgument arg : body.getArguments()) {
-      auto name =
-          grads.getArgAttrOfType<StringAttr>(arg.getArgNumber(), mstream::kParamAttrName);
+      auto name = grads.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                     mstream::kParamAttrName);
       if (!name)
         continue;
       Value gradient = cotangents.lookup(arg);

@@ -13,8 +13,8 @@ using namespace mlir;
 namespace {
 
 /// The runtime scalars after tokens and targets, in argument order.
-constexpr llvm::StringLiteral kScalarInputs[] = {
-    "lr.matrix", "lr.embedding", "lr.ln", "lr.scalar", "step"};
+constexpr llvm::StringLiteral kScalarInputs[] = {"lr.matrix", "lr.embedding",
+                                                 "lr.ln", "lr.scalar", "step"};
 
 /// One parameter with its gradient and optimizer state.
 struct Slot {
@@ -47,8 +47,7 @@ struct BuildTrainStepPass
     if (recipe != "hybrid" && recipe != "adamw")
       return module.emitError("mstream-build-train-step: unknown recipe '")
              << recipe << "' (expected hybrid or adamw)";
-    auto grads =
-        module.lookupSymbol<func::FuncOp>(mstream::kLossAndGradsName);
+    auto grads = module.lookupSymbol<func::FuncOp>(mstream::kLossAndGradsName);
     if (!grads)
       return module.emitError("mstream-build-train-step: no '")
              << mstream::kLossAndGradsName
@@ -71,8 +70,7 @@ struct BuildTrainStepPass
       }
       auto group =
           grads.getArgAttrOfType<StringAttr>(i, mstream::kGroupAttrName);
-      if (!group || !llvm::is_contained({"scalar", "ln", "embedding",
-                                         "matrix"},
+      if (!group || !llvm::is_contained({"scalar", "ln", "embedding", "matrix"},
                                         group.getValue()))
         return grads.emitError("mstream-build-train-step: parameter '")
                << name.getValue()
@@ -80,8 +78,8 @@ struct BuildTrainStepPass
                   "matrix";
       slots.push_back({name, group.getValue(), gradsType.getInput(i), i});
     }
-    unsigned numData = slots.empty() ? gradsType.getNumInputs()
-                                     : slots.front().paramIndex;
+    unsigned numData =
+        slots.empty() ? gradsType.getNumInputs() : slots.front().paramIndex;
     if (gradsType.getNumResults() != 1 + slots.size())
       return grads.emitError("mstream-build-train-step: expected the loss "
                              "and one gradient per parameter");
@@ -90,8 +88,7 @@ struct BuildTrainStepPass
     Location loc = grads.getLoc();
     auto scalar = RankedTensorType::get({}, b.getF32Type());
     auto named = [&](StringRef attr, StringRef value) {
-      return b.getDictionaryAttr(
-          b.getNamedAttr(attr, b.getStringAttr(value)));
+      return b.getDictionaryAttr(b.getNamedAttr(attr, b.getStringAttr(value)));
     };
 
     // Signature: data, scalars, state in parameter order, parameters.
@@ -113,8 +110,7 @@ struct BuildTrainStepPass
                                                    : ArrayRef(kAdamWState)) {
         stateNames.push_back((slot.name.getValue() + "." + suffix).str());
         inputs.push_back(slot.type);
-        inputAttrs.push_back(
-            named(mstream::kStateAttrName, stateNames.back()));
+        inputAttrs.push_back(named(mstream::kStateAttrName, stateNames.back()));
       }
     for (const Slot &slot : slots) {
       inputs.push_back(slot.type);

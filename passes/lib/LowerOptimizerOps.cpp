@@ -60,8 +60,9 @@ struct LowerClipByGlobalNorm : OpRewritePattern<ClipByGlobalNormOp> {
     for (Value grad : op.getGrads()) {
       int64_t rank = cast<RankedTensorType>(grad.getType()).getRank();
       Value squares = buildTrailingReduction(
-          rewriter, loc, rank, rank, grad, rewriter.getMultiDimIdentityMap(rank),
-          0.0, [](OpBuilder &b, Location l, ValueRange a) {
+          rewriter, loc, rank, rank, grad,
+          rewriter.getMultiDimIdentityMap(rank), 0.0,
+          [](OpBuilder &b, Location l, ValueRange a) {
             return add(b, l, a[1], mul(b, l, a[0], a[0]));
           });
       sum = add(rewriter, loc, sum, extractScalar(rewriter, loc, squares));
@@ -70,9 +71,8 @@ struct LowerClipByGlobalNorm : OpRewritePattern<ClipByGlobalNormOp> {
     double maxNorm = op.getMaxNorm().convertToDouble();
     Value scale = f32(rewriter, loc, 1.0);
     if (maxNorm > 0) {
-      Value ratio =
-          div(rewriter, loc, f32(rewriter, loc, maxNorm),
-              add(rewriter, loc, norm, f32(rewriter, loc, 1e-6)));
+      Value ratio = div(rewriter, loc, f32(rewriter, loc, maxNorm),
+                        add(rewriter, loc, norm, f32(rewriter, loc, 1e-6)));
       scale = arith::MinimumFOp::create(rewriter, loc, ratio, scale);
     }
     auto scalar = RankedTensorType::get({}, rewriter.getF32Type());
@@ -96,8 +96,8 @@ struct LowerAdamWUpdate : OpRewritePattern<AdamWUpdateOp> {
     Value scale = extractScalar(b, loc, op.getScale());
     Value one = f32(b, loc, 1.0);
     auto correction = [&](double beta) {
-      return sub(b, loc, one, math::PowFOp::create(b, loc, f32(b, loc, beta),
-                                                   step));
+      return sub(b, loc, one,
+                 math::PowFOp::create(b, loc, f32(b, loc, beta), step));
     };
     Value stepSize = div(b, loc, lr, correction(beta1));
     Value rootCorrection2 = math::SqrtOp::create(b, loc, correction(beta2));
@@ -118,8 +118,8 @@ struct LowerAdamWUpdate : OpRewritePattern<AdamWUpdateOp> {
             Value vNew = add(nb, l, mul(nb, l, beta2V, a[3]),
                              mul(nb, l, oneMinusBeta2, mul(nb, l, grad, grad)));
             Value denom = add(
-                nb, l, div(nb, l, math::SqrtOp::create(nb, l, vNew),
-                           rootCorrection2),
+                nb, l,
+                div(nb, l, math::SqrtOp::create(nb, l, vNew), rootCorrection2),
                 eps);
             Value pNew = sub(nb, l, mul(nb, l, a[0], decay),
                              mul(nb, l, stepSize, div(nb, l, mNew, denom)));
@@ -192,20 +192,20 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
           b, loc, matrix,
           frobeniusNorm(b, loc, matrix, op.getEps().convertToDouble()),
           /*divide=*/true);
-      Value ortho = expandLeading(
-          b, loc,
-          orthogonalise(b, loc, normalised, op.getNsSteps(),
-                        op.getCoefficients()),
-          type);
-      double ratio = std::sqrt(std::max(
-          1.0, double(type.getDimSize(0)) / double(type.getDimSize(1))));
+      Value ortho =
+          expandLeading(b, loc,
+                        orthogonalise(b, loc, normalised, op.getNsSteps(),
+                                      op.getCoefficients()),
+                        type);
+      double ratio = std::sqrt(std::max(1.0, double(type.getDimSize(0)) /
+                                                 double(type.getDimSize(1))));
       Value stepSize = mul(b, loc, lr, f32(b, loc, ratio));
-      params.push_back(buildElementwise(
-          b, loc, ValueRange{p, ortho},
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            return sub(nb, l, mul(nb, l, a[0], decay),
-                       mul(nb, l, stepSize, a[1]));
-          }));
+      params.push_back(
+          buildElementwise(b, loc, ValueRange{p, ortho},
+                           [&](OpBuilder &nb, Location l, ValueRange a) {
+                             return sub(nb, l, mul(nb, l, a[0], decay),
+                                        mul(nb, l, stepSize, a[1]));
+                           }));
       bufs.push_back(moved[0]);
     }
     SmallVector<Value> results(params);

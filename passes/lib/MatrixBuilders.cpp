@@ -111,8 +111,8 @@ bool mstream::lowering::gramOnRows(Value y) {
   return type.getDimSize(1) < type.getDimSize(2);
 }
 
-NewtonSchulzPoly mstream::lowering::newtonSchulzPoly(OpBuilder &b,
-                                                     Location loc, Value y,
+NewtonSchulzPoly mstream::lowering::newtonSchulzPoly(OpBuilder &b, Location loc,
+                                                     Value y,
                                                      ArrayRef<double> coeffs) {
   bool rows = gramOnRows(y);
   Value gram = buildTokenMatmul(b, loc, y, y, /*transposeA=*/!rows,

@@ -226,8 +226,7 @@ int runRuntimeCommand(int argc, char **argv, const CompilerHooks *hooks) {
   for (std::string &arg : args)
     if (absl::StartsWith(arg, "--"))
       std::replace(arg.begin() + 2,
-                   arg.begin() + std::min(arg.find('='), arg.size()), '-',
-                   '_');
+                   arg.begin() + std::min(arg.find('='), arg.size()), '-', '_');
   std::vector<char *> pointers;
   for (std::string &arg : args)
     pointers.push_back(arg.data());

@@ -13,8 +13,7 @@ namespace mstream::rt {
 absl::StatusOr<bool> isArtifact(const std::string &path);
 
 /// An error unless `hooks` can compile the definition at `path`.
-absl::Status needsCompiler(const std::string &path,
-                           const CompilerHooks *hooks);
+absl::Status needsCompiler(const std::string &path, const CompilerHooks *hooks);
 
 /// Loads `model` as an artifact, or compiles a definition as `request`
 /// says first.
@@ -24,8 +23,7 @@ loadProgram(const std::string &model, const CompileRequest &request,
 
 absl::Status runPrepare(const std::string &text);
 absl::Status runTrain(const std::string &model, const CompilerHooks *hooks);
-absl::Status runSample(const std::string &weights,
-                       const CompilerHooks *hooks);
+absl::Status runSample(const std::string &weights, const CompilerHooks *hooks);
 
 } // namespace mstream::rt
 

@@ -17,37 +17,54 @@
 
 ABSL_DECLARE_FLAG(uint64_t, seed);
 
-ABSL_FLAG(std::string, out, "", "prepare: output directory; train: run directory (default run)");
-ABSL_FLAG(double, val_fraction, 0.1, "prepare: share of the text kept for validation");
-ABSL_FLAG(std::string, data, "", "train: data directory (train.bin/val.bin or .npy)");
+ABSL_FLAG(std::string, out, "",
+          "prepare: output directory; train: run directory (default run)");
+ABSL_FLAG(double, val_fraction, 0.1,
+          "prepare: share of the text kept for validation");
+ABSL_FLAG(std::string, data, "",
+          "train: data directory (train.bin/val.bin or .npy)");
 ABSL_FLAG(int64_t, steps, 1000, "train: optimizer steps");
-ABSL_FLAG(int64_t, batch, 0, "train: sequences per step (0: 8, or an artifact's)");
+ABSL_FLAG(int64_t, batch, 0,
+          "train: sequences per step (0: 8, or an artifact's)");
 ABSL_FLAG(int64_t, seq, 0,
-          "train: tokens per sequence (0: the model's max_seq_len, or an artifact's)");
-ABSL_FLAG(int64_t, eval_every, 100, "train: validate every K steps and at the end");
+          "train: tokens per sequence (0: the model's max_seq_len, or an "
+          "artifact's)");
+ABSL_FLAG(int64_t, eval_every, 100,
+          "train: validate every K steps and at the end");
 ABSL_FLAG(int64_t, val_batches, 20, "train: batches per validation");
-ABSL_FLAG(int64_t, log_every, 10, "train: progress line every K steps when not on a terminal");
-ABSL_FLAG(int64_t, checkpoint_every, 0, "train: checkpoint every K steps (0: --eval-every)");
+ABSL_FLAG(int64_t, log_every, 10,
+          "train: progress line every K steps when not on a terminal");
+ABSL_FLAG(int64_t, checkpoint_every, 0,
+          "train: checkpoint every K steps (0: --eval-every)");
 ABSL_FLAG(bool, resume, false, "train: continue RUN/checkpoint.safetensors");
 ABSL_FLAG(int64_t, stop_at, -1,
-          "train: stop with a checkpoint after this many steps (the schedule stays --steps; "
+          "train: stop with a checkpoint after this many steps (the schedule "
+          "stays --steps; "
           "continue with --resume)");
 ABSL_FLAG(std::string, recipe, "",
-          "train: hybrid (Muon on block matrices, AdamW elsewhere; the default) or adamw");
-ABSL_FLAG(double, max_norm, 1.0, "train: global gradient-norm clip (<= 0: off)");
+          "train: hybrid (Muon on block matrices, AdamW elsewhere; the "
+          "default) or adamw");
+ABSL_FLAG(double, max_norm, 1.0,
+          "train: global gradient-norm clip (<= 0: off)");
 ABSL_FLAG(std::string, schedule, "cosine", "train: cosine or wsd");
 ABSL_FLAG(int64_t, warmup, -1, "train: warmup steps (-1: steps / 10)");
-ABSL_FLAG(int64_t, decay_start, -1, "train: WSD decay start (-1: 0.83 * steps)");
-ABSL_FLAG(double, lr_matrix, -1, "train: peak lr of W_qkv, W_o, W1, W2 (-1: recipe default)");
-ABSL_FLAG(double, lr_embedding, -1, "train: peak lr of the embeddings (-1: 6e-4)");
-ABSL_FLAG(double, lr_ln, -1, "train: peak lr of the LayerNorm gains (-1: 6e-4)");
-ABSL_FLAG(double, lr_scalar, -1, "train: peak lr of the raw scalars (-1: recipe default)");
+ABSL_FLAG(int64_t, decay_start, -1,
+          "train: WSD decay start (-1: 0.83 * steps)");
+ABSL_FLAG(double, lr_matrix, -1,
+          "train: peak lr of W_qkv, W_o, W1, W2 (-1: recipe default)");
+ABSL_FLAG(double, lr_embedding, -1,
+          "train: peak lr of the embeddings (-1: 6e-4)");
+ABSL_FLAG(double, lr_ln, -1,
+          "train: peak lr of the LayerNorm gains (-1: 6e-4)");
+ABSL_FLAG(double, lr_scalar, -1,
+          "train: peak lr of the raw scalars (-1: recipe default)");
 ABSL_FLAG(std::string, prompt, "", "sample: the text to continue");
 ABSL_FLAG(int64_t, max_new_tokens, 200, "sample: tokens to generate");
 ABSL_FLAG(double, temperature, 0.8, "sample: softmax temperature (0: greedy)");
 ABSL_FLAG(int64_t, top_k, 0, "sample: keep the k most likely tokens (0: all)");
 ABSL_FLAG(std::string, model, "",
-          "sample: CONFIG.json or artifact (default: the config recorded in the weights)");
+          "sample: CONFIG.json or artifact (default: the config recorded in "
+          "the weights)");
 
 namespace mstream::rt {
 
@@ -67,10 +84,11 @@ PeakLearningRates learningRates(const std::string &recipe) {
     lr.matrix = 6e-4;
     lr.scalar = 6e-4;
   }
-  for (auto [flag, slot] : {std::pair{absl::GetFlag(FLAGS_lr_matrix), &lr.matrix},
-                            std::pair{absl::GetFlag(FLAGS_lr_embedding), &lr.embedding},
-                            std::pair{absl::GetFlag(FLAGS_lr_ln), &lr.ln},
-                            std::pair{absl::GetFlag(FLAGS_lr_scalar), &lr.scalar}})
+  for (auto [flag, slot] :
+       {std::pair{absl::GetFlag(FLAGS_lr_matrix), &lr.matrix},
+        std::pair{absl::GetFlag(FLAGS_lr_embedding), &lr.embedding},
+        std::pair{absl::GetFlag(FLAGS_lr_ln), &lr.ln},
+        std::pair{absl::GetFlag(FLAGS_lr_scalar), &lr.scalar}})
     if (flag >= 0)
       *slot = flag;
   return lr;
@@ -147,18 +165,17 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
         (request.seq && request.seq != manifest.seq) ||
         (!recipe.empty() && !recipeCompiled.empty() &&
          recipe != recipeCompiled))
-      return absl::InvalidArgumentError(absl::StrCat(
-          model, " was compiled for batch ", manifest.batch, ", seq ",
-          manifest.seq, " and the ", recipeCompiled,
-          " recipe; recompile it, or train the model definition"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(model, " was compiled for batch ", manifest.batch,
+                       ", seq ", manifest.seq, " and the ", recipeCompiled,
+                       " recipe; recompile it, or train the model definition"));
     recipe = recipeCompiled;
   }
   options.lr = learningRates(*artifact ? recipe : request.optimizer.recipe);
   return train(**program, options);
 }
 
-absl::Status runSample(const std::string &weights,
-                       const CompilerHooks *hooks) {
+absl::Status runSample(const std::string &weights, const CompilerHooks *hooks) {
   Metadata metadata;
   absl::StatusOr<NamedTensors> loaded = readSafetensors(weights, &metadata);
   if (!loaded.ok())
@@ -171,9 +188,9 @@ absl::Status runSample(const std::string &weights,
       return absl::InvalidArgumentError(absl::StrCat(
           weights, " does not record its model definition; name it with "
                    "--model CONFIG.json"));
-    tempConfig = absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR")
-                                                    : "/tmp",
-                              "/mstream-sample-", getpid(), ".json");
+    tempConfig =
+        absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
+                     "/mstream-sample-", getpid(), ".json");
     if (absl::Status status = writeFileAtomically(tempConfig, config->second);
         !status.ok())
       return status;
@@ -204,9 +221,9 @@ absl::Status runSample(const std::string &weights,
   std::vector<int32_t> ids;
   for (unsigned char c : prompt) {
     if (c >= vocab)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the prompt's byte ", static_cast<int>(c),
-          " is outside the model's vocabulary [0, ", vocab, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the prompt's byte ", static_cast<int>(c),
+                       " is outside the model's vocabulary [0, ", vocab, ")"));
     ids.push_back(c);
   }
   GenerateOptions options;

@@ -23,8 +23,9 @@ int32_t pick(const float *logits, int64_t vocab, const GenerateOptions &options,
   std::vector<int32_t> order(vocab);
   std::iota(order.begin(), order.end(), 0);
   int64_t keep = options.topK > 0 ? std::min(options.topK, vocab) : vocab;
-  std::partial_sort(order.begin(), order.begin() + keep, order.end(),
-                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  std::partial_sort(
+      order.begin(), order.begin() + keep, order.end(),
+      [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   std::vector<double> weights(keep);
   double top = logits[order[0]];
   double total = 0;
@@ -65,8 +66,8 @@ generate(Program &program, std::vector<Tensor> &params,
         program.run("forward", {&tokens}, params);
     if (!logits.ok())
       return logits.status();
-    int32_t next = pick(logits->front().f32() + (length - 1) * vocab, vocab,
-                        options, rng);
+    int32_t next =
+        pick(logits->front().f32() + (length - 1) * vocab, vocab, options, rng);
     text.push_back(next);
     if (onToken)
       onToken(next);

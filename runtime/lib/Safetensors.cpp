@@ -99,8 +99,8 @@ absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
         return fail("__metadata__ must be an object of strings");
       for (const auto &[key, value] : entry.object) {
         if (value.kind != JsonValue::Kind::String)
-          return fail(absl::StrCat("__metadata__ '", key,
-                                   "' must be a string"));
+          return fail(
+              absl::StrCat("__metadata__ '", key, "' must be a string"));
         if (metadata)
           (*metadata)[key] = value.string;
       }

@@ -112,12 +112,14 @@ TEST(TokenDataTest, RejectsOutOfVocabularyTokens) {
 
 TEST(CheckpointTest, RoundTripsStateAndPosition) {
   Manifest manifest;
-  manifest.params = {{"w", {2, 2}, mstream::InitRule::Normal, 0.02,
+  manifest.params = {{"w",
+                      {2, 2},
+                      mstream::InitRule::Normal,
+                      0.02,
                       mstream::ParamGroup::Matrix}};
   EntrySpec step{"train_step", {}, {}};
-  for (const char *name :
-       {"tokens", "targets", "lr.matrix", "lr.embedding", "lr.ln",
-        "lr.scalar", "step"})
+  for (const char *name : {"tokens", "targets", "lr.matrix", "lr.embedding",
+                           "lr.ln", "lr.scalar", "step"})
     step.inputs.push_back({name, DType::F32, {}});
   step.inputs.push_back({"w.momentum_buffer", DType::F32, {2, 2}});
   manifest.entries = {step};

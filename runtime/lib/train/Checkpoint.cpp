@@ -88,11 +88,13 @@ absl::StatusOr<TrainingState> loadCheckpoint(const std::string &path,
       continue;
     }
     const std::vector<int64_t> &shape =
-        manifest.findEntry("train_step")->inputs[kLeadingInputs + it->second].shape;
+        manifest.findEntry("train_step")
+            ->inputs[kLeadingInputs + it->second]
+            .shape;
     if (tensor.shape != shape)
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": optimizer state '", name, "' is ",
-          formatShape(tensor.shape), ", expected ", formatShape(shape)));
+          path, ": optimizer state '", name, "' is ", formatShape(tensor.shape),
+          ", expected ", formatShape(shape)));
     state.optimizer[it->second] = std::move(tensor);
     seen[it->second] = true;
   }

@@ -42,8 +42,8 @@ absl::Status parseScheduleKind(const std::string &name, Schedule::Kind &kind) {
   else if (name == "wsd")
     kind = Schedule::Kind::Wsd;
   else
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--schedule must be cosine or wsd, got '%s'", name));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--schedule must be cosine or wsd, got '%s'", name));
   return absl::OkStatus();
 }
 

@@ -79,8 +79,7 @@ absl::StatusOr<DataDir> readDataDir(const std::string &dir, int64_t vocab,
     if (!exists(bin) && !exists(npy))
       return absl::NotFoundError(absl::StrCat(
           dir, " has neither ", split, ".bin nor ", split,
-          ".npy (prepare a text with 'mstream prepare TEXT --out ", dir,
-          "')"));
+          ".npy (prepare a text with 'mstream prepare TEXT --out ", dir, "')"));
     absl::StatusOr<TokenCorpus> read =
         readTokenFile(exists(bin) ? bin : npy, vocab);
     if (!read.ok())
@@ -150,8 +149,8 @@ void validationBatch(const TokenCorpus &corpus, int64_t index, Tensor &tokens,
   }
 }
 
-int64_t validationBatches(const TokenCorpus &corpus, int64_t batch,
-                          int64_t seq, int64_t wanted) {
+int64_t validationBatches(const TokenCorpus &corpus, int64_t batch, int64_t seq,
+                          int64_t wanted) {
   int64_t blocks = (static_cast<int64_t>(corpus.tokens.size()) - 1) / seq;
   return std::min(wanted, blocks / batch);
 }
@@ -183,10 +182,11 @@ absl::Status prepareByteCorpus(const std::string &textPath,
   for (auto [file, bytes] :
        {std::pair{"train.bin", encode(0, split)},
         std::pair{"val.bin", encode(split, text->size())},
-        std::pair{"meta.json",
-                  absl::StrCat("{\"tokenizer\": \"bytes\", \"vocab_size\": 256, "
-                               "\"source\": ",
-                               quoteJson(textPath), "}\n")}})
+        std::pair{
+            "meta.json",
+            absl::StrCat("{\"tokenizer\": \"bytes\", \"vocab_size\": 256, "
+                         "\"source\": ",
+                         quoteJson(textPath), "}\n")}})
     if (absl::Status status =
             writeFileAtomically(absl::StrCat(outDir, "/", file), bytes);
         !status.ok())

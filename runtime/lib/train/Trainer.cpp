@@ -29,16 +29,15 @@ Tensor scalar(double value) {
 
 std::string formatDuration(double seconds) {
   int64_t s = static_cast<int64_t>(seconds + 0.5);
-  return s >= 3600 ? absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60,
-                                     s % 60)
-                   : absl::StrFormat("%d:%02d", s / 60, s % 60);
+  return s >= 3600
+             ? absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+             : absl::StrFormat("%d:%02d", s / 60, s % 60);
 }
 
 class Run {
 public:
   Run(Program &program, const TrainOptions &options)
-      : program_(program), options_(options),
-        manifest_(program.manifest()) {}
+      : program_(program), options_(options), manifest_(program.manifest()) {}
 
   absl::Status start();
   absl::Status loop();
@@ -68,12 +67,11 @@ private:
 };
 
 Metadata Run::settings() const {
-  Metadata settings = {
-      {"mstream.batch", absl::StrCat(manifest_.batch)},
-      {"mstream.seq", absl::StrCat(manifest_.seq)},
-      {"mstream.seed", absl::StrCat(options_.seed)},
-      {"mstream.recipe", manifest_.optimizerValue("recipe")},
-      {"mstream.variant", manifest_.modelValue("variant")}};
+  Metadata settings = {{"mstream.batch", absl::StrCat(manifest_.batch)},
+                       {"mstream.seq", absl::StrCat(manifest_.seq)},
+                       {"mstream.seed", absl::StrCat(options_.seed)},
+                       {"mstream.recipe", manifest_.optimizerValue("recipe")},
+                       {"mstream.variant", manifest_.modelValue("variant")}};
   if (!data_.tokenizer.empty())
     settings["mstream.tokenizer"] = data_.tokenizer;
   if (!options_.configText.empty())
@@ -108,8 +106,8 @@ absl::Status Run::start() {
         "--eval-every, --checkpoint-every, --log-every and --val-batches "
         "must be at least 1");
   int64_t vocab = std::stoll(manifest_.modelValue("vocab_size"));
-  absl::StatusOr<DataDir> data = readDataDir(options_.dataDir, vocab,
-                                             manifest_.batch, manifest_.seq);
+  absl::StatusOr<DataDir> data =
+      readDataDir(options_.dataDir, vocab, manifest_.batch, manifest_.seq);
   if (!data.ok())
     return data.status();
   data_ = std::move(*data);
@@ -200,7 +198,8 @@ absl::Status Run::keepMetricsBefore(int64_t step) {
   if (!text.ok())
     return absl::OkStatus();
   std::string kept;
-  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
     absl::StatusOr<JsonValue> record = parseJson(line);
     const JsonValue *at = record.ok() ? record->find("step") : nullptr;
     if (at && at->number < static_cast<double>(step))
@@ -229,7 +228,8 @@ void Run::printProgress(const StepReport &r) {
   bool last = r.step + 1 == steps;
   if (!tty_ && r.step % options_.logEvery != 0 && !last)
     return;
-  double remaining = r.msPerStep * 1e-3 * static_cast<double>(steps - r.step - 1);
+  double remaining =
+      r.msPerStep * 1e-3 * static_cast<double>(steps - r.step - 1);
   std::printf("%sstep %*lld/%lld | loss %.4f | lr x%.3f | grad norm %.3f | "
               "%.0f tok/s | %.1f ms/step | ETA %s%s",
               tty_ ? "\r" : "", static_cast<int>(std::to_string(steps).size()),

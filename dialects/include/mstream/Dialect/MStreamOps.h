@@ -23,14 +23,11 @@ mlir::ParseResult parseSameTypes(mlir::OpAsmParser &parser,
                                  llvm::SmallVectorImpl<mlir::Type> &c,
                                  llvm::SmallVectorImpl<mlir::Type> &d,
                                  mlir::TypeRange ref);
-mlir::ParseResult parseSameTypes(mlir::OpAsmParser &parser,
-                                 llvm::SmallVectorImpl<mlir::Type> &a,
-                                 llvm::SmallVectorImpl<mlir::Type> &b,
-                                 llvm::SmallVectorImpl<mlir::Type> &c,
-                                 llvm::SmallVectorImpl<mlir::Type> &d,
-                                 llvm::SmallVectorImpl<mlir::Type> &e,
-                                 llvm::SmallVectorImpl<mlir::Type> &f,
-                                 mlir::TypeRange ref);
+mlir::ParseResult parseSameTypes(
+    mlir::OpAsmParser &parser, llvm::SmallVectorImpl<mlir::Type> &a,
+    llvm::SmallVectorImpl<mlir::Type> &b, llvm::SmallVectorImpl<mlir::Type> &c,
+    llvm::SmallVectorImpl<mlir::Type> &d, llvm::SmallVectorImpl<mlir::Type> &e,
+    llvm::SmallVectorImpl<mlir::Type> &f, mlir::TypeRange ref);
 void printSameTypes(mlir::OpAsmPrinter &, mlir::Operation *, mlir::TypeRange,
                     mlir::TypeRange, mlir::TypeRange, mlir::TypeRange,
                     mlir::TypeRange);

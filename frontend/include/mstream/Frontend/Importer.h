@@ -23,10 +23,10 @@ inline constexpr llvm::StringLiteral kModelAttrName = "mstream.model";
 
 /// Builds a module with `forward(tokens, params...) -> logits` and
 /// `loss(tokens, targets, params...) -> loss`; parameters are arguments in
-/// state_dict order carrying their names in `mstream.param` and their optimizer group in
-/// `mstream.group`. Every op is
-/// located at the definition's "variant" key, named by its module path
-/// (e.g. "layers.3.mlp"). Fails with a message if the shape is invalid.
+/// state_dict order carrying their names in `mstream.param` and their optimizer
+/// group in `mstream.group`. Every op is located at the definition's "variant"
+/// key, named by its module path (e.g. "layers.3.mlp"). Fails with a message if
+/// the shape is invalid.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importModel(mlir::MLIRContext &context, const ParsedConfig &parsed,
             StepShape shape);

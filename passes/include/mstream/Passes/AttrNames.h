@@ -1,5 +1,4 @@
-//===- AttrNames.h - attribute names shared by importer and passes -*- C++
-//-*-===//
+//===- AttrNames.h - argument marks of importer and passes ------*- C++ -*-===//
 //
 // The importer marks function arguments with what they are; the passes that
 // build new entry points (autodiff, the train step) read the marks and mark

@@ -72,8 +72,8 @@ private:
 void validationBatch(const TokenCorpus &corpus, int64_t index, Tensor &tokens,
                      Tensor &targets);
 /// How many validation batches the corpus holds (at most `wanted`).
-int64_t validationBatches(const TokenCorpus &corpus, int64_t batch,
-                          int64_t seq, int64_t wanted);
+int64_t validationBatches(const TokenCorpus &corpus, int64_t batch, int64_t seq,
+                          int64_t wanted);
 
 /// The byte-level tokenizer: every byte of `textPath` is one token
 /// (vocabulary 256). Writes DIR/train.bin (the first 1 - valFraction of the

@@ -72,6 +72,15 @@ llvm::Error mstream::addTrainStep(ModuleOp module,
       "building the train step");
 }
 
+llvm::Error mstream::addRequestedEntries(ModuleOp module,
+                                         const CompileRequest &request) {
+  if (request.train)
+    return addTrainStep(module, request.optimizer);
+  if (request.gradients)
+    return addGradients(module);
+  return llvm::Error::success();
+}
+
 llvm::Error mstream::lowerForCpu(ModuleOp module) {
   return runPasses(module, mstream::buildCpuPipeline,
                    "lowering to the CPU backend");
@@ -251,13 +260,8 @@ mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
     return module.takeError();
   if (shape.seq == 0)
     shape.seq = parsed.config.maxSeqLen;
-  if (request.train) {
-    if (llvm::Error error = addTrainStep(**module, request.optimizer))
-      return std::move(error);
-  } else if (request.gradients) {
-    if (llvm::Error error = addGradients(**module))
-      return std::move(error);
-  }
+  if (llvm::Error error = addRequestedEntries(**module, request))
+    return std::move(error);
   rt::Manifest manifest = describe(parsed, shape, request, **module);
   if (llvm::Error error = lowerForCpu(**module))
     return std::move(error);

@@ -6,6 +6,7 @@
 #include "mstream/Frontend/Diagnostics.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -21,6 +22,21 @@ absl::Status failure(llvm::Error error, const std::string &diagnostics) {
       diagnostics.empty() ? message : diagnostics + message);
 }
 
+/// Runs `build` in a fresh context; what its diagnostics print becomes part
+/// of the error.
+absl::StatusOr<std::string>
+inContext(llvm::function_ref<llvm::Expected<std::string>(mlir::MLIRContext &)>
+              build) {
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  ModelDiagnostics handler(&context, &os);
+  llvm::Expected<std::string> result = build(context);
+  if (!result)
+    return failure(result.takeError(), diagnostics);
+  return std::move(*result);
+}
+
 } // namespace
 
 absl::StatusOr<ModelDefinition> ModelDefinition::parse(std::string text,
@@ -28,7 +44,7 @@ absl::StatusOr<ModelDefinition> ModelDefinition::parse(std::string text,
   llvm::Expected<ParsedConfig> parsed = parseModelConfig(text, source);
   if (!parsed)
     return failure(parsed.takeError(), "");
-  return ModelDefinition(std::move(text), std::move(source), parsed->config);
+  return ModelDefinition(std::move(text), std::move(*parsed));
 }
 
 std::vector<std::string> ModelDefinition::phases() {
@@ -43,56 +59,41 @@ ModelDefinition::ir(const std::string &phase,
   if (position == known.end())
     return absl::InvalidArgumentError(
         "unknown IR phase '" + phase +
-        "'; this mstream has: imported, training, lowered, llvm");
+        "'; this mstream has: " + llvm::join(known, ", "));
   size_t stage = position - known.begin();
-  llvm::Expected<ParsedConfig> parsed = parseModelConfig(text_, source_);
-  if (!parsed)
-    return failure(parsed.takeError(), "");
-  mlir::MLIRContext context;
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  ModelDiagnostics handler(&context, &os);
-  auto module = importModel(context, *parsed, {request.batch, request.seq});
-  if (!module)
-    return failure(module.takeError(), diagnostics);
   // "training" shows the train step; later phases lower what `request`
   // asks for, as compile() would.
-  if (stage == 1 || (stage > 1 && request.train)) {
-    if (llvm::Error error = addTrainStep(**module, request.optimizer))
-      return failure(std::move(error), diagnostics);
-  } else if (stage > 1 && request.gradients) {
-    if (llvm::Error error = addGradients(**module))
-      return failure(std::move(error), diagnostics);
-  }
-  if (stage >= 2)
-    if (llvm::Error error = lowerForCpu(**module))
-      return failure(std::move(error), diagnostics);
-  std::string text;
-  llvm::raw_string_ostream out(text);
-  if (stage == 3) {
-    llvm::LLVMContext llvmContext;
-    auto llvmModule = translateForCpu(**module, llvmContext);
-    if (!llvmModule)
-      return failure(llvmModule.takeError(), diagnostics);
-    out << **llvmModule;
-  } else {
-    (*module)->print(out);
-  }
-  return text;
+  CompileRequest entries = request;
+  entries.train |= stage == 1;
+  return inContext([&](mlir::MLIRContext &context)
+                       -> llvm::Expected<std::string> {
+    auto module = importModel(context, parsed_, {request.batch, request.seq});
+    if (!module)
+      return module.takeError();
+    if (stage >= 1)
+      if (llvm::Error error = addRequestedEntries(**module, entries))
+        return std::move(error);
+    if (stage >= 2)
+      if (llvm::Error error = lowerForCpu(**module))
+        return std::move(error);
+    std::string text;
+    llvm::raw_string_ostream out(text);
+    if (stage == 3) {
+      llvm::LLVMContext llvmContext;
+      auto llvmModule = translateForCpu(**module, llvmContext);
+      if (!llvmModule)
+        return llvmModule.takeError();
+      out << **llvmModule;
+    } else {
+      (*module)->print(out);
+    }
+    return text;
+  });
 }
 
 absl::StatusOr<std::string>
 ModelDefinition::compile(const CompileRequest &request) const {
-  llvm::Expected<ParsedConfig> parsed = parseModelConfig(text_, source_);
-  if (!parsed)
-    return failure(parsed.takeError(), "");
-  mlir::MLIRContext context;
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  ModelDiagnostics handler(&context, &os);
-  llvm::Expected<std::string> artifact =
-      compileArtifact(context, *parsed, request);
-  if (!artifact)
-    return failure(artifact.takeError(), diagnostics);
-  return std::move(*artifact);
+  return inContext([&](mlir::MLIRContext &context) {
+    return compileArtifact(context, parsed_, request);
+  });
 }

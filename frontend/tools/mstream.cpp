@@ -155,13 +155,8 @@ int runCompile() {
   auto module = mstream::importModel(context, *parsed, shape);
   if (!module)
     return fail(llvm::toString(module.takeError()));
-  if (train) {
-    if (llvm::Error error = mstream::addTrainStep(**module, request.optimizer))
-      return fail(llvm::toString(std::move(error)));
-  } else if (gradients) {
-    if (llvm::Error error = mstream::addGradients(**module))
-      return fail(llvm::toString(std::move(error)));
-  }
+  if (llvm::Error error = mstream::addRequestedEntries(**module, request))
+    return fail(llvm::toString(std::move(error)));
   if (what != Emit::Mlir)
     if (llvm::Error error = mstream::lowerForCpu(**module))
       return fail(llvm::toString(std::move(error)));

@@ -24,6 +24,11 @@ llvm::Error addGradients(mlir::ModuleOp module);
 llvm::Error addTrainStep(mlir::ModuleOp module,
                          const OptimizerOptions &options);
 
+/// Adds what `request` asks beyond forward and loss: train_step (with
+/// loss_and_grads, as addTrainStep) or loss_and_grads alone.
+llvm::Error addRequestedEntries(mlir::ModuleOp module,
+                                const CompileRequest &request);
+
 /// Runs mstream-cpu-pipeline on an imported module, in place.
 llvm::Error lowerForCpu(mlir::ModuleOp module);
 

@@ -11,6 +11,7 @@
 #define MSTREAM_FRONTEND_FACADE_H
 
 #include "mstream/Frontend/CompileRequest.h"
+#include "mstream/Frontend/ConfigParser.h"
 #include "mstream/Frontend/ParamTable.h"
 
 #include "absl/status/statusor.h"
@@ -26,9 +27,11 @@ public:
   static absl::StatusOr<ModelDefinition> parse(std::string text,
                                                std::string source);
 
-  const ModelConfig &config() const { return config_; }
+  const ModelConfig &config() const { return parsed_.config; }
   const std::string &text() const { return text_; }
-  std::vector<ParamSpec> params() const { return buildParamTable(config_); }
+  std::vector<ParamSpec> params() const {
+    return buildParamTable(parsed_.config);
+  }
 
   /// The IR names of `ir()`, in pipeline order.
   static std::vector<std::string> phases();
@@ -41,10 +44,10 @@ public:
   absl::StatusOr<std::string> compile(const CompileRequest &request) const;
 
 private:
-  ModelDefinition(std::string text, std::string source, ModelConfig config)
-      : text_(std::move(text)), source_(std::move(source)), config_(config) {}
-  std::string text_, source_;
-  ModelConfig config_;
+  ModelDefinition(std::string text, ParsedConfig parsed)
+      : text_(std::move(text)), parsed_(std::move(parsed)) {}
+  std::string text_;
+  ParsedConfig parsed_;
 };
 
 } // namespace mstream

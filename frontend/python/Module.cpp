@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Frontend/Facade.h"
+#include "mstream/Runtime/Checkpoint.h"
 #include "mstream/Runtime/Params.h"
 #include "mstream/Runtime/Program.h"
 #include "mstream/Runtime/Safetensors.h"
@@ -79,6 +80,21 @@ py::array toArray(const rt::Tensor &tensor) {
   return array;
 }
 
+py::list toArrays(const std::vector<rt::Tensor> &tensors) {
+  py::list out;
+  for (const rt::Tensor &t : tensors)
+    out.append(toArray(t));
+  return out;
+}
+
+std::vector<rt::Tensor> toTensors(const py::list &arrays,
+                                  const std::string &what) {
+  std::vector<rt::Tensor> out;
+  for (const py::handle &array : arrays)
+    out.push_back(toTensor(array, rt::DType::F32, what));
+  return out;
+}
+
 py::list describeArgs(const std::vector<rt::ArgSpec> &args) {
   py::list out;
   for (const rt::ArgSpec &arg : args)
@@ -131,14 +147,13 @@ py::list run(rt::Program &program, const std::string &entry,
     py::gil_scoped_release release;
     out = take(program.run(entry, pointers, bound));
   }
-  py::list result;
-  for (const rt::Tensor &t : out)
-    result.append(toArray(t));
-  return result;
+  return toArrays(out);
 }
 
-rt::TrainOptions trainOptions(const py::dict &d) {
+/// The Trainer's options; learning rates default to the artifact's recipe.
+rt::TrainOptions trainOptions(const rt::Program &program, const py::dict &d) {
   rt::TrainOptions o;
+  o.lr = rt::peakLearningRates(program.manifest().optimizerValue("recipe"));
   auto get = [&](const char *key, auto &slot) {
     if (d.contains(key))
       slot = d[key].cast<std::decay_t<decltype(slot)>>();
@@ -164,9 +179,35 @@ rt::TrainOptions trainOptions(const py::dict &d) {
   get("stop_at", o.stopAt);
   get("config_text", o.configText);
   if (d.contains("params"))
-    for (const py::handle &array : d["params"].cast<py::list>())
-      o.initialParams.push_back(toTensor(array, rt::DType::F32, "params"));
+    o.initialParams = toTensors(d["params"].cast<py::list>(), "params");
   return o;
+}
+
+/// One train_step: returns (loss, grad_norm, new params, new state).
+py::tuple trainStep(rt::Program &program, const py::handle &tokens,
+                    const py::handle &targets, const py::dict &lr, int64_t step,
+                    const py::list &state, const py::list &params) {
+  rt::Tensor x = toTensor(tokens, rt::DType::I32, "tokens");
+  rt::Tensor y = toTensor(targets, rt::DType::I32, "targets");
+  rt::LearningRates rates;
+  for (auto [name, slot] :
+       {std::pair{"matrix", &rates.matrix},
+        std::pair{"embedding", &rates.embedding}, std::pair{"ln", &rates.ln},
+        std::pair{"scalar", &rates.scalar}}) {
+    if (!lr.contains(name))
+      throw Error(std::string("lr needs a rate for group '") + name + "'");
+    *slot = lr[name].cast<double>();
+  }
+  std::vector<rt::Tensor> optimizer = toTensors(state, "optimizer state");
+  std::vector<rt::Tensor> weights = toTensors(params, "params");
+  rt::StepOutputs out;
+  {
+    py::gil_scoped_release release;
+    out =
+        take(rt::runTrainStep(program, x, y, rates, step, optimizer, weights));
+  }
+  return py::make_tuple(out.loss, out.gradNorm, toArrays(weights),
+                        toArrays(optimizer));
 }
 
 } // namespace
@@ -246,6 +287,12 @@ PYBIND11_MODULE(_mstream, m) {
              return out;
            })
       .def("run", &run, py::arg("entry"), py::arg("inputs"), py::arg("params"))
+      .def("train_step", &trainStep, py::arg("tokens"), py::arg("targets"),
+           py::arg("lr"), py::arg("step"), py::arg("state"), py::arg("params"))
+      .def("zero_optimizer_state",
+           [](const rt::Program &p) {
+             return toArrays(rt::zeroOptimizerState(p.manifest()));
+           })
       .def(
           "init_params",
           [](const rt::Program &p, uint64_t seed) {
@@ -261,7 +308,7 @@ PYBIND11_MODULE(_mstream, m) {
       "train",
       [](rt::Program &program, const py::dict &options,
          const std::function<void(py::dict)> &callback) {
-        rt::TrainOptions o = trainOptions(options);
+        rt::TrainOptions o = trainOptions(program, options);
         if (callback)
           o.onStep = [&](const rt::StepReport &r) {
             py::dict report;
@@ -275,10 +322,22 @@ PYBIND11_MODULE(_mstream, m) {
               report["val_loss"] = r.valLoss;
             callback(report);
           };
-        check(rt::train(program, o));
+        std::vector<rt::Tensor> params;
+        check(rt::train(program, o, &params));
+        return toArrays(params);
       },
       py::arg("program"), py::arg("options"), py::arg("callback") = nullptr);
 
+  m.def(
+      "peak_learning_rates",
+      [](const std::string &recipe) {
+        rt::LearningRates lr = rt::peakLearningRates(recipe);
+        return std::map<std::string, double>{{"matrix", lr.matrix},
+                                             {"embedding", lr.embedding},
+                                             {"ln", lr.ln},
+                                             {"scalar", lr.scalar}};
+      },
+      py::arg("recipe"));
   m.def(
       "read_safetensors",
       [](const std::string &path) {

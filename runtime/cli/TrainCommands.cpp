@@ -77,13 +77,9 @@ absl::Status runPrepare(const std::string &text) {
 
 namespace {
 
-/// The SPEC.md §5.2 / §5.6 learning rates, overridden by the flags.
-PeakLearningRates learningRates(const std::string &recipe) {
-  PeakLearningRates lr;
-  if (recipe == "adamw") {
-    lr.matrix = 6e-4;
-    lr.scalar = 6e-4;
-  }
+/// The recipe's peak learning rates, overridden by the flags.
+LearningRates learningRates(const std::string &recipe) {
+  LearningRates lr = peakLearningRates(recipe);
   for (auto [flag, slot] :
        {std::pair{absl::GetFlag(FLAGS_lr_matrix), &lr.matrix},
         std::pair{absl::GetFlag(FLAGS_lr_embedding), &lr.embedding},
@@ -111,17 +107,12 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
           parseScheduleKind(absl::GetFlag(FLAGS_schedule), schedule.kind);
       !status.ok())
     return status;
-  int64_t warmup = absl::GetFlag(FLAGS_warmup);
-  schedule.warmup = warmup >= 0 ? warmup : schedule.steps / 10;
-  int64_t decayStart = absl::GetFlag(FLAGS_decay_start);
-  schedule.decayStart =
-      decayStart >= 0 ? decayStart : schedule.steps * 83 / 100;
+  schedule.warmup = absl::GetFlag(FLAGS_warmup);
+  schedule.decayStart = absl::GetFlag(FLAGS_decay_start);
   options.evalEvery = absl::GetFlag(FLAGS_eval_every);
   options.valBatches = absl::GetFlag(FLAGS_val_batches);
   options.logEvery = absl::GetFlag(FLAGS_log_every);
-  int64_t checkpointEvery = absl::GetFlag(FLAGS_checkpoint_every);
-  options.checkpointEvery =
-      checkpointEvery > 0 ? checkpointEvery : options.evalEvery;
+  options.checkpointEvery = absl::GetFlag(FLAGS_checkpoint_every);
   options.seed = absl::GetFlag(FLAGS_seed);
   options.resume = absl::GetFlag(FLAGS_resume);
   options.stopAt = absl::GetFlag(FLAGS_stop_at);

@@ -47,11 +47,6 @@ def write_safetensors(path, tensors):
     _mstream.write_safetensors(os.fspath(path), tensors)
 
 
-#: The scalars train_step takes after tokens and targets, in order.
-_LR_GROUPS = ("matrix", "embedding", "ln", "scalar")
-_PEAK_LR = {"hybrid": {"matrix": 0.02, "embedding": 6e-4, "ln": 6e-4, "scalar": 3e-3},
-            "adamw": {"matrix": 6e-4, "embedding": 6e-4, "ln": 6e-4, "scalar": 6e-4}}
-
 
 class Model:
     """A parsed model definition. Build one with Model.from_config."""
@@ -192,31 +187,22 @@ class CompiledModel:
         group (a float) or a dict {"matrix", "embedding", "ln", "scalar"}.
         Returns {"loss", "grad_norm", "step"} (loss before the update)."""
         self._need_params()
-        entries = self._program.entries()
-        if "train_step" not in entries:
+        if "train_step" not in self._program.entries():
             raise Error("compiled with train=False: there is no train_step")
         if not isinstance(lr, dict):
-            lr = {g: lr for g in _LR_GROUPS}
-        scalars = [np.float32(lr[g]) for g in _LR_GROUPS]
+            lr = {g: lr for g in self.peak_lr()}
         self._step += 1
-        inputs = [tokens, targets, *scalars, np.float32(self._step), *self._state]
-        out = self._program.run("train_step", inputs, self._params)
-        n = len(self._params)
-        self._params = out[2:2 + n]
-        self._state = out[2 + n:]
-        return {"loss": float(out[0]), "grad_norm": float(out[1]), "step": self._step}
+        loss, norm, self._params, self._state = self._program.train_step(
+            tokens, targets, lr, self._step, self._state, self._params)
+        return {"loss": loss, "grad_norm": norm, "step": self._step}
 
     def peak_lr(self):
         """The recipe's peak learning rates per group (SPEC.md §5.2)."""
-        return dict(_PEAK_LR[self._options["recipe"]])
+        return _mstream.peak_learning_rates(self._options["recipe"])
 
     def _reset_optimizer(self):
-        entries = self._program.entries()
         self._step = 0
-        self._state = []
-        if "train_step" in entries:
-            for name, _, shape in entries["train_step"][0][7:]:
-                self._state.append(np.zeros(shape, dtype=np.float32))
+        self._state = list(self._program.zero_optimizer_state())
 
     def _need_params(self):
         if self._params is None:
@@ -234,13 +220,8 @@ class Trainer:
 
     def __init__(self, model, data, out="run", steps=1000, **options):
         self.model = model
-        recipe = model._options["recipe"]
         self.options = {"data": os.fspath(data), "out": os.fspath(out), "steps": steps,
-                        "warmup": steps // 10, "decay_start": steps * 83 // 100,
-                        "checkpoint_every": options.get("eval_every", 100),
-                        "config_text": model.model._definition.text}
-        self.options.update({f"lr_{g}": v for g, v in _PEAK_LR[recipe].items()})
-        self.options.update(options)
+                        "config_text": model.model._definition.text, **options}
 
     def run(self, callback=None):
         """Trains; `callback(report)` gets a dict per step (step, loss,
@@ -257,8 +238,6 @@ class Trainer:
         options = dict(self.options)
         if self.model._params is not None and not options.get("resume"):
             options["params"] = self.model._params
-        _mstream.train(self.model._program, options, on_step)
-        checkpoint = os.path.join(self.options["out"], "checkpoint.safetensors")
-        state = read_safetensors(checkpoint)
-        self.model.load_state_dict({n: state[n] for n in self.model._names})
+        params = _mstream.train(self.model._program, options, on_step)
+        self.model.load_state_dict(dict(zip(self.model._names, params)))
         return reports

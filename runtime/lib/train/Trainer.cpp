@@ -34,13 +34,27 @@ std::string formatDuration(double seconds) {
              : absl::StrFormat("%d:%02d", s / 60, s % 60);
 }
 
+/// `options` with the derived defaults filled in.
+TrainOptions withDefaults(TrainOptions options) {
+  Schedule &schedule = options.schedule;
+  if (schedule.warmup < 0)
+    schedule.warmup = schedule.steps / 10;
+  if (schedule.decayStart < 0)
+    schedule.decayStart = schedule.steps * 83 / 100;
+  if (options.checkpointEvery < 1)
+    options.checkpointEvery = options.evalEvery;
+  return options;
+}
+
 class Run {
 public:
   Run(Program &program, const TrainOptions &options)
-      : program_(program), options_(options), manifest_(program.manifest()) {}
+      : program_(program), options_(withDefaults(options)),
+        manifest_(program.manifest()) {}
 
   absl::Status start();
   absl::Status loop();
+  std::vector<Tensor> &params() { return state_.params; }
 
 private:
   std::string path(absl::string_view file) const {
@@ -55,7 +69,7 @@ private:
   void printProgress(const StepReport &report);
 
   Program &program_;
-  const TrainOptions &options_;
+  const TrainOptions options_;
   const Manifest &manifest_;
   DataDir data_;
   TrainingState state_;
@@ -100,11 +114,10 @@ absl::Status Run::start() {
         "'mstream compile ... --target=cpu --train'");
   if (absl::Status status = options_.schedule.validate(); !status.ok())
     return status;
-  if (options_.evalEvery < 1 || options_.checkpointEvery < 1 ||
-      options_.logEvery < 1 || options_.valBatches < 1)
+  if (options_.evalEvery < 1 || options_.logEvery < 1 ||
+      options_.valBatches < 1)
     return absl::InvalidArgumentError(
-        "--eval-every, --checkpoint-every, --log-every and --val-batches "
-        "must be at least 1");
+        "--eval-every, --log-every and --val-batches must be at least 1");
   int64_t vocab = std::stoll(manifest_.modelValue("vocab_size"));
   absl::StatusOr<DataDir> data =
       readDataDir(options_.dataDir, vocab, manifest_.batch, manifest_.seq);
@@ -278,20 +291,12 @@ absl::Status Run::loop() {
     auto begin = std::chrono::steady_clock::now();
     sampler.next(tokens, targets);
     double mult = schedule.multiplier(s);
-    std::vector<Tensor> scalars = {
-        scalar(options_.lr.matrix * mult), scalar(options_.lr.embedding * mult),
-        scalar(options_.lr.ln * mult), scalar(options_.lr.scalar * mult),
-        scalar(static_cast<double>(s + 1))};
-    std::vector<const Tensor *> inputs = {&tokens, &targets};
-    for (const Tensor &t : scalars)
-      inputs.push_back(&t);
-    for (const Tensor &t : state_.optimizer)
-      inputs.push_back(&t);
-    absl::StatusOr<std::vector<Tensor>> out =
-        program_.run("train_step", inputs, state_.params);
+    absl::StatusOr<StepOutputs> out =
+        runTrainStep(program_, tokens, targets, options_.lr.scaled(mult), s + 1,
+                     state_.optimizer, state_.params);
     if (!out.ok())
       return out.status();
-    double loss = (*out)[0].f32()[0];
+    double loss = out->loss;
     if (!std::isfinite(loss))
       return absl::AbortedError(absl::StrFormat(
           "the training loss is %f at step %d (lr multiplier %.4g); "
@@ -301,11 +306,6 @@ absl::Status Run::loop() {
               ? std::string("No checkpoint was written yet.")
               : absl::StrFormat("%s holds step %d.",
                                 path("checkpoint.safetensors"), savedStep_)));
-    size_t numParams = state_.params.size();
-    for (size_t i = 0; i < numParams; ++i)
-      state_.params[i] = std::move((*out)[2 + i]);
-    for (size_t i = 0; i < state_.optimizer.size(); ++i)
-      state_.optimizer[i] = std::move((*out)[2 + numParams + i]);
     state_.step = s + 1;
     state_.position = sampler.position();
 
@@ -315,7 +315,7 @@ absl::Status Run::loop() {
     emaMs = emaMs == 0 ? ms : 0.9 * emaMs + 0.1 * ms;
     report.loss = loss;
     report.lrMultiplier = mult;
-    report.gradNorm = (*out)[1].f32()[0];
+    report.gradNorm = out->gradNorm;
     report.msPerStep = emaMs;
     report.tokensPerSecond =
         static_cast<double>(manifest_.batch * manifest_.seq) / (emaMs * 1e-3);
@@ -354,11 +354,49 @@ absl::Status Run::loop() {
 
 } // namespace
 
-absl::Status train(Program &program, const TrainOptions &options) {
+LearningRates peakLearningRates(const std::string &recipe) {
+  LearningRates lr;
+  if (recipe == "adamw")
+    lr.matrix = lr.scalar = 6e-4;
+  return lr;
+}
+
+absl::StatusOr<StepOutputs> runTrainStep(Program &program, const Tensor &tokens,
+                                         const Tensor &targets,
+                                         const LearningRates &lr, int64_t step,
+                                         std::vector<Tensor> &optimizer,
+                                         std::vector<Tensor> &params) {
+  // The order of mstream-build-train-step's scalar inputs.
+  std::vector<Tensor> scalars = {scalar(lr.matrix), scalar(lr.embedding),
+                                 scalar(lr.ln), scalar(lr.scalar),
+                                 scalar(static_cast<double>(step))};
+  std::vector<const Tensor *> inputs = {&tokens, &targets};
+  for (const Tensor &t : scalars)
+    inputs.push_back(&t);
+  for (const Tensor &t : optimizer)
+    inputs.push_back(&t);
+  absl::StatusOr<std::vector<Tensor>> out =
+      program.run("train_step", inputs, params);
+  if (!out.ok())
+    return out.status();
+  size_t numParams = params.size();
+  for (size_t i = 0; i < numParams; ++i)
+    params[i] = std::move((*out)[2 + i]);
+  for (size_t i = 0; i < optimizer.size(); ++i)
+    optimizer[i] = std::move((*out)[2 + numParams + i]);
+  return StepOutputs{(*out)[0].f32()[0], (*out)[1].f32()[0]};
+}
+
+absl::Status train(Program &program, const TrainOptions &options,
+                   std::vector<Tensor> *finalParams) {
   Run run(program, options);
   if (absl::Status status = run.start(); !status.ok())
     return status;
-  return run.loop();
+  if (absl::Status status = run.loop(); !status.ok())
+    return status;
+  if (finalParams)
+    *finalParams = std::move(run.params());
+  return absl::OkStatus();
 }
 
 } // namespace mstream::rt

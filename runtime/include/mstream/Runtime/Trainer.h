@@ -18,10 +18,34 @@
 
 namespace mstream::rt {
 
-/// Peak learning rates per optimizer group (SPEC.md §5.2 TinyStories).
-struct PeakLearningRates {
+/// A learning rate per optimizer group (the order of train_step's inputs).
+struct LearningRates {
   double matrix = 0.02, embedding = 6e-4, ln = 6e-4, scalar = 3e-3;
+
+  LearningRates scaled(double multiplier) const {
+    return {matrix * multiplier, embedding * multiplier, ln * multiplier,
+            scalar * multiplier};
+  }
 };
+
+/// The peak rates of a recipe: "hybrid" (SPEC.md §5.2, TinyStories; also
+/// the default) or "adamw" (§5.6: 6e-4 everywhere).
+LearningRates peakLearningRates(const std::string &recipe);
+
+/// What one train_step call reports.
+struct StepOutputs {
+  double loss = 0, gradNorm = 0;
+};
+
+/// Runs `program`'s train_step once with per-group rates `lr` and the step
+/// count `step` (from 1), replacing `params` and `optimizer` (train_step's
+/// state, in its order) with the updated ones. The loss is the one before
+/// the update.
+absl::StatusOr<StepOutputs> runTrainStep(Program &program, const Tensor &tokens,
+                                         const Tensor &targets,
+                                         const LearningRates &lr, int64_t step,
+                                         std::vector<Tensor> &optimizer,
+                                         std::vector<Tensor> &params);
 
 struct StepReport {
   int64_t step = 0;
@@ -35,12 +59,15 @@ struct StepReport {
 struct TrainOptions {
   std::string dataDir;
   std::string outDir = "run";
-  Schedule schedule;
-  PeakLearningRates lr;
+  /// warmup < 0 means steps / 10; decayStart < 0 means 83% of the steps.
+  Schedule schedule = {Schedule::Kind::Cosine, 1000, -1, -1, 0.1};
+  /// Peak rates, scaled each step by the schedule.
+  LearningRates lr;
   int64_t evalEvery = 100;
   int64_t valBatches = 20;
   int64_t logEvery = 10;
-  int64_t checkpointEvery = 100;
+  /// < 1 means evalEvery.
+  int64_t checkpointEvery = 0;
   uint64_t seed = 42;
   bool resume = false;
   /// Stop (with a checkpoint) once this many steps are done, < 0: never;
@@ -55,8 +82,10 @@ struct TrainOptions {
   std::function<void(const StepReport &)> onStep;
 };
 
-/// Trains `program` (which must have train_step and loss) as `options` say.
-absl::Status train(Program &program, const TrainOptions &options);
+/// Trains `program` (which must have train_step and loss) as `options` say;
+/// the final parameters go to `finalParams` when given.
+absl::Status train(Program &program, const TrainOptions &options,
+                   std::vector<Tensor> *finalParams = nullptr);
 
 } // namespace mstream::rt
 

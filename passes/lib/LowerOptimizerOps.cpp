@@ -137,29 +137,6 @@ struct LowerAdamWUpdate : OpRewritePattern<AdamWUpdateOp> {
   }
 };
 
-/// PyTorch's NS5 on one `[1, rows, cols]` matrix, Gram on the short side:
-/// `X = a X + (b A + c A²) X` with `A = X Xᵀ` (or its mirror `X (..)` with
-/// `A = Xᵀ X` when rows > cols, which is the transposed iteration).
-Value orthogonalise(OpBuilder &b, Location loc, Value x, int64_t steps,
-                    ArrayRef<double> coeffs) {
-  auto type = cast<RankedTensorType>(x.getType());
-  bool tall = type.getDimSize(1) > type.getDimSize(2);
-  Value a = f32(b, loc, coeffs[0]);
-  return iterate(b, loc, steps, x, [&](OpBuilder &nb, Location l, Value y) {
-    Value gram = buildBatchMatmul(nb, l, y, y, /*transposeA=*/tall,
-                                  /*transposeB=*/!tall);
-    Value gram2 = buildBatchMatmul(nb, l, gram, gram, false, false);
-    Value poly =
-        identityCombination(nb, l, 0.0, gram, coeffs[1], gram2, coeffs[2]);
-    Value product = tall ? buildBatchMatmul(nb, l, y, poly, false, false)
-                         : buildBatchMatmul(nb, l, poly, y, false, false);
-    return buildElementwise(nb, l, ValueRange{y, product},
-                            [&](OpBuilder &eb, Location el, ValueRange e) {
-                              return add(eb, el, mul(eb, el, a, e[0]), e[1]);
-                            });
-  });
-}
-
 struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MuonUpdateOp op,
@@ -192,11 +169,15 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
           b, loc, matrix,
           frobeniusNorm(b, loc, matrix, op.getEps().convertToDouble()),
           /*divide=*/true);
-      Value ortho =
-          expandLeading(b, loc,
-                        orthogonalise(b, loc, normalised, op.getNsSteps(),
-                                      op.getCoefficients()),
-                        type);
+      // NS5 on the matrix's short side, through BLAS.
+      Value ortho = expandLeading(
+          b, loc,
+          iterate(b, loc, op.getNsSteps(), normalised,
+                  [&](OpBuilder &nb, Location l, Value y) {
+                    return newtonSchulzStep(nb, l, y, op.getCoefficients(),
+                                            buildBatchMatmul);
+                  }),
+          type);
       double ratio = std::sqrt(std::max(1.0, double(type.getDimSize(0)) /
                                                  double(type.getDimSize(1))));
       Value stepSize = mul(b, loc, lr, f32(b, loc, ratio));

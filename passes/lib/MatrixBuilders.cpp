@@ -113,20 +113,21 @@ bool mstream::lowering::gramOnRows(Value y) {
 
 NewtonSchulzPoly mstream::lowering::newtonSchulzPoly(OpBuilder &b, Location loc,
                                                      Value y,
-                                                     ArrayRef<double> coeffs) {
+                                                     ArrayRef<double> coeffs,
+                                                     MatmulBuilder matmul) {
   bool rows = gramOnRows(y);
-  Value gram = buildTokenMatmul(b, loc, y, y, /*transposeA=*/!rows,
-                                /*transposeB=*/rows);
-  Value gram2 = buildTokenMatmul(b, loc, gram, gram, false);
+  Value gram = matmul(b, loc, y, y, /*transposeA=*/!rows, /*transposeB=*/rows);
+  Value gram2 = matmul(b, loc, gram, gram, false, false);
   return {gram, identityCombination(b, loc, coeffs[0], gram, coeffs[1], gram2,
                                     coeffs[2])};
 }
 
 Value mstream::lowering::newtonSchulzStep(OpBuilder &b, Location loc, Value y,
-                                          ArrayRef<double> coeffs) {
-  Value poly = newtonSchulzPoly(b, loc, y, coeffs).poly;
-  return gramOnRows(y) ? buildTokenMatmul(b, loc, poly, y, false)
-                       : buildTokenMatmul(b, loc, y, poly, false);
+                                          ArrayRef<double> coeffs,
+                                          MatmulBuilder matmul) {
+  Value poly = newtonSchulzPoly(b, loc, y, coeffs, matmul).poly;
+  return gramOnRows(y) ? matmul(b, loc, poly, y, false, false)
+                       : matmul(b, loc, y, poly, false, false);
 }
 
 InvSqrtSetup mstream::lowering::buildInvSqrtSetup(OpBuilder &b, Location loc,

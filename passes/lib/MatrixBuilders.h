@@ -37,18 +37,24 @@ Value identityMatrices(OpBuilder &b, Location loc, RankedTensorType type);
 /// Whether Newton-Schulz on `[N, m, n]` uses the m x m Gram Y Yᵀ (m < n):
 /// Y p(YᵀY) = p(YYᵀ) Y, so the smaller side gives the same iterate.
 bool gramOnRows(Value y);
-/// One quintic Newton-Schulz step on `[N, H, Dh]`: Y (aI + bA + cA²) with
-/// A = YᵀY, computed as (aI + bA + cA²) Y with A = YYᵀ when H < Dh;
+/// A product of per-matrix batches with optional transpositions:
+/// buildTokenMatmul (generated loops) or buildBatchMatmul (BLAS).
+using MatmulBuilder = Value (*)(OpBuilder &, Location, Value, Value, bool,
+                                bool);
+/// The Gram matrix of a quintic Newton-Schulz step on `[N, m, n]` (on the
+/// smaller side, gramOnRows) and the polynomial p(A) = aI + bA + cA² with
 /// `coeffs` = [a, b, c].
-Value newtonSchulzStep(OpBuilder &b, Location loc, Value y,
-                       llvm::ArrayRef<double> coeffs);
-/// The Gram matrix of that step and the polynomial p(A) = aI + bA + cA².
 struct NewtonSchulzPoly {
   Value gram, poly;
 };
 NewtonSchulzPoly newtonSchulzPoly(OpBuilder &b, Location loc, Value y,
-                                  llvm::ArrayRef<double> coeffs);
-
+                                  llvm::ArrayRef<double> coeffs,
+                                  MatmulBuilder matmul = buildTokenMatmul);
+/// One quintic Newton-Schulz step: Y p(YᵀY), computed as p(YYᵀ) Y when
+/// the rows are fewer (per-token `[N, H, Dh]` with H < Dh, or a wide weight).
+Value newtonSchulzStep(OpBuilder &b, Location loc, Value y,
+                       llvm::ArrayRef<double> coeffs,
+                       MatmulBuilder matmul = buildTokenMatmul);
 /// The inverse square root's set-up on `[N, n, n]`: Rr = R + eps I,
 /// scale = max(||Rr||_F, eps), normalized = Rr / scale.
 struct InvSqrtSetup {

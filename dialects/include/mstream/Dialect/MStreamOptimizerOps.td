@@ -78,8 +78,8 @@ def MStream_MuonUpdateOp : MStream_Op<"muon_update",
     PyTorch's Muon with `g = scale * grad`:
     `buf = lerp(buf, g, 1 - momentum)`; `u = lerp(g, buf, momentum)` when
     `nesterov`, else `buf`; `X = u / max(||u||_F, eps)`, then `ns_steps`
-    quintic steps `A = X Xᵀ; X = a X + (b A + c A²) X` in the short
-    orientation (the Gram matrix is min(out, in) square);
+    quintic steps `A = X Xᵀ; X = (a I + b A + c A²) X` in the short
+    orientation (mirrored when out > in: the Gram is min(out, in) square);
     `p *= 1 - lr wd; p -= lr sqrt(max(1, out/in)) X`.
 
     ```mlir

@@ -15,6 +15,7 @@ import torch
 import reference
 import train_reference
 from conftest import random_inputs, small_config
+from test_grads_reference import GRAD_ATOL, GRAD_RTOL, reference_grads
 from test_train_reference import make_data
 
 sys.path.insert(0, os.environ.get("MSTREAM_PYTHON_DIR", os.path.join(
@@ -111,14 +112,11 @@ def test_grads_match_autograd(tmm):
     state, tokens, targets = random_inputs(config, seed=8)
     net.load_state_dict({k: v.numpy() for k, v in state.items()})
     loss, grads = net.grads(tokens, targets)
-    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
-    expected = reference.loss(config, params, torch.from_numpy(tokens), torch.from_numpy(targets))
-    expected.backward()
-    assert loss == pytest.approx(float(expected), rel=1e-5)
-    for name, p in params.items():
-        ref = p.grad.numpy()
+    expected_loss, expected = reference_grads(config, state, tokens, targets)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for name, ref in expected.items():
         np.testing.assert_allclose(grads[name], ref, rtol=0,
-                                   atol=1e-4 * np.abs(ref).max() + 1e-7, err_msg=name)
+                                   atol=GRAD_RTOL * np.abs(ref).max() + GRAD_ATOL, err_msg=name)
 
 
 def test_train_steps_match_pytorch(tmm):

@@ -6,11 +6,11 @@
 #include "mstream/Passes/Passes.h"
 #include "mstream/Runtime/Artifact.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -81,9 +81,34 @@ llvm::Error mstream::addRequestedEntries(ModuleOp module,
   return llvm::Error::success();
 }
 
-llvm::Error mstream::lowerForCpu(ModuleOp module) {
-  return runPasses(module, mstream::buildCpuPipeline,
-                   "lowering to the CPU backend");
+llvm::Error mstream::lowerForTarget(ModuleOp module,
+                                    const CompileRequest &request) {
+  if (request.target == "cpu")
+    return runPasses(module, mstream::buildCpuPipeline,
+                     "lowering to the CPU backend");
+  if (request.target != "cuda")
+    return llvm::createStringError("unknown target '" + request.target +
+                                   "' (expected cpu or cuda)");
+  if (request.chip != "sm_80" && request.chip != "sm_90")
+    return llvm::createStringError("unsupported GPU architecture '" +
+                                   request.chip +
+                                   "' (expected sm_80 or sm_90)");
+  CudaPipelineOptions options;
+  options.chip = request.chip;
+  return runPasses(
+      module,
+      [&](OpPassManager &pm) { mstream::buildCudaPipeline(pm, options); },
+      "lowering to the CUDA backend");
+}
+
+llvm::Expected<std::string> mstream::extractCubin(ModuleOp module) {
+  auto binaries = llvm::to_vector(module.getOps<gpu::BinaryOp>());
+  if (binaries.size() != 1)
+    return llvm::createStringError("expected one embedded GPU binary, found " +
+                                   std::to_string(binaries.size()) +
+                                   " (is this a lowered cuda module?)");
+  auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
+  return object.getObject().str();
 }
 
 /// The host target machine, for a baseline CPU of the host's architecture so
@@ -106,10 +131,11 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
 }
 
 llvm::Expected<std::unique_ptr<llvm::Module>>
-mstream::translateForCpu(ModuleOp module, llvm::LLVMContext &context) {
+mstream::translateHostCode(ModuleOp module, llvm::LLVMContext &context) {
+  // All translations: a cuda module embeds its cubin through the GPU
+  // dialect's (gpu.binary, gpu.launch_func).
   DialectRegistry registry;
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
+  registerAllToLLVMIRTranslations(registry);
   module.getContext()->appendDialectRegistry(registry);
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context, "mstream");
@@ -229,7 +255,8 @@ static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
   const ModelConfig &config = parsed.config;
   rt::Manifest manifest;
   manifest.compilerVersion = rt::runtimeVersion();
-  manifest.target = rt::hostTarget();
+  manifest.target = request.target == "cuda" ? rt::cudaTarget(request.chip)
+                                             : rt::hostTarget();
   manifest.model = {
       {"variant", std::string(getVariantInfo(config.variant).name)},
       {"vocab_size", std::to_string(config.vocabSize)},
@@ -263,10 +290,10 @@ mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
   if (llvm::Error error = addRequestedEntries(**module, request))
     return std::move(error);
   rt::Manifest manifest = describe(parsed, shape, request, **module);
-  if (llvm::Error error = lowerForCpu(**module))
+  if (llvm::Error error = lowerForTarget(**module, request))
     return std::move(error);
   llvm::LLVMContext llvmContext;
-  auto llvmModule = translateForCpu(**module, llvmContext);
+  auto llvmModule = translateHostCode(**module, llvmContext);
   if (!llvmModule)
     return llvmModule.takeError();
   auto object = linkSharedObject(**llvmModule);

@@ -74,13 +74,13 @@ ModelDefinition::ir(const std::string &phase,
       if (llvm::Error error = addRequestedEntries(**module, entries))
         return std::move(error);
     if (stage >= 2)
-      if (llvm::Error error = lowerForCpu(**module))
+      if (llvm::Error error = lowerForTarget(**module, request))
         return std::move(error);
     std::string text;
     llvm::raw_string_ostream out(text);
     if (stage == 3) {
       llvm::LLVMContext llvmContext;
-      auto llvmModule = translateForCpu(**module, llvmContext);
+      auto llvmModule = translateHostCode(**module, llvmContext);
       if (!llvmModule)
         return llvmModule.takeError();
       out << **llvmModule;

@@ -111,8 +111,11 @@ py::list describeParams(const std::vector<ParamSpec> &table) {
 }
 
 CompileRequest request(int64_t batch, int64_t seq, bool gradients, bool train,
-                       const std::string &recipe, double maxNorm) {
+                       const std::string &recipe, double maxNorm,
+                       const std::string &target, const std::string &chip) {
   CompileRequest request;
+  request.target = target;
+  request.chip = chip;
   request.batch = batch;
   request.seq = seq;
   request.gradients = gradients;
@@ -231,28 +234,32 @@ PYBIND11_MODULE(_mstream, m) {
           "ir",
           [](const ModelDefinition &d, const std::string &phase, int64_t batch,
              int64_t seq, bool gradients, bool train, const std::string &recipe,
-             double maxNorm) {
-            return take(d.ir(
-                phase, request(batch, seq, gradients, train, recipe, maxNorm)));
+             double maxNorm, const std::string &target,
+             const std::string &chip) {
+            return take(d.ir(phase, request(batch, seq, gradients, train,
+                                            recipe, maxNorm, target, chip)));
           },
           py::arg("phase"), py::arg("batch"), py::arg("seq"),
           py::arg("gradients"), py::arg("train"), py::arg("recipe"),
-          py::arg("max_norm"))
+          py::arg("max_norm"), py::arg("target") = "cpu",
+          py::arg("chip") = "sm_90")
       .def(
           "compile",
           [](const ModelDefinition &d, int64_t batch, int64_t seq,
              bool gradients, bool train, const std::string &recipe,
-             double maxNorm) {
+             double maxNorm, const std::string &target,
+             const std::string &chip) {
             std::string bytes;
             {
               py::gil_scoped_release release;
-              bytes = take(d.compile(
-                  request(batch, seq, gradients, train, recipe, maxNorm)));
+              bytes = take(d.compile(request(batch, seq, gradients, train,
+                                             recipe, maxNorm, target, chip)));
             }
             return py::bytes(bytes);
           },
           py::arg("batch"), py::arg("seq"), py::arg("gradients"),
-          py::arg("train"), py::arg("recipe"), py::arg("max_norm"));
+          py::arg("train"), py::arg("recipe"), py::arg("max_norm"),
+          py::arg("target") = "cpu", py::arg("chip") = "sm_90");
 
   py::class_<rt::Program>(m, "Program")
       .def_static(

@@ -1,6 +1,6 @@
 //===- mstream.cpp - the mstream command-line driver ----------------------===//
 //
-//   mstream compile CONFIG.json [--target=cpu] [--emit=...] [-o FILE]
+//   mstream compile CONFIG.json [--target=cpu|cuda] [--emit=...] [-o FILE]
 //   mstream init | eval ...   (the runtime's commands, runtime/cli)
 //
 //===----------------------------------------------------------------------===//
@@ -24,8 +24,8 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Target { None, Cpu };
-enum class Emit { Default, Mlir, Lowered, LlvmIr, Artifact };
+enum class Target { None, Cpu, Cuda };
+enum class Emit { Default, Mlir, Lowered, LlvmIr, Cubin, Artifact };
 
 // libLLVM registers its backends' options globally; --help shows only ours.
 cl::OptionCategory mstreamCategory("mstream options");
@@ -43,8 +43,17 @@ cl::opt<Target>
            cl::desc("Backend to compile for (default: none, emit IR)"),
            cl::init(Target::None),
            cl::values(clEnumValN(Target::Cpu, "cpu",
-                                 "host CPU: generated loops plus OpenBLAS")),
+                                 "host CPU: generated loops plus OpenBLAS"),
+                      clEnumValN(Target::Cuda, "cuda",
+                                 "NVIDIA GPU: generated kernels in a cubin "
+                                 "(NVVM, ptxas) plus cuBLAS")),
            cl::sub(compileCommand), cl::cat(mstreamCategory));
+
+cl::opt<std::string> chip("chip",
+                          cl::desc("With --target=cuda: the GPU architecture, "
+                                   "sm_80 or sm_90 (default)"),
+                          cl::init("sm_90"), cl::sub(compileCommand),
+                          cl::cat(mstreamCategory));
 
 cl::opt<Emit> emit(
     "emit", cl::desc("What to emit (default: mlir, or artifact with --target)"),
@@ -53,6 +62,8 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Lowered, "lowered",
                           "the LLVM dialect after the target's pipeline"),
                clEnumValN(Emit::LlvmIr, "llvm-ir", "the optimised LLVM IR"),
+               clEnumValN(Emit::Cubin, "cubin",
+                          "with --target=cuda: the kernels' cubin"),
                clEnumValN(Emit::Artifact, "artifact",
                           "the self-contained artifact the runtime loads")),
     cl::sub(compileCommand), cl::cat(mstreamCategory));
@@ -131,9 +142,11 @@ int runCompile() {
   }
   Emit what = emit;
   if (what == Emit::Default)
-    what = target == Target::Cpu ? Emit::Artifact : Emit::Mlir;
+    what = target == Target::None ? Emit::Mlir : Emit::Artifact;
   if (what != Emit::Mlir && target == Target::None)
-    return fail("--emit=lowered, llvm-ir and artifact need --target=cpu");
+    return fail("--emit=lowered, llvm-ir, cubin and artifact need --target");
+  if (what == Emit::Cubin && target != Target::Cuda)
+    return fail("--emit=cubin needs --target=cuda");
 
   if (recipe != "hybrid" && recipe != "adamw")
     return fail("--recipe must be hybrid or adamw, got '" + recipe + "'");
@@ -141,6 +154,8 @@ int runCompile() {
   mstream::ModelDiagnostics diagnostics(&context);
   mstream::StepShape shape{batch, seq};
   mstream::CompileRequest request;
+  request.target = target == Target::Cuda ? "cuda" : "cpu";
+  request.chip = chip;
   request.batch = batch;
   request.seq = seq;
   request.gradients = gradients || train;
@@ -158,11 +173,17 @@ int runCompile() {
   if (llvm::Error error = mstream::addRequestedEntries(**module, request))
     return fail(llvm::toString(std::move(error)));
   if (what != Emit::Mlir)
-    if (llvm::Error error = mstream::lowerForCpu(**module))
+    if (llvm::Error error = mstream::lowerForTarget(**module, request))
       return fail(llvm::toString(std::move(error)));
+  if (what == Emit::Cubin) {
+    auto cubin = mstream::extractCubin(**module);
+    if (!cubin)
+      return fail(llvm::toString(cubin.takeError()));
+    return writeOutput([&](llvm::raw_ostream &os) { os << *cubin; }, true);
+  }
   if (what == Emit::LlvmIr) {
     llvm::LLVMContext llvmContext;
-    auto llvmModule = mstream::translateForCpu(**module, llvmContext);
+    auto llvmModule = mstream::translateHostCode(**module, llvmContext);
     if (!llvmModule)
       return fail(llvm::toString(llvmModule.takeError()));
     return writeOutput([&](llvm::raw_ostream &os) { os << **llvmModule; },

@@ -11,15 +11,20 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-void mstream::buildCpuPipeline(OpPassManager &pm) {
+void mstream::buildBufferizedLinalg(
+    OpPassManager &pm, llvm::function_ref<void(OpPassManager &)> onTensors) {
   // mstream -> linalg on tensors.
   pm.addPass(createLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (onTensors)
+    onTensors(pm);
 
   // Tensors -> buffers. Entry points take and fill caller-owned buffers.
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -34,6 +39,10 @@ void mstream::buildCpuPipeline(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
+}
+
+void mstream::buildCpuPipeline(OpPassManager &pm) {
+  buildBufferizedLinalg(pm);
 
   // GEMMs to the runtime's BLAS; the rest to loops.
   pm.addPass(createGemmToBlas());
@@ -63,6 +72,9 @@ void mstream::registerPipelineDependencies(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerVjpInterfaces(registry);
+  // The CUDA pipeline serialises kernels to cubin inside the pass manager.
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerAllToLLVMIRTranslations(registry);
 }
 
 void mstream::registerMStreamPipelines() {
@@ -70,4 +82,8 @@ void mstream::registerMStreamPipelines() {
       "mstream-cpu-pipeline",
       "Lower mstream IR to the LLVM dialect for the CPU backend",
       buildCpuPipeline);
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "mstream-cuda-pipeline",
+      "Lower mstream IR to host LLVM code with embedded cubins (CUDA)",
+      buildCudaPipeline);
 }

@@ -22,7 +22,6 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kGemmSymbol = "mstream_sgemm";
 constexpr unsigned kGemmArgs = 15;
 
 /// How one operand of a (batched) matmul is read: transposed or not, in the
@@ -56,13 +55,13 @@ bool isBlasCompatible(Value value) {
          strides.back() == 1;
 }
 
-func::FuncOp getOrDeclareGemm(ModuleOp module, OpBuilder &b) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(kGemmSymbol))
+func::FuncOp getOrDeclareGemm(ModuleOp module, OpBuilder &b, StringRef symbol) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(symbol))
     return existing;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
   SmallVector<Type> inputs(kGemmArgs, b.getIndexType());
-  auto gemm = func::FuncOp::create(b, module.getLoc(), kGemmSymbol,
+  auto gemm = func::FuncOp::create(b, module.getLoc(), symbol,
                                    b.getFunctionType(inputs, {}));
   gemm.setPrivate();
   return gemm;
@@ -87,7 +86,7 @@ Operand describe(OpBuilder &b, Location loc, Value memref, unsigned batch) {
   return operand;
 }
 
-LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch,
+LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
                           PatternRewriter &rewriter) {
   if (!op.hasPureBufferSemantics())
     return rewriter.notifyMatchFailure(op, "not bufferized");
@@ -129,31 +128,30 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch,
       out.leading,
       out.batchStride};
   auto module = op->getParentOfType<ModuleOp>();
-  func::CallOp::create(rewriter, loc, getOrDeclareGemm(module, rewriter), args);
+  func::CallOp::create(rewriter, loc,
+                       getOrDeclareGemm(module, rewriter, symbol), args);
   rewriter.eraseOp(op);
   return success();
 }
 
-struct MatmulToBlas : OpRewritePattern<linalg::MatmulOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(linalg::MatmulOp op,
+/// `OpTy` with `Batch` leading batch axes, to a call of `symbol`.
+template <typename OpTy, unsigned Batch>
+struct GemmToCall : OpRewritePattern<OpTy> {
+  GemmToCall(MLIRContext *context, StringRef symbol)
+      : OpRewritePattern<OpTy>(context), symbol(symbol) {}
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    return rewriteGemm(op, 0, rewriter);
+    return rewriteGemm(op, Batch, symbol, rewriter);
   }
-};
-
-struct BatchMatmulToBlas : OpRewritePattern<linalg::BatchMatmulOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
-                                PatternRewriter &rewriter) const override {
-    return rewriteGemm(op, 1, rewriter);
-  }
+  std::string symbol;
 };
 
 struct GemmToBlasPass : mstream::impl::GemmToBlasBase<GemmToBlasPass> {
+  using GemmToBlasBase::GemmToBlasBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<MatmulToBlas, BatchMatmulToBlas>(&getContext());
+    patterns.add<GemmToCall<linalg::MatmulOp, 0>,
+                 GemmToCall<linalg::BatchMatmulOp, 1>>(&getContext(), symbol);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -12,14 +12,27 @@ namespace mstream::rt {
 
 const char *runtimeVersion() { return MSTREAM_VERSION; }
 
-std::string hostTarget() {
+static const char *hostArch() {
 #if defined(__x86_64__)
-  return "cpu-x86_64";
+  return "x86_64";
 #elif defined(__aarch64__)
-  return "cpu-aarch64";
+  return "aarch64";
 #else
-  return "cpu-unknown";
+  return "unknown";
 #endif
+}
+
+std::string hostTarget() { return absl::StrCat("cpu-", hostArch()); }
+
+std::string cudaTarget(absl::string_view chip) {
+  return absl::StrCat("cuda-", chip, "-", hostArch());
+}
+
+std::string cudaChipOf(absl::string_view target) {
+  std::vector<absl::string_view> parts = absl::StrSplit(target, '-');
+  if (parts.size() != 3 || parts[0] != "cuda" || parts[2] != hostArch())
+    return "";
+  return std::string(parts[1]);
 }
 
 namespace {
@@ -244,9 +257,10 @@ absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
     return fail(absl::StrCat("compiled by mstream ", parsed->compilerVersion,
                              " but this runtime is ", runtimeVersion(),
                              "; recompile the model"));
-  if (parsed->target != hostTarget())
+  if (parsed->target != hostTarget() && cudaChipOf(parsed->target).empty())
     return fail(absl::StrCat("compiled for target ", parsed->target,
-                             " but this runtime executes ", hostTarget()));
+                             " but this runtime executes ", hostTarget(),
+                             " and ", cudaTarget("sm_XX")));
   return ArtifactContents{std::move(*parsed),
                           std::string(bytes.substr(objectAt + 8, objectSize))};
 }

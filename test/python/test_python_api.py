@@ -162,7 +162,20 @@ def test_trainer_runs_the_cli_loop_with_a_callback(tmm, tmp_path):
 
 def test_unsupported_targets_say_so(tmm):
     model, _ = tmm
-    with pytest.raises(mstream.Error, match="compiles for the cpu only"):
-        model.compile(target="cuda")
+    with pytest.raises(mstream.Error, match="unknown target 'tpu'"):
+        model.compile(target="tpu")
+    with pytest.raises(mstream.Error, match="unsupported GPU architecture 'sm_75'"):
+        model.compile(target="cuda", chip="sm_75")
     with pytest.raises(mstream.Error, match="computes in fp32"):
         model.compile(precision="bf16")
+
+
+def test_cuda_ir_and_loading(tmm):
+    model, _ = tmm
+    lowered = model.ir("lowered", batch=2, seq=16, target="cuda")
+    assert "gpu.binary @forward_kernel" in lowered
+    assert "llvm.call @mstream_cuda_sgemm" in lowered
+    if not os.path.exists("/dev/nvidia0"):
+        # Compiling works anywhere; loading needs a device.
+        with pytest.raises(mstream.Error, match="no CUDA device"):
+            model.compile(target="cuda", batch=2, seq=16, train=False)

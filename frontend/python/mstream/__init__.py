@@ -79,25 +79,28 @@ class Model:
         """The phases ir() can print, in pipeline order."""
         return list(_mstream.Definition.phases())
 
-    def ir(self, phase="imported", batch=1, seq=0, recipe="hybrid", max_norm=1.0):
+    def ir(self, phase="imported", batch=1, seq=0, recipe="hybrid", max_norm=1.0,
+           target="cpu", chip="sm_90"):
         """The module at `phase` as text: "imported" (the mstream dialect:
         forward and loss), "training" (plus loss_and_grads and train_step),
-        "lowered" (LLVM dialect after mstream-cpu-pipeline, with train_step)
-        or "llvm" (optimised LLVM IR). seq=0 means max_seq_len."""
+        "lowered" (LLVM dialect after the target's pipeline, with train_step;
+        for target="cuda" the kernels are in an embedded cubin) or "llvm"
+        (optimised host LLVM IR). seq=0 means max_seq_len."""
         return self._definition.ir(phase, batch, seq, False, phase != "imported",
-                                   recipe, max_norm)
+                                   recipe, max_norm, target, chip)
 
     def compile(self, target="cpu", batch=1, seq=0, precision="fp32", train=True,
-                recipe="hybrid", max_norm=1.0):
-        """Compiles to a CompiledModel for one step shape [batch, seq]. With
-        train=True the artifact has train_step (gradients, clipping at
-        max_norm, the recipe's optimizers: "hybrid" or "adamw")."""
-        if target != "cpu":
-            raise Error(f"target '{target}': this mstream compiles for the cpu only")
+                recipe="hybrid", max_norm=1.0, chip="sm_90"):
+        """Compiles to a CompiledModel for one step shape [batch, seq].
+        target="cuda" builds GPU kernels for `chip` (sm_80 or sm_90) and
+        needs a CUDA device to load. With train=True the artifact has
+        train_step (gradients, clipping at max_norm, the recipe's
+        optimizers: "hybrid" or "adamw")."""
         if precision != "fp32":
-            raise Error(f"precision '{precision}': the cpu backend computes in fp32")
+            raise Error(f"precision '{precision}': mstream computes in fp32 for now")
         options = dict(batch=batch, seq=seq, recipe=recipe, max_norm=max_norm)
-        raw = self._definition.compile(batch, seq, False, train, recipe, max_norm)
+        raw = self._definition.compile(batch, seq, False, train, recipe, max_norm,
+                                       target, chip)
         return CompiledModel(self, _mstream.Program.from_bytes(raw, "<compiled>"), options)
 
 

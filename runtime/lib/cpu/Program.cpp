@@ -3,6 +3,7 @@
 #include "mstream/Runtime/Program.h"
 
 #include "mstream/Runtime/Blas.h"
+#include "mstream/Runtime/Cuda.h"
 #include "mstream/Runtime/Files.h"
 
 #include "absl/strings/numbers.h"
@@ -104,9 +105,20 @@ Program::fromBytes(absl::string_view bytes, const std::string &path) {
   absl::StatusOr<ArtifactContents> contents = parseArtifact(bytes, path);
   if (!contents.ok())
     return contents.status();
+  // A cuda artifact's host code loads its cubin as it is opened.
+  std::string chip = cudaChipOf(contents->manifest.target);
+  if (!chip.empty())
+    if (absl::Status status = cuda::requireDevice(chip); !status.ok())
+      return absl::Status(status.code(),
+                          absl::StrCat(path, ": ", status.message()));
   absl::StatusOr<void *> library = openHostCode(contents->object, path);
   if (!library.ok())
     return library.status();
+  if (absl::Status status = cuda::takeError(); !status.ok()) {
+    ::dlclose(*library);
+    return absl::Status(status.code(),
+                        absl::StrCat(path, ": ", status.message()));
+  }
   for (const EntrySpec &entry : contents->manifest.entries)
     if (!::dlsym(*library,
                  absl::StrCat("mstream_entry_", entry.name).c_str())) {
@@ -168,7 +180,20 @@ Program::run(absl::string_view entryName,
   }
   auto fn = reinterpret_cast<EntryFn>(
       ::dlsym(library_, absl::StrCat("mstream_entry_", entryName).c_str()));
-  fn(args.data());
+  if (cudaChipOf(manifest_.target).empty()) {
+    fn(args.data());
+    return outputs;
+  }
+  // Arguments in order: inputs, parameters, outputs.
+  std::vector<cuda::HostBuffer> buffers;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    buffers.push_back({args[i], inputs[i]->storage.size() * 4, false});
+  for (Tensor &param : params)
+    buffers.push_back({param.data(), param.storage.size() * 4, false});
+  for (Tensor &output : outputs)
+    buffers.push_back({output.data(), output.storage.size() * 4, true});
+  if (absl::Status status = cuda::call(fn, buffers, entryName); !status.ok())
+    return status;
   return outputs;
 }
 

@@ -23,6 +23,11 @@ struct OptimizerOptions {
 };
 
 struct CompileRequest {
+  /// "cpu" (host code, OpenBLAS) or "cuda" (host code launching kernels
+  /// from an embedded cubin, cuBLAS).
+  std::string target = "cpu";
+  /// The GPU architecture of a cuda target: "sm_80" or "sm_90".
+  std::string chip = "sm_90";
   int64_t batch = 1;
   /// 0 means the definition's max_seq_len.
   int64_t seq = 0;

@@ -29,12 +29,19 @@ llvm::Error addTrainStep(mlir::ModuleOp module,
 llvm::Error addRequestedEntries(mlir::ModuleOp module,
                                 const CompileRequest &request);
 
-/// Runs mstream-cpu-pipeline on an imported module, in place.
-llvm::Error lowerForCpu(mlir::ModuleOp module);
+/// Runs the pipeline of `request`'s target (mstream-cpu-pipeline or
+/// mstream-cuda-pipeline) on an imported module, in place.
+llvm::Error lowerForTarget(mlir::ModuleOp module,
+                           const CompileRequest &request);
 
-/// The LLVM dialect module as optimised (O2) LLVM IR for the host.
+/// The LLVM dialect module (host code, with any embedded cubin) as
+/// optimised (O2) LLVM IR for the host.
 llvm::Expected<std::unique_ptr<llvm::Module>>
-translateForCpu(mlir::ModuleOp module, llvm::LLVMContext &context);
+translateHostCode(mlir::ModuleOp module, llvm::LLVMContext &context);
+
+/// The cubin a lowered cuda module embeds (mstream-merge-gpu-modules makes
+/// it one).
+llvm::Expected<std::string> extractCubin(mlir::ModuleOp module);
 
 /// Host object code linked into a shared object (by the system's `cc`).
 llvm::Expected<std::string> linkSharedObject(llvm::Module &module);

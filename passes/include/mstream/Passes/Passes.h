@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace mstream {
 
@@ -25,9 +26,29 @@ namespace mstream {
 #define GEN_PASS_REGISTRATION
 #include "mstream/Passes/Passes.h.inc"
 
+/// The pipelines' common start: mstream IR to bufferized linalg, entry
+/// points filling caller-owned buffers. `onTensors` adds a target's passes
+/// on linalg before bufferization.
+void buildBufferizedLinalg(
+    mlir::OpPassManager &pm,
+    llvm::function_ref<void(mlir::OpPassManager &)> onTensors = nullptr);
+
 /// The named pipeline `mstream-cpu-pipeline`: mstream IR (forward, loss)
 /// to the LLVM dialect with packed entry points and BLAS calls.
 void buildCpuPipeline(mlir::OpPassManager &pm);
+
+struct CudaPipelineOptions
+    : public mlir::PassPipelineOptions<CudaPipelineOptions> {
+  Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("The GPU architecture (sm_80, sm_90)"),
+      llvm::cl::init("sm_90")};
+};
+
+/// The named pipeline `mstream-cuda-pipeline`: mstream IR to host LLVM
+/// code that launches kernels from embedded cubins (NVVM, ptxas) and calls
+/// cuBLAS through the runtime's mstream_cuda_sgemm.
+void buildCudaPipeline(mlir::OpPassManager &pm,
+                       const CudaPipelineOptions &options);
 
 /// Every dialect and interface implementation (bufferization models,
 /// conversions, translations) the pipelines need, for any driver's context.

@@ -37,8 +37,79 @@ def GemmToBlas : Pass<"mstream-gemm-to-blas", "::mlir::ModuleOp"> {
     batch entry; `a`, `b`, `c` are byte addresses. Anything else stays a
     linalg op and becomes generated loops.
   }];
+  let options = [
+    Option<"symbol", "symbol", "std::string", "\"mstream_sgemm\"",
+           "The runtime function the GEMMs call (mstream_cuda_sgemm for CUDA)">
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def ConstantsToFills : Pass<"mstream-constants-to-fills", "::mlir::ModuleOp"> {
+  let summary = "Replace splat tensor constants by linalg.fill";
+  let description = [{
+    Bufferized, a tensor constant is a host global that kernels cannot read.
+    A splat constant (zeros for accumulators, for instance) becomes a
+    `linalg.fill` of a `tensor.empty`, which the GPU backend runs as a
+    kernel into device memory. Other constants are left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
+  let summary = "Split large full reductions into a parallel and a final stage";
+  let description = [{
+    A `linalg.generic` that reduces whole tensors to a scalar (the global
+    gradient norm, Muon's Frobenius norms, the loss mean) has no parallel
+    dimension, so the GPU backend would run it in one thread. This pass
+    collapses the inputs to 1-D and splits the reduction
+    (`linalg::splitReduction`, inner-parallel so that neighbouring threads
+    read neighbouring elements): `ratio` partial results in parallel, then
+    one short reduction over them. Reductions of fewer than `min-size`
+    elements, with a body that reads indices, or whose size has no
+    power-of-two factor of at least 32 stay as they are.
+  }];
+  let options = [
+    Option<"minSize", "min-size", "int64_t", "4096",
+           "The smallest reduction to split">,
+    Option<"maxRatio", "max-ratio", "int64_t", "1024",
+           "The largest number of partial results (a power of two)">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run every host-level loop nest and memory access as a GPU kernel";
+  let description = [{
+    After `convert-linalg-to-parallel-loops`, host functions hold parallel
+    loop nests, plain loops and loads/stores over buffers the CUDA runtime
+    allocates on the device. This pass leaves only orchestration on the host:
+    - each `scf.parallel` becomes a `gpu.launch` of 256-thread blocks, one
+      thread per iteration point (the innermost dimension varies fastest, so
+      neighbouring threads touch neighbouring elements);
+    - each `memref.copy` becomes such a parallel copy;
+    - a run of loads, stores and loops without calls or parallel loops (a
+      0-d update, a full reduction) becomes a one-thread `gpu.launch`.
+    Host loops and calls (the GEMMs) stay on the host and are visited
+    recursively. A host operation that would read a value computed on the
+    device is an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MergeGpuModules : Pass<"mstream-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel. A train step
+    has hundreds of kernels; one module is one NVPTX compilation, one
+    `ptxas` run and one cubin to load, inspect and embed. Launches are
+    retargeted to the merged module.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 def Autodiff : Pass<"mstream-autodiff", "::mlir::ModuleOp"> {

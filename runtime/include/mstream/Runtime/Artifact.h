@@ -30,6 +30,10 @@ inline constexpr uint32_t kArtifactFormat = 1;
 const char *runtimeVersion();
 /// "cpu-x86_64" etc.: the target this runtime executes.
 std::string hostTarget();
+/// "cuda-sm_90-x86_64" etc.: kernels for `chip`, host code for this host.
+std::string cudaTarget(absl::string_view chip);
+/// The GPU architecture of a cuda target ("sm_90"), or "" for another.
+std::string cudaChipOf(absl::string_view target);
 
 struct ArgSpec {
   std::string name;

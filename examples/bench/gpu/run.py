@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Train-step throughput on one GPU: mstream's CUDA backend against PyTorch
+eager and torch.compile, in one run.
+
+    # where the compiler is: compile the train steps
+    python3 examples/bench/gpu/run.py --prebuild DIR [--size paper]
+    # on the GPU machine (the runtime alone is enough)
+    python3 examples/bench/gpu/run.py --artifacts DIR --mstream BIN [--steps 8]
+
+The model is the paper's (SPEC.md: 12 layers, d=768, 12 heads, T=1024,
+batch 8) or --size small. Every side runs the same step: forward, loss,
+backward, global-norm clipping at 1.0 and the hybrid recipe (Muon on the
+block matrices, AdamW elsewhere; torch.optim.Muon and torch.optim.AdamW on
+the PyTorch side). PyTorch runs the test tree's reference model
+(test/python/reference.py) in float32 and under bf16 autocast; mstream
+runs `mstream train` on the compiled artifact (float32: it has no bf16 yet)
+and its per-step times from metrics.jsonl, which include copying the
+weights and optimizer state to the device and back. Medians after warm-up.
+Also prints the device-to-device copy bandwidth (bytes read + written).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "test", "python"))
+
+VARIANTS = ["vanilla", "tmm", "muon", "soap"]
+SIZES = {
+    "paper": (dict(vocab_size=50304, max_seq_len=1024, d_model=768, n_layers=12,
+                   n_heads=12), 8, 1024),
+    "small": (dict(vocab_size=8192, max_seq_len=256, d_model=512, n_layers=8,
+                   n_heads=8), 8, 256),
+}
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def artifact_name(variant, size):
+    return f"{variant}-{size}-cuda-train.mstream"
+
+
+def prebuild(args):
+    config, batch, seq = SIZES[args.size]
+    os.makedirs(args.prebuild, exist_ok=True)
+    for variant in args.variants:
+        path = os.path.join(args.prebuild, f"{variant}-{args.size}.json")
+        with open(path, "w") as f:
+            json.dump(dict(config, variant=variant), f)
+        out = os.path.join(args.prebuild, artifact_name(variant, args.size))
+        subprocess.run([args.mstream, "compile", path, "--target=cuda", "--train",
+                        "--batch", str(batch), "--seq", str(seq), "-o", out], check=True)
+        print(out, flush=True)
+
+
+def copy_bandwidth(torch):
+    x = torch.empty(1 << 28, device="cuda")
+    y = torch.empty_like(x)
+    times = []
+    for _ in range(10):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        y.copy_(x)
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return 2 * x.numel() * 4 / (median(times[2:]) * 1e-3) / 1e9
+
+
+def time_torch(torch, config, batch, seq, steps, compiled, bf16):
+    # The reference model makes its masks and identities on the default device.
+    with torch.device("cuda"):
+        return time_torch_step(torch, config, batch, seq, steps, compiled, bf16)
+
+
+def time_torch_step(torch, config, batch, seq, steps, compiled, bf16):
+    import reference
+    torch.manual_seed(0)
+    state = {k: v.to("cuda", torch.float32).requires_grad_()
+             for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()}
+    matrices = [p for k, p in state.items() if k.startswith("layers.") and p.ndim == 2]
+    others = [p for k, p in state.items() if not (k.startswith("layers.") and p.ndim == 2)]
+    muon = torch.optim.Muon(matrices, lr=0.02, momentum=0.95, nesterov=True)
+    adamw = torch.optim.AdamW(others, lr=1e-3, betas=(0.9, 0.95), weight_decay=0.0)
+
+    def loss_fn(tokens, targets):
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            return reference.loss(config, state, tokens, targets)
+
+    fn = torch.compile(loss_fn) if compiled else loss_fn
+    tokens = torch.randint(0, config["vocab_size"], (batch, seq), device="cuda")
+    times = []
+    for step in range(steps + 3):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        loss = fn(tokens, tokens)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(state.values()), 1.0)
+        muon.step()
+        adamw.step()
+        muon.zero_grad(set_to_none=True)
+        adamw.zero_grad(set_to_none=True)
+        end.record()
+        torch.cuda.synchronize()
+        if step >= 3:
+            times.append(start.elapsed_time(end))
+    del state, muon, adamw
+    torch.cuda.empty_cache()
+    return median(times)
+
+
+def time_mstream(args, variant, config, batch, seq, data):
+    artifact = os.path.join(args.artifacts, artifact_name(variant, args.size))
+    out = tempfile.mkdtemp(prefix=f"mstream-gpu-{variant}-")
+    result = subprocess.run(
+        [args.mstream, "train", artifact, "--data", data, "--out", out, "--steps",
+         str(args.steps + 2), "--eval-every", str(args.steps + 2)],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        return None, result.stderr.strip().splitlines()[-1]
+    records = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    ms = [r["ms"] for r in records if "ms" in r and r["step"] >= 2]
+    shutil.rmtree(out, ignore_errors=True)
+    return median(ms), ""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="paper")
+    parser.add_argument("--variants", nargs="+", default=VARIANTS)
+    parser.add_argument("--steps", type=int, default=8, help="timed steps per measurement")
+    parser.add_argument("--mstream", default=os.path.join(ROOT, "build", "bin", "mstream"))
+    parser.add_argument("--prebuild", help="compile the artifacts into this directory and exit")
+    parser.add_argument("--artifacts", help="directory of prebuilt artifacts")
+    parser.add_argument("--skip-torch-compile", action="store_true")
+    args = parser.parse_args()
+    if args.prebuild:
+        return prebuild(args)
+
+    import numpy as np
+    import torch
+    if not torch.cuda.is_available():
+        print("skipped: no GPU")
+        return
+    config, batch, seq = SIZES[args.size]
+    data = tempfile.mkdtemp(prefix="mstream-gpu-data-")
+    rng = np.random.default_rng(0)
+    rng.integers(0, config["vocab_size"], 4 * batch * seq + 1).astype(np.uint16).tofile(
+        os.path.join(data, "train.bin"))
+    rng.integers(0, config["vocab_size"], batch * seq + 1).astype(np.uint16).tofile(
+        os.path.join(data, "val.bin"))
+
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    print(f"copy bandwidth (read + write): {copy_bandwidth(torch):.0f} GB/s")
+    print(f"size {args.size}: {config}, batch {batch}, seq {seq}; medians of {args.steps} steps")
+    modes = [("eager fp32", False, False), ("eager bf16", False, True)]
+    if not args.skip_torch_compile:
+        modes += [("compile fp32", True, False), ("compile bf16", True, True)]
+    rows = []
+    for variant in args.variants:
+        cfg = dict(config, variant=variant)
+        ms, error = time_mstream(args, variant, cfg, batch, seq, data)
+        row = {"variant": variant, "mstream fp32": ms, "error": error}
+        for name, compiled, bf16 in modes:
+            row[name] = time_torch(torch, cfg, batch, seq, args.steps, compiled, bf16)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    tokens = batch * seq
+    columns = ["mstream fp32"] + [m[0] for m in modes]
+    print("\ntrain step, ms (tokens/s)")
+    print("| variant | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for row in rows:
+        cells = []
+        for column in columns:
+            ms = row[column]
+            cells.append("failed" if ms is None else f"{ms:.1f} ({tokens / ms * 1e3:,.0f})")
+        print(f"| {row['variant']} | " + " | ".join(cells) + " |")
+    base = {r["variant"]: r for r in rows}.get("vanilla")
+    if base:
+        print("\nstep cost relative to vanilla")
+        for row in rows:
+            print(f"  {row['variant']}: " + ", ".join(
+                f"{c} {row[c] / base[c]:.2f}x" for c in columns
+                if row[c] is not None and base[c] is not None))
+
+
+if __name__ == "__main__":
+    main()

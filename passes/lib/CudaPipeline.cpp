@@ -1,0 +1,74 @@
+//===- CudaPipeline.cpp - the mstream-cuda-pipeline -----------------------===//
+
+#include "mstream/Passes/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mstream::buildCudaPipeline(OpPassManager &pm,
+                                const CudaPipelineOptions &options) {
+  buildBufferizedLinalg(pm, [](OpPassManager &tensors) {
+    // Whole-tensor reductions would otherwise run in one thread.
+    tensors.addPass(createSplitReductions());
+    tensors.addPass(createCanonicalizerPass());
+    // Last: kernels cannot read host globals, and the canonicalizer would
+    // fold fills back into constants.
+    tensors.addPass(createConstantsToFills());
+  });
+
+  // GEMMs to cuBLAS; every other loop nest to a kernel.
+  GemmToBlasOptions gemm;
+  gemm.symbol = "mstream_cuda_sgemm";
+  pm.addPass(createGemmToBlas(gemm));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferDeallocationPipelineOptions deallocation;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createLoopsToGpu());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createRecordEntryShapes());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createMergeGpuModules());
+
+  // Kernels -> NVVM.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  // PTX 8.0: the oldest that sm_90 accepts, read by CUDA 12 and 13 drivers.
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  // Host -> LLVM. Allocations go through the runtime's
+  // _mlir_memref_to_llvm_alloc, which hands out device memory.
+  pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefs;
+  memrefs.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefs));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+
+  // Kernels -> cubin (NVPTX, then ptxas from the CUDA toolkit).
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "bin";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createEmitEntryPoints());
+}

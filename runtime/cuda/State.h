@@ -1,0 +1,35 @@
+//===- State.h - the CUDA runtime's process state ---------------*- C++ -*-===//
+
+#ifndef MSTREAM_RUNTIME_CUDA_STATE_H
+#define MSTREAM_RUNTIME_CUDA_STATE_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <string>
+#include <unordered_map>
+
+namespace mstream::rt::cuda {
+
+/// One device, one stream: generated code never reads device memory on the
+/// host, so ordering every launch, copy and GEMM on the stream is enough.
+struct State {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+  /// Synchronise after every launch (MSTREAM_CUDA_SYNC=1) so that a fault
+  /// is reported with the kernel that caused it.
+  bool syncEachLaunch = false;
+  std::unordered_map<const void *, std::string> kernelNames;
+  /// The first error since the last takeError(); later work is skipped.
+  std::string error;
+};
+
+State &state();
+
+/// Records `what` failing with `status` unless an error is already held;
+/// returns whether `status` is success.
+bool check(cudaError_t status, const std::string &what);
+
+} // namespace mstream::rt::cuda
+
+#endif // MSTREAM_RUNTIME_CUDA_STATE_H

@@ -1,0 +1,28 @@
+// RUN: mstream-opt %s --mstream-merge-gpu-modules | FileCheck %s
+
+// Outlined kernels share their function's name; merged, each takes its
+// module's name (made unique where the merged module has it: @f_kernel_0
+// exists there) and the launches follow.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK: gpu.module @f_kernel {
+// CHECK-NEXT: gpu.func @f_kernel()
+// CHECK: gpu.func @f_kernel_0()
+// CHECK: gpu.func @f_kernel_0_0()
+// CHECK-NOT: gpu.module
+// CHECK: gpu.launch_func @f_kernel::@f_kernel
+// CHECK: gpu.launch_func @f_kernel::@f_kernel_0_0
+module attributes {gpu.container_module} {
+  gpu.module @f_kernel {
+    gpu.func @f_kernel() kernel { gpu.return }
+    gpu.func @f_kernel_0() kernel { gpu.return }
+  }
+  gpu.module @f_kernel_0 {
+    gpu.func @f_kernel() kernel { gpu.return }
+  }
+  func.func @f() {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @f_kernel::@f_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+    gpu.launch_func @f_kernel_0::@f_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+    return
+  }
+}

@@ -1,0 +1,58 @@
+"""The CUDA backend without a GPU: every configuration's train step
+compiles (mstream-cuda-pipeline: kernels through NVVM and ptxas) to one
+cubin for the chosen architecture."""
+
+import struct
+
+import pytest
+
+from conftest import CONFIGS
+from cuda_artifacts import compile_artifact
+
+EM_CUDA = 190
+
+
+def read_cubin(path):
+    """(architecture, section names) of a CUDA ELF file."""
+    data = open(path, "rb").read()
+    assert data[:4] == b"\x7fELF" and data[4] == 2, "not a 64-bit ELF file"
+    machine, = struct.unpack_from("<H", data, 18)
+    assert machine == EM_CUDA, f"e_machine {machine} is not EM_CUDA"
+    flags, = struct.unpack_from("<I", data, 48)
+    shoff, = struct.unpack_from("<Q", data, 40)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 58)
+    headers = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+               for i in range(shnum)]
+    strings_at = headers[shstrndx][4]
+    names = []
+    for name_at, *_ in headers:
+        end = data.index(b"\0", strings_at + name_at)
+        names.append(data[strings_at + name_at:end].decode())
+    return (flags >> 8) & 0xFF, names
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_train_step_compiles_to_cubin(mstream_bin, workdir, name):
+    cubin = compile_artifact(mstream_bin, str(workdir), name, "cuda", True, emit="cubin")
+    arch, sections = read_cubin(cubin)
+    assert arch == 90
+    kernels = [s for s in sections if s.startswith(".text.")]
+    # Forward, loss, gradients and optimizer: well over a hundred kernels,
+    # one per loop nest, each with its resource info.
+    assert len(kernels) > 100, kernels
+    assert ".nv.info" in sections
+
+
+def test_chip_selects_the_architecture(mstream_bin, workdir):
+    cubin = compile_artifact(mstream_bin, str(workdir), "tmm", "cuda", False, emit="cubin")
+    assert read_cubin(cubin)[0] == 90
+    config = workdir / "tmm.json"
+    out = workdir / "tmm-sm80.cubin"
+    from conftest import run
+    run(mstream_bin, "compile", config, "--target=cuda", "--chip=sm_80", "--emit=cubin",
+        "-o", out)
+    assert read_cubin(out)[0] == 80
+    bad = run(mstream_bin, "compile", config, "--target=cuda", "--chip=sm_75", "-o",
+              workdir / "x.mstream", check=False)
+    assert bad.returncode != 0
+    assert "unsupported GPU architecture 'sm_75' (expected sm_80 or sm_90)" in bad.stderr

@@ -1,0 +1,87 @@
+"""The CUDA backend on a GPU: cuda artifacts compute what the CPU backend
+computes. Every test reports "skipped: no GPU" where there is none (CI);
+on a GPU machine without the compiler, set MSTREAM_ARTIFACTS (see
+cuda_artifacts.py).
+
+Tolerances: both backends are float32 and differ only in summation order
+(cuBLAS against OpenBLAS, per-thread against loop-nest reductions), so the
+loss agrees to 1e-5 relative and logits to 1e-5 of their largest magnitude.
+Training compounds that through clipping, Adam's division by sqrt(v) and
+Newton-Schulz, so four steps are held to 1e-4 relative (losses) and 1e-4 of
+each tensor's norm (weights)."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import tensor_files
+from conftest import CONFIGS, random_inputs, run, save_inputs
+from cuda_artifacts import artifact
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture(scope="session")
+def gpu():
+    smi = shutil.which("nvidia-smi")
+    listed = smi and subprocess.run([smi, "-L"], capture_output=True, text=True)
+    if not listed or listed.returncode != 0 or "GPU 0" not in listed.stdout:
+        pytest.skip("skipped: no GPU")
+    return listed.stdout.strip()
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_eval_matches_cpu(gpu, mstream_bin, workdir, name):
+    state, tokens, targets = random_inputs(CONFIGS[name], seed=11)
+    weights, x, y = save_inputs(workdir, f"gpu-{name}", state, tokens, targets)
+    results = {}
+    for target in ("cpu", "cuda"):
+        path = artifact(mstream_bin, str(workdir), name, target, False)
+        logits = workdir / f"gpu-{name}-{target}-logits.npy"
+        out = run(mstream_bin, "eval", path, "--weights", weights, "--tokens", x,
+                  "--targets", y, "--logits", logits)
+        results[target] = (json.loads(out.stdout)["loss"], np.load(logits))
+    (cpu_loss, cpu_logits), (gpu_loss, gpu_logits) = results["cpu"], results["cuda"]
+    assert np.isfinite(gpu_logits).all()
+    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-5)
+    assert np.abs(gpu_logits - cpu_logits).max() <= 1e-5 * np.abs(cpu_logits).max()
+
+
+@pytest.fixture(scope="session")
+def token_data(workdir):
+    data = workdir / "gpu-data"
+    data.mkdir(exist_ok=True)
+    rng = np.random.default_rng(5)
+    rng.integers(0, 96, 20000).astype(np.uint16).tofile(data / "train.bin")
+    rng.integers(0, 96, 4000).astype(np.uint16).tofile(data / "val.bin")
+    return data
+
+
+def read_losses(run_dir):
+    records = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
+    return [(r["step"], r.get("loss"), r.get("val_loss")) for r in records]
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_training_matches_cpu(gpu, mstream_bin, workdir, token_data, name):
+    runs = {}
+    for target in ("cpu", "cuda"):
+        path = artifact(mstream_bin, str(workdir), name, target, True)
+        out = workdir / f"gpu-run-{name}-{target}"
+        run(mstream_bin, "train", path, "--data", token_data, "--out", out, "--steps", 4,
+            "--eval-every", 2, "--seed", 7)
+        runs[target] = (read_losses(out),
+                        tensor_files.read_safetensors(out / "checkpoint.safetensors"))
+    (cpu_losses, cpu_state), (gpu_losses, gpu_state) = runs["cpu"], runs["cuda"]
+    assert [r[0] for r in gpu_losses] == [r[0] for r in cpu_losses]
+    for (_, cpu_loss, cpu_val), (_, gpu_loss, gpu_val) in zip(cpu_losses, gpu_losses):
+        for mine, theirs in ((gpu_loss, cpu_loss), (gpu_val, cpu_val)):
+            if theirs is not None:
+                assert mine == pytest.approx(theirs, rel=1e-4)
+    assert gpu_state.keys() == cpu_state.keys()
+    for key, value in cpu_state.items():
+        scale = max(np.linalg.norm(value), 1e-6)
+        assert np.linalg.norm(gpu_state[key] - value) <= 1e-4 * scale, key

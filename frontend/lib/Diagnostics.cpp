@@ -51,4 +51,9 @@ mstream::ModelDiagnostics::ModelDiagnostics(MLIRContext *context,
         for (Diagnostic &note : diagnostic.getNotes())
           print(note.getLocation(), note.getSeverity(), note.str(), out);
         return success();
-      }) {}
+      }) {
+  // A pass failure would attach its whole operation (for the CUDA
+  // pipeline, a module of thousands of kernels) to the message; the
+  // location already says where.
+  context->printOpOnDiagnostic(false);
+}

@@ -45,8 +45,9 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
-  // PTX 8.0: the oldest that sm_90 accepts, read by CUDA 12 and 13 drivers.
-  target.features = "+ptx80";
+  // PTX 8.1: kernels may take more than 4 KiB of parameters (memref
+  // descriptors are passed field by field); CUDA 12.1 and later drivers.
+  target.features = "+ptx81";
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());

@@ -7,8 +7,11 @@ Tolerances: both backends are float32 and differ only in summation order
 (cuBLAS against OpenBLAS, per-thread against loop-nest reductions), so the
 loss agrees to 1e-5 relative and logits to 1e-5 of their largest magnitude.
 Training compounds that through clipping, Adam's division by sqrt(v) and
-Newton-Schulz, so four steps are held to 1e-4 relative (losses) and 1e-4 of
-each tensor's norm (weights)."""
+Newton-Schulz, so four steps are held to 1e-4 relative (losses) and every
+weight and state tensor to 1e-4 of its largest magnitude plus 1e-7, as
+test_train_reference.py holds mstream to PyTorch: the raw scalars'
+gradients nearly cancel, leaving values near 1e-6 whose float32 rounding is
+absolute."""
 
 import json
 import shutil
@@ -83,5 +86,5 @@ def test_training_matches_cpu(gpu, mstream_bin, workdir, token_data, name):
                 assert mine == pytest.approx(theirs, rel=1e-4)
     assert gpu_state.keys() == cpu_state.keys()
     for key, value in cpu_state.items():
-        scale = max(np.linalg.norm(value), 1e-6)
-        assert np.linalg.norm(gpu_state[key] - value) <= 1e-4 * scale, key
+        error = np.abs(gpu_state[key] - value).max()
+        assert error <= 1e-4 * np.abs(value).max() + 1e-7, key

@@ -1,0 +1,21 @@
+#!/bin/bash
+# On a GPU machine, with a bundle from scripts/gpu-bundle.sh: the GPU tests
+# (parity with the CPU backend for every variant) and the GPU benchmark.
+#
+#   scripts/gpu-run.sh [BUNDLE_DIR] [BENCH_SIZE] [LOG_DIR]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bundle=$(realpath "${1:-.devbundle}")
+size=${2:-paper}
+logs=${3:-${OUT:-/tmp}}
+work=$(mktemp -d)
+tar -C "$work" -xJf "$bundle/artifacts.tar.xz"
+cublas=$(dirname "$(find / -name 'libcublas.so.13' -not -path '/proc/*' 2>/dev/null | head -1)")
+export LD_LIBRARY_PATH="$bundle/lib:$cublas:${LD_LIBRARY_PATH:-}"
+export MSTREAM_BIN="$bundle/bin/mstream" MSTREAM_ARTIFACTS="$work/art"
+nvidia-smi -L
+
+python3 -m pytest -q -rs -p no:cacheprovider test/python/test_cuda_gpu.py 2>&1 |
+  tee "$logs/gpu-tests.log" | tail -15
+python3 examples/bench/gpu/run.py --artifacts "$work/bench" --mstream "$MSTREAM_BIN" \
+  --size "$size" 2>&1 | tee "$logs/gpu-bench.log"

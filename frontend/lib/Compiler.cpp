@@ -13,6 +13,7 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
@@ -130,6 +131,37 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
   return machine;
 }
 
+/// The GPU dialect's translation builds each launch's argument array with
+/// an alloca at the launch, so a launch inside a host loop (Newton-Schulz
+/// iterations) grows the stack on every iteration. Moves such fixed-size
+/// allocas to the entry block and brackets their uses with lifetime
+/// markers, so that the code generator can also share their slots.
+static void makeAllocasStatic(llvm::Function &function) {
+  if (function.isDeclaration())
+    return;
+  llvm::BasicBlock &entry = function.getEntryBlock();
+  llvm::SmallVector<llvm::AllocaInst *> moved;
+  for (llvm::BasicBlock &block : function)
+    if (&block != &entry)
+      for (llvm::Instruction &inst : block)
+        if (auto *alloca = llvm::dyn_cast<llvm::AllocaInst>(&inst))
+          if (llvm::isa<llvm::ConstantInt>(alloca->getArraySize()))
+            moved.push_back(alloca);
+  for (llvm::AllocaInst *alloca : moved) {
+    llvm::BasicBlock *block = alloca->getParent();
+    bool local = llvm::all_of(alloca->users(), [&](llvm::User *user) {
+      return llvm::cast<llvm::Instruction>(user)->getParent() == block;
+    });
+    llvm::IRBuilder<> builder(alloca);
+    if (local) {
+      builder.CreateLifetimeStart(alloca);
+      builder.SetInsertPoint(block->getTerminator());
+      builder.CreateLifetimeEnd(alloca);
+    }
+    alloca->moveBefore(entry.getFirstInsertionPt());
+  }
+}
+
 llvm::Expected<std::unique_ptr<llvm::Module>>
 mstream::translateHostCode(ModuleOp module, llvm::LLVMContext &context) {
   // All translations: a cuda module embeds its cubin through the GPU
@@ -141,6 +173,8 @@ mstream::translateHostCode(ModuleOp module, llvm::LLVMContext &context) {
       translateModuleToLLVMIR(module, context, "mstream");
   if (!llvmModule)
     return llvm::createStringError("translation to LLVM IR failed");
+  for (llvm::Function &function : *llvmModule)
+    makeAllocasStatic(function);
   auto machine = hostMachine();
   if (!machine)
     return machine.takeError();

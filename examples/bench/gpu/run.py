@@ -124,7 +124,8 @@ def time_mstream(args, variant, config, batch, seq, data):
          str(args.steps + 2), "--eval-every", str(args.steps + 2)],
         capture_output=True, text=True)
     if result.returncode != 0:
-        return None, result.stderr.strip().splitlines()[-1]
+        output = (result.stderr + result.stdout).strip().splitlines()
+        return None, f"exit {result.returncode}: " + " / ".join(output[-3:])
     records = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
     ms = [r["ms"] for r in records if "ms" in r and r["step"] >= 2]
     shutil.rmtree(out, ignore_errors=True)
@@ -168,6 +169,8 @@ def main():
         cfg = dict(config, variant=variant)
         ms, error = time_mstream(args, variant, cfg, batch, seq, data)
         row = {"variant": variant, "mstream fp32": ms, "error": error}
+        if error:
+            print(f"mstream {variant}: {error}", flush=True)
         for name, compiled, bf16 in modes:
             row[name] = time_torch(torch, cfg, batch, seq, args.steps, compiled, bf16)
         rows.append(row)

@@ -14,21 +14,39 @@ using namespace mlir;
 
 namespace {
 
-/// A generic reducing identity-indexed tensors to one scalar, its body free
-/// of linalg.index: it may be flattened to one reduction dimension.
-bool isFullReduction(linalg::GenericOp op) {
-  if (op.getNumDpsInits() != 1 || op.getNumParallelLoops() != 0 ||
-      op.getNumLoops() == 0 || !op.hasPureTensorSemantics())
-    return false;
-  auto result = cast<RankedTensorType>(op.getDpsInits()[0].getType());
-  if (result.getRank() != 0 || !op.getStaticLoopRanges().size())
-    return false;
+/// (d0, ..., d[loops-1]) -> (d0, ..., d[leading-1]).
+AffineMap leadingDims(unsigned loops, unsigned leading, MLIRContext *context) {
+  SmallVector<AffineExpr> results;
+  for (unsigned i = 0; i < leading; ++i)
+    results.push_back(getAffineDimExpr(i, context));
+  return AffineMap::get(loops, 0, results, context);
+}
+
+/// The number of leading parallel dimensions of a generic that reduces
+/// identity-indexed tensors over its trailing dimensions into a result
+/// indexed by the leading ones, its body free of linalg.index; such a
+/// reduction may be flattened to one reduction dimension.
+std::optional<unsigned> leadingParallelDims(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0 ||
+      !op.hasPureTensorSemantics() ||
+      ShapedType::isDynamicShape(op.getStaticLoopRanges()))
+    return std::nullopt;
+  unsigned parallel = op.getNumParallelLoops();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned i = 0; i < iterators.size(); ++i)
+    if ((iterators[i] == utils::IteratorType::parallel) != (i < parallel))
+      return std::nullopt;
   for (OpOperand *input : op.getDpsInputOperands())
     if (!op.getMatchingIndexingMap(input).isIdentity())
-      return false;
+      return std::nullopt;
+  AffineMap result = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (result != leadingDims(op.getNumLoops(), parallel, op.getContext()))
+    return std::nullopt;
   bool readsIndex = false;
   op.getBody()->walk([&](linalg::IndexOp) { readsIndex = true; });
-  return !readsIndex && !ShapedType::isDynamicShape(op.getStaticLoopRanges());
+  if (readsIndex)
+    return std::nullopt;
+  return parallel;
 }
 
 struct SplitReductionsPass
@@ -38,7 +56,7 @@ struct SplitReductionsPass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (isFullReduction(op))
+      if (leadingParallelDims(op))
         candidates.push_back(op);
     });
     IRRewriter rewriter(&getContext());
@@ -47,37 +65,48 @@ struct SplitReductionsPass
   }
 
   void split(IRRewriter &rewriter, linalg::GenericOp op) {
-    int64_t size = 1;
-    for (int64_t extent : op.getStaticLoopRanges())
-      size *= extent;
+    unsigned parallel = *leadingParallelDims(op);
+    SmallVector<int64_t> extents = op.getStaticLoopRanges();
+    int64_t rows = 1, size = 1;
+    for (unsigned i = 0; i < extents.size(); ++i)
+      (i < parallel ? rows : size) *= extents[i];
     int64_t ratio = maxRatio;
     while (ratio >= 32 && size % ratio != 0)
       ratio /= 2;
-    if (size < minSize || ratio < 32)
+    // Enough rows already give every thread its own reduction.
+    if (size < minSize || ratio < 32 || rows >= maxRatio)
       return;
 
-    // Flatten: one reduction dimension over 1-D views of the inputs.
+    // Flatten: the reduction dimensions of each input become one.
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);
     SmallVector<Value> flat;
     for (Value input : op.getDpsInputs()) {
       auto type = cast<RankedTensorType>(input.getType());
-      SmallVector<ReassociationIndices> all(1);
-      for (int64_t i = 0; i < type.getRank(); ++i)
-        all[0].push_back(i);
-      flat.push_back(type.getRank() == 1 ? input
-                                         : tensor::CollapseShapeOp::create(
-                                               rewriter, loc, input, all)
-                                               .getResult());
+      SmallVector<ReassociationIndices> groups;
+      for (unsigned i = 0; i < parallel; ++i)
+        groups.push_back({int64_t(i)});
+      groups.emplace_back();
+      for (int64_t i = parallel; i < type.getRank(); ++i)
+        groups.back().push_back(i);
+      flat.push_back(
+          groups.back().size() == 1
+              ? input
+              : tensor::CollapseShapeOp::create(rewriter, loc, input, groups)
+                    .getResult());
     }
     MLIRContext *context = &getContext();
-    AffineMap element = AffineMap::get(1, 0, getAffineDimExpr(0, context));
-    AffineMap scalar = AffineMap::get(1, 0, context);
+    unsigned loops = parallel + 1;
+    AffineMap element = AffineMap::getMultiDimIdentityMap(loops, context);
+    AffineMap result = leadingDims(loops, parallel, context);
     SmallVector<AffineMap> maps(flat.size(), element);
-    maps.push_back(scalar);
-    auto flattened = linalg::GenericOp::create(
-        rewriter, loc, op.getResultTypes(), flat, op.getDpsInits(), maps,
-        {utils::IteratorType::reduction});
+    maps.push_back(result);
+    SmallVector<utils::IteratorType> iterators(parallel,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    auto flattened =
+        linalg::GenericOp::create(rewriter, loc, op.getResultTypes(), flat,
+                                  op.getDpsInits(), maps, iterators);
     rewriter.inlineRegionBefore(op.getRegion(), flattened.getRegion(),
                                 flattened.getRegion().end());
     rewriter.replaceOp(op, flattened.getResults());
@@ -85,7 +114,7 @@ struct SplitReductionsPass
     auto control = [&](linalg::LinalgOp) {
       linalg::SplitReductionOptions options;
       options.ratio = ratio;
-      options.index = 0;
+      options.index = parallel;
       options.innerParallel = true;
       return options;
     };

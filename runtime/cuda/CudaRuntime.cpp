@@ -8,8 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 namespace mstream::rt::cuda {
 
@@ -26,6 +29,53 @@ bool check(cudaError_t status, const std::string &what) {
                                  cudaGetErrorString(status), ")");
   return false;
 }
+
+void startTimed(const std::string &name) {
+  State &s = state();
+  if (!s.profile)
+    return;
+  State::Timed timed{name, nullptr, nullptr};
+  cudaEventCreate(&timed.start);
+  cudaEventCreate(&timed.stop);
+  cudaEventRecord(timed.start, s.stream);
+  s.timed.push_back(timed);
+}
+
+void finishTimed() {
+  State &s = state();
+  if (s.profile && !s.timed.empty())
+    cudaEventRecord(s.timed.back().stop, s.stream);
+}
+
+namespace {
+/// Prints the kernels of the finished call by total time (the stream has
+/// been synchronised).
+void reportTimed(absl::string_view entryName) {
+  State &s = state();
+  std::map<std::string, std::pair<int, float>> totals;
+  float all = 0;
+  for (State::Timed &timed : s.timed) {
+    float ms = 0;
+    cudaEventElapsedTime(&ms, timed.start, timed.stop);
+    cudaEventDestroy(timed.start);
+    cudaEventDestroy(timed.stop);
+    auto &[count, sum] = totals[timed.name];
+    ++count;
+    sum += ms;
+    all += ms;
+  }
+  std::vector<std::pair<float, std::string>> order;
+  for (auto &[name, total] : totals)
+    order.push_back({total.second, name});
+  std::sort(order.rbegin(), order.rend());
+  std::fprintf(stderr, "profile of %s: %zu launches and GEMMs, %.2f ms\n",
+               std::string(entryName).c_str(), s.timed.size(), all);
+  for (size_t i = 0; i < order.size() && i < 25; ++i)
+    std::fprintf(stderr, "  %9.3f ms %6d x  %s\n", order[i].first,
+                 totals[order[i].second].first, order[i].second.c_str());
+  s.timed.clear();
+}
+} // namespace
 
 bool builtWithCuda() { return true; }
 
@@ -66,6 +116,8 @@ absl::Status requireDevice(absl::string_view chip) {
     cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
   const char *sync = std::getenv("MSTREAM_CUDA_SYNC");
   s.syncEachLaunch = sync && std::strcmp(sync, "0") != 0;
+  const char *profile = std::getenv("MSTREAM_CUDA_PROFILE");
+  s.profile = profile && std::strcmp(profile, "0") != 0;
   return absl::OkStatus();
 }
 
@@ -107,6 +159,8 @@ absl::Status call(void (*entry)(void **), const std::vector<HostBuffer> &args,
       cudaFreeAsync(pointer, s.stream);
   check(cudaStreamSynchronize(s.stream),
         what + " (run with MSTREAM_CUDA_SYNC=1 to name the kernel)");
+  if (s.profile)
+    reportTimed(entryName);
   return takeError();
 }
 

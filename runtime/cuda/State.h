@@ -8,6 +8,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace mstream::rt::cuda {
 
@@ -20,6 +21,14 @@ struct State {
   /// is reported with the kernel that caused it.
   bool syncEachLaunch = false;
   std::unordered_map<const void *, std::string> kernelNames;
+  /// MSTREAM_CUDA_PROFILE=1: every launch and GEMM is timed with events and
+  /// each call prints its most expensive kernels to stderr.
+  bool profile = false;
+  struct Timed {
+    std::string name;
+    cudaEvent_t start, stop;
+  };
+  std::vector<Timed> timed;
   /// The first error since the last takeError(); later work is skipped.
   std::string error;
 };
@@ -29,6 +38,11 @@ State &state();
 /// Records `what` failing with `status` unless an error is already held;
 /// returns whether `status` is success.
 bool check(cudaError_t status, const std::string &what);
+
+/// With profiling on, starts timing `name` on the stream; finishTimed ends
+/// the interval begun last.
+void startTimed(const std::string &name);
+void finishTimed();
 
 } // namespace mstream::rt::cuda
 

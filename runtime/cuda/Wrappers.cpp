@@ -58,11 +58,13 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   if (!s.error.empty() || !function)
     return;
   std::string what = absl::StrCat("kernel ", kernelName(function));
-  if (check(cudaLaunchKernel(function, dim3(gridX, gridY, gridZ),
-                             dim3(blockX, blockY, blockZ), params, sharedBytes,
-                             s.stream),
-            "launching " + what) &&
-      s.syncEachLaunch)
+  mstream::rt::cuda::startTimed(kernelName(function));
+  bool launched = check(cudaLaunchKernel(function, dim3(gridX, gridY, gridZ),
+                                         dim3(blockX, blockY, blockZ), params,
+                                         sharedBytes, s.stream),
+                        "launching " + what);
+  mstream::rt::cuda::finishTimed();
+  if (launched && s.syncEachLaunch)
     check(cudaStreamSynchronize(s.stream), what);
 }
 
@@ -95,12 +97,15 @@ void mstream_cuda_sgemm(int64_t batch, int64_t transA, int64_t transB,
   if (!s.error.empty())
     return;
   const float one = 1.0f;
+  mstream::rt::cuda::startTimed(
+      absl::StrCat("sgemm ", m, "x", n, "x", k, " batch ", batch));
   cublasStatus_t status = cublasSgemmStridedBatched(
       s.blas, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
       transA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one,
       reinterpret_cast<const float *>(b), ldb, strideB,
       reinterpret_cast<const float *>(a), lda, strideA, &one,
       reinterpret_cast<float *>(c), ldc, strideC, batch);
+  mstream::rt::cuda::finishTimed();
   if (status != CUBLAS_STATUS_SUCCESS && s.error.empty())
     s.error = absl::StrCat("cuBLAS sgemm ", m, "x", n, "x", k, " (batch ",
                            batch, "): ", cublasGetStatusString(status));

@@ -60,3 +60,23 @@ func.func @unchanged(%small: tensor<16x16xf32>, %rows: tensor<64x128xf32>,
   } -> tensor<f32>
   return %a, %b, %c : tensor<f32>, tensor<64xf32>, tensor<f32>
 }
+
+// -----
+
+// Muon's norms of a stack of two matrices: each 64x128 sum is split in
+// 1024 partials, the stack dimension stays parallel in both stages.
+// CHECK-LABEL: func.func @stacked_norms
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<2x64x128xf32> into tensor<2x8192xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins(%{{.*}} : tensor<2x1024xf32>) outs(%{{.*}} : tensor<2xf32>)
+func.func @stacked_norms(%g: tensor<2x64x128xf32>, %init: tensor<2xf32>) -> tensor<2xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0)>],
+                       iterator_types = ["parallel", "reduction", "reduction"]}
+      ins(%g : tensor<2x64x128xf32>) outs(%init : tensor<2xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %sq = arith.mulf %x, %x : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  } -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}

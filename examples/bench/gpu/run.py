@@ -75,16 +75,16 @@ def copy_bandwidth(torch):
 
 
 def time_torch(torch, config, batch, seq, steps, compiled, bf16):
+    import reference
+    state = {k: v.to("cuda").requires_grad_()
+             for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()}
     # The reference model makes its masks and identities on the default device.
     with torch.device("cuda"):
-        return time_torch_step(torch, config, batch, seq, steps, compiled, bf16)
+        return time_torch_step(torch, reference, state, config, batch, seq, steps,
+                               compiled, bf16)
 
 
-def time_torch_step(torch, config, batch, seq, steps, compiled, bf16):
-    import reference
-    torch.manual_seed(0)
-    state = {k: v.to("cuda", torch.float32).requires_grad_()
-             for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()}
+def time_torch_step(torch, reference, state, config, batch, seq, steps, compiled, bf16):
     matrices = [p for k, p in state.items() if k.startswith("layers.") and p.ndim == 2]
     others = [p for k, p in state.items() if not (k.startswith("layers.") and p.ndim == 2)]
     muon = torch.optim.Muon(matrices, lr=0.02, momentum=0.95, nesterov=True)
@@ -169,10 +169,10 @@ def main():
         cfg = dict(config, variant=variant)
         ms, error = time_mstream(args, variant, cfg, batch, seq, data)
         row = {"variant": variant, "mstream fp32": ms, "error": error}
-        if error:
-            print(f"mstream {variant}: {error}", flush=True)
+        print(f"mstream {variant}: {ms} ms {error}", flush=True)
         for name, compiled, bf16 in modes:
             row[name] = time_torch(torch, cfg, batch, seq, args.steps, compiled, bf16)
+            print(f"{name} {variant}: {row[name]:.1f} ms", flush=True)
         rows.append(row)
         print(json.dumps(row), flush=True)
 

@@ -58,17 +58,20 @@ def ConstantsToFills : Pass<"mstream-constants-to-fills", "::mlir::ModuleOp"> {
 }
 
 def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
-  let summary = "Split large full reductions into a parallel and a final stage";
+  let summary = "Split large reductions with few results into a parallel and a final stage";
   let description = [{
     A `linalg.generic` that reduces whole tensors to a scalar (the global
-    gradient norm, Muon's Frobenius norms, the loss mean) has no parallel
-    dimension, so the GPU backend would run it in one thread. This pass
-    collapses the inputs to 1-D and splits the reduction
-    (`linalg::splitReduction`, inner-parallel so that neighbouring threads
-    read neighbouring elements): `ratio` partial results in parallel, then
-    one short reduction over them. Reductions of fewer than `min-size`
-    elements, with a body that reads indices, or whose size has no
-    power-of-two factor of at least 32 stay as they are.
+    gradient norm, the loss mean), or a few large tensors to one value each
+    (Muon's norms of a stack of matrices), has almost no parallel
+    dimension, so the GPU backend would run it in one or a few threads.
+    This pass collapses the reduced dimensions to one and splits the
+    reduction (`linalg::splitReduction`, inner-parallel so that
+    neighbouring threads read neighbouring elements): `max-ratio` partial
+    results per output in parallel, then one short reduction over them.
+    Reductions with `max-ratio` or more outputs, of fewer than `min-size`
+    elements each, whose parallel dimensions do not lead, whose body reads
+    indices, or whose size has no power-of-two factor of at least 32 stay
+    as they are.
   }];
   let options = [
     Option<"minSize", "min-size", "int64_t", "4096",
@@ -78,6 +81,20 @@ def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def ParallelDimsFirst : Pass<"mstream-parallel-dims-first", "::mlir::ModuleOp"> {
+  let summary = "Interchange linalg.generic loops so that parallel ones are outermost";
+  let description = [{
+    `convert-linalg-to-parallel-loops` keeps the loop order, so a generic
+    whose reduction dimension comes first (a sum over the batch or the
+    tokens per feature) becomes a sequential loop around a parallel one: on
+    the GPU, one kernel launch per reduction step. Interchanging puts the
+    parallel dimensions outermost, so the whole op is one kernel with the
+    reduction inside each thread; the indexing maps (and so the memory
+    order) are unchanged.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {

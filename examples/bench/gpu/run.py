@@ -78,10 +78,14 @@ def time_torch(torch, config, batch, seq, steps, compiled, bf16):
     import reference
     state = {k: v.to("cuda").requires_grad_()
              for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()}
-    # The reference model makes its masks and identities on the default device.
-    with torch.device("cuda"):
+    # The reference model makes its masks and identities on the default
+    # device (a `with torch.device` context does not reach torch.compile).
+    torch.set_default_device("cuda")
+    try:
         return time_torch_step(torch, reference, state, config, batch, seq, steps,
                                compiled, bf16)
+    finally:
+        torch.set_default_device("cpu")
 
 
 def time_torch_step(torch, reference, state, config, batch, seq, steps, compiled, bf16):

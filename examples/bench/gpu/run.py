@@ -79,7 +79,8 @@ def time_torch(torch, config, batch, seq, steps, compiled, bf16):
     state = {k: v.to("cuda").requires_grad_()
              for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()}
     # The reference model makes its masks and identities on the default
-    # device (a `with torch.device` context does not reach torch.compile).
+    # device. Under torch.compile, newton_schulz's torch.eye still lands on
+    # the CPU (muon, ortho, soap fail to compile: docs/benchmarks.md).
     torch.set_default_device("cuda")
     try:
         return time_torch_step(torch, reference, state, config, batch, seq, steps,

@@ -53,19 +53,29 @@ void mstream::buildCpuPipeline(OpPassManager &pm) {
   pm.addPass(createRecordEntryShapes());
 
   // -> LLVM dialect.
+  buildLoopsToControlFlow(pm);
+  buildHostToLlvm(pm, /*deviceAllocations=*/false);
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createEmitEntryPoints());
+}
+
+void mstream::buildLoopsToControlFlow(OpPassManager &pm) {
   // Strided metadata first: it emits affine.apply for dynamic offsets.
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+}
+
+void mstream::buildHostToLlvm(OpPassManager &pm, bool deviceAllocations) {
   pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefs;
+  memrefs.useGenericFunctions = deviceAllocations;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefs));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createEmitEntryPoints());
 }
 
 void mstream::registerPipelineDependencies(DialectRegistry &registry) {

@@ -41,9 +41,7 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createMergeGpuModules());
 
   // Kernels -> NVVM.
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
+  buildLoopsToControlFlow(pm);
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   // PTX 8.1: kernels may take more than 4 KiB of parameters (memref
@@ -57,14 +55,7 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
 
   // Host -> LLVM. Allocations go through the runtime's
   // _mlir_memref_to_llvm_alloc, which hands out device memory.
-  pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
-  FinalizeMemRefToLLVMConversionPassOptions memrefs;
-  memrefs.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefs));
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
+  buildHostToLlvm(pm, /*deviceAllocations=*/true);
   pm.addPass(createGpuToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 

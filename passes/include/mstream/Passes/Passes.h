@@ -33,6 +33,14 @@ void buildBufferizedLinalg(
     mlir::OpPassManager &pm,
     llvm::function_ref<void(mlir::OpPassManager &)> onTensors = nullptr);
 
+/// Strided views, affine and scf to plain control flow (host and kernels).
+void buildLoopsToControlFlow(mlir::OpPassManager &pm);
+
+/// Host functions to the LLVM dialect, before reconcile-unrealized-casts.
+/// With `deviceAllocations`, allocations call the runtime's
+/// _mlir_memref_to_llvm_alloc/free (device memory) instead of malloc/free.
+void buildHostToLlvm(mlir::OpPassManager &pm, bool deviceAllocations);
+
 /// The named pipeline `mstream-cpu-pipeline`: mstream IR (forward, loss)
 /// to the LLVM dialect with packed entry points and BLAS calls.
 void buildCpuPipeline(mlir::OpPassManager &pm);

@@ -14,8 +14,8 @@ using namespace mstream;
 #include "mstream/Dialect/MStreamInterfaces.cpp.inc"
 
 namespace {
-/// Every mstream op is pure and region-free: inlining a function that holds
-/// them (loss calls forward) is always legal.
+/// Every mstream op is pure, and fused regions are isolated from above:
+/// inlining a function that holds them (loss calls forward) is always legal.
 struct MStreamInlinerInterface : DialectInlinerInterface {
   using DialectInlinerInterface::DialectInlinerInterface;
   bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {

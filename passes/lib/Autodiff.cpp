@@ -1,11 +1,11 @@
 //===- Autodiff.cpp - the mstream-autodiff pass ---------------------------===//
 
 #include "LinalgBuilders.h"
+#include "ReverseMode.h"
 
 #include "mstream/Dialect/MStreamOps.h"
 #include "mstream/Passes/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace mstream {
@@ -17,14 +17,6 @@ using namespace mlir;
 using namespace mstream::lowering;
 
 namespace {
-
-Value add(OpBuilder &b, Location loc, Value lhs, Value rhs) {
-  return buildElementwise(
-      b, loc, ValueRange{lhs, rhs},
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        return arith::AddFOp::create(nb, l, a[0], a[1]).getResult();
-      });
-}
 
 struct AutodiffPass : mstream::impl::AutodiffBase<AutodiffPass> {
   void runOnOperation() override {
@@ -59,33 +51,8 @@ struct AutodiffPass : mstream::impl::AutodiffBase<AutodiffPass> {
     SmallVector<Operation *> forward;
     for (Operation &op : body.without_terminator())
       forward.push_back(&op);
-    for (Operation *op : llvm::reverse(forward)) {
-      SmallVector<Value> resultCotangents;
-      bool reached = false;
-      for (Value result : op->getResults()) {
-        resultCotangents.push_back(cotangents.lookup(result));
-        reached |= bool(resultCotangents.back());
-      }
-      // Leaves (constants) have nothing to propagate to.
-      if (!reached || op->getNumOperands() == 0)
-        continue;
-      if (isa<func::CallOp>(op))
-        return op->emitError("mstream-autodiff: inline calls first (--inline)");
-      auto vjp = dyn_cast<mstream::VjpOpInterface>(op);
-      if (!vjp)
-        return op->emitOpError("has no vector-Jacobian product, so "
-                               "mstream-autodiff cannot differentiate it");
-      SmallVector<Value> operandCotangents;
-      if (failed(vjp.buildVjp(b, resultCotangents, operandCotangents)))
-        return failure();
-      for (auto [operand, cotangent] :
-           llvm::zip_equal(op->getOperands(), operandCotangents)) {
-        if (!cotangent)
-          continue;
-        Value &slot = cotangents[operand];
-        slot = slot ? add(b, op->getLoc(), slot, cotangent) : cotangent;
-      }
-    }
+    if (failed(mstream::propagateCotangents(b, forward, cotangents)))
+      return failure();
 
     // Results: the loss, then d loss / d param for every parameter.
     SmallVector<Value> results = {lossValue};

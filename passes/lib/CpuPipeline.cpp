@@ -19,7 +19,8 @@ using namespace mlir;
 
 void mstream::buildBufferizedLinalg(
     OpPassManager &pm, llvm::function_ref<void(OpPassManager &)> onTensors) {
-  // mstream -> linalg on tensors.
+  // mstream -> linalg on tensors; fused regions first become token loops.
+  pm.addPass(createFusedToLoops());
   pm.addPass(createLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -39,6 +40,11 @@ void mstream::buildBufferizedLinalg(
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
+}
+
+void mstream::buildFusionPipeline(OpPassManager &pm) {
+  pm.addPass(createFusePreconditioners());
+  pm.addPass(createFuseStreams());
 }
 
 void mstream::buildCpuPipeline(OpPassManager &pm) {
@@ -88,6 +94,10 @@ void mstream::registerPipelineDependencies(DialectRegistry &registry) {
 }
 
 void mstream::registerMStreamPipelines() {
+  PassPipelineRegistration<>(
+      "mstream-fusion-pipeline",
+      "Fuse per-token matrix iterations and substeps into mstream.fused",
+      buildFusionPipeline);
   PassPipelineRegistration<>(
       "mstream-cpu-pipeline",
       "Lower mstream IR to the LLVM dialect for the CPU backend",

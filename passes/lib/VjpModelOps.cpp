@@ -256,4 +256,5 @@ void mstream::registerVjpInterfaces(DialectRegistry &registry) {
   });
   registerStepVjpInterfaces(registry);
   registerMatrixVjpInterfaces(registry);
+  registerFusedVjpInterface(registry);
 }

@@ -383,3 +383,36 @@ func.func @step_result_count(%x: tensor<2x8x16xf32>, %c: tensor<1xf32>, %w: tens
   %0:2 = "mstream.adam"(%x, %x, %x, %x, %c, %c, %c, %w) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>)
   return
 }
+
+// -----
+
+func.func @fused_wrong_slice(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+1 {{input 0 of type 'tensor<2x8x16xf32>' is seen in the body as 'tensor<2x1x16xf32>'; it must be the same type (shared) or its slice for one token of [2, 8]}}
+  %r = mstream.fused "s" tokens [2, 8] (%x) : (tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  ^bb0(%t: tensor<2x1x16xf32>):
+    mstream.yield %t : tensor<2x1x16xf32>
+  }
+  return %r : tensor<2x8x16xf32>
+}
+
+// -----
+
+func.func @fused_yield_count(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+1 {{body yields 2 values for 1 results}}
+  %r = mstream.fused "s" tokens [2, 8] (%x) : (tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  ^bb0(%t: tensor<1x1x16xf32>):
+    mstream.yield %t, %t : tensor<1x1x16xf32>, tensor<1x1x16xf32>
+  }
+  return %r : tensor<2x8x16xf32>
+}
+
+// -----
+
+func.func @fused_tokens(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+1 {{token dimensions must be positive, got [2, 0]}}
+  %r = mstream.fused "s" tokens [2, 0] (%x) : (tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  ^bb0(%t: tensor<2x8x16xf32>):
+    mstream.yield %t : tensor<2x8x16xf32>
+  }
+  return %r : tensor<2x8x16xf32>
+}

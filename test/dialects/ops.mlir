@@ -77,3 +77,22 @@ func.func @unbatched_zero_dim_scalars(%x: tensor<16xf64>, %v: tensor<16xf64>, %c
   %0:2 = mstream.tmm x(%x) v(%v) grad(%v) beta(%c) gamma(%c) nu(%c) ln_v(%w) : tensor<16xf64>, tensor<f64>, tensor<16xf64>
   return %0#0 : tensor<16xf64>
 }
+
+// A fused region: per-token inputs are seen as one token's slice, shared
+// ones (the scalar, the gain) as they are; the gain cotangent-like result
+// is a token sum.
+// CHECK-LABEL: func.func @fused_region
+func.func @fused_region(%x: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %mu: tensor<1xf32>, %gain: tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<16xf32>) {
+  // CHECK: %[[R:.*]]:2 = mstream.fused "layers.0.attn" tokens [2, 8](%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<1xf32>, tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<16xf32>) {
+  // CHECK-NEXT: ^bb0(%[[TX:.*]]: tensor<1x1x16xf32>, %[[TV:.*]]: tensor<1x1x16xf32>, %[[MU:.*]]: tensor<1xf32>, %[[G:.*]]: tensor<16xf32>):
+  // CHECK: %[[LA:.*]] = mstream.lookahead x(%[[TX]]) v(%[[TV]]) mu(%[[MU]])
+  // CHECK: %[[H:.*]] = mstream.layer_norm %[[LA]], %[[G]]
+  // CHECK: mstream.yield %[[H]], %[[G]] : tensor<1x1x16xf32>, tensor<16xf32>
+  %r:2 = mstream.fused "layers.0.attn" tokens [2, 8] (%x, %v, %mu, %gain) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<1xf32>, tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<16xf32>) {
+  ^bb0(%tx: tensor<1x1x16xf32>, %tv: tensor<1x1x16xf32>, %m: tensor<1xf32>, %g: tensor<16xf32>):
+    %la = mstream.lookahead x(%tx) v(%tv) mu(%m) : tensor<1x1x16xf32>, tensor<1xf32>
+    %h = mstream.layer_norm %la, %g : tensor<1x1x16xf32>, tensor<16xf32>
+    mstream.yield %h, %g : tensor<1x1x16xf32>, tensor<16xf32>
+  }
+  return %r#0, %r#1 : tensor<2x8x16xf32>, tensor<16xf32>
+}

@@ -62,3 +62,34 @@ func.func @loss(%ids: tensor<2x4xi32>, %tgt: tensor<2x4xi32>, %tok: tensor<16x8x
   %loss = mstream.cross_entropy %l, %tgt : tensor<2x4x16xf32>, tensor<2x4xi32> -> tensor<f32>
   return %loss : tensor<f32>
 }
+
+// -----
+
+// The backward of a fused region is a fused region (".grad") over the same
+// tokens: it takes the forward inputs and the cotangent of the result,
+// rebuilds the token's forward values and returns per-token cotangents of
+// x and v and token sums for the shared mu and gain.
+// CHECK-LABEL: func.func @loss_and_grads(
+// CHECK: %[[X:.*]] = mstream.embedding
+// CHECK: %[[V:.*]] = mstream.embedding
+// CHECK: %[[H:.*]] = mstream.fused "pre" tokens [2, 4](%[[X]], %[[V]], %[[MU:.*]], %[[GAIN:[^)]*]])
+// CHECK: %[[BACK:.*]]:4 = mstream.fused "pre.grad" tokens [2, 4](%[[X]], %[[V]], %[[MU]], %[[GAIN]], %{{.*}}) : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<1xf32>, tensor<8xf32>, tensor<2x4x8xf32>) -> (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<1xf32>, tensor<8xf32>) {
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<1x1x8xf32>, %{{.*}}: tensor<1x1x8xf32>, %{{.*}}: tensor<1xf32>, %{{.*}}: tensor<8xf32>, %{{.*}}: tensor<1x1x8xf32>):
+// CHECK: mstream.lookahead
+// CHECK-NOT: mstream.layer_norm
+// CHECK: linalg.generic
+// CHECK: mstream.yield {{.*}} : tensor<1x1x8xf32>, tensor<1x1x8xf32>, tensor<1xf32>, tensor<8xf32>
+// CHECK: return
+func.func @loss(%ids: tensor<2x4xi32>, %tgt: tensor<2x4xi32>, %tok: tensor<16x8xf32> {mstream.param = "tok_emb.weight"}, %pos: tensor<8x8xf32> {mstream.param = "pos_emb.weight"}, %mu: tensor<1xf32> {mstream.param = "mu"}, %gain: tensor<8xf32> {mstream.param = "gain"}) -> tensor<f32> {
+  %x = mstream.embedding %ids, %tok, %pos : (tensor<2x4xi32>, tensor<16x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %v = mstream.embedding %ids, %pos, %pos : (tensor<2x4xi32>, tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %h = mstream.fused "pre" tokens [2, 4] (%x, %v, %mu, %gain) : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<1xf32>, tensor<8xf32>) -> tensor<2x4x8xf32> {
+  ^bb0(%tx: tensor<1x1x8xf32>, %tv: tensor<1x1x8xf32>, %m: tensor<1xf32>, %g: tensor<8xf32>):
+    %la = mstream.lookahead x(%tx) v(%tv) mu(%m) : tensor<1x1x8xf32>, tensor<1xf32>
+    %n = mstream.layer_norm %la, %g : tensor<1x1x8xf32>, tensor<8xf32>
+    mstream.yield %n : tensor<1x1x8xf32>
+  }
+  %l = mstream.tied_head %h, %tok : (tensor<2x4x8xf32>, tensor<16x8xf32>) -> tensor<2x4x16xf32>
+  %loss = mstream.cross_entropy %l, %tgt : tensor<2x4x16xf32>, tensor<2x4xi32> -> tensor<f32>
+  return %loss : tensor<f32>
+}

@@ -2,7 +2,8 @@
 //
 // Three families: model/oracle ops (embedding .. cross_entropy), per-token
 // matrix ops (newton_schulz, inv_sqrt, eye), and one step op per optimizer
-// scheme (gd .. soap) plus the Nesterov/TMM lookahead.
+// scheme (gd .. soap) plus the Nesterov/TMM lookahead. The weight optimizer
+// ops and the fused regions have their own files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -486,5 +487,6 @@ def MStream_SoapOp : MStream_StepOp<"soap",
 }
 
 include "mstream/Dialect/MStreamOptimizerOps.td"
+include "mstream/Dialect/MStreamFusionOps.td"
 
 #endif // MSTREAM_DIALECT_MSTREAMOPS_TD

@@ -62,6 +62,15 @@ void buildCudaPipeline(mlir::OpPassManager &pm,
 /// conversions, translations) the pipelines need, for any driver's context.
 void registerPipelineDependencies(mlir::DialectRegistry &registry);
 
+/// For every function with mstream.fused regions, one line per region: its
+/// token grid, how many ops it fused, the bytes it reads and writes per
+/// token, and what those ops would move per token as separate kernels.
+void printFusionReport(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+/// The fusion passes, in order: mstream-fuse-preconditioners, then
+/// mstream-fuse-streams.
+void buildFusionPipeline(mlir::OpPassManager &pm);
+
 /// Registers the named pipelines with mlir-opt style drivers.
 void registerMStreamPipelines();
 
@@ -72,9 +81,12 @@ inline constexpr llvm::StringLiteral kTrainStepName = "train_step";
 /// Attaches the vector-Jacobian products of the mstream ops
 /// (VjpOpInterface external models).
 void registerVjpInterfaces(mlir::DialectRegistry &registry);
-/// The step ops' and the matrix ops' shares of registerVjpInterfaces.
+/// The step ops', the matrix ops' and the fused regions' shares of
+/// registerVjpInterfaces.
 void registerStepVjpInterfaces(mlir::DialectRegistry &registry);
 void registerMatrixVjpInterfaces(mlir::DialectRegistry &registry);
+/// The fused regions' VJP: a backward fused region.
+void registerFusedVjpInterface(mlir::DialectRegistry &registry);
 
 /// The attribute of RecordEntryShapes, read by EmitEntryPoints.
 inline constexpr llvm::StringLiteral kEntryShapesAttr = "mstream.entry_shapes";

@@ -186,13 +186,28 @@ Value mstream::lowering::buildTokenMatmul(OpBuilder &b, Location loc, Value a,
                                           Value bm, bool transposeA,
                                           bool transposeB) {
   RankedTensorType type = contractionResult(a, bm, transposeA, transposeB);
-  auto maps = contractionMaps(b.getContext(), 1, transposeA, transposeB);
+  int64_t k =
+      cast<RankedTensorType>(a.getType()).getDimSize(transposeA ? 1 : 2);
+  if (type.getDimSize(1) * type.getDimSize(2) * k >= kBlasTokenMatmulVolume)
+    return buildBatchMatmul(b, loc, a, bm, transposeA, transposeB);
+
+  // Loops (N, m, k, n): the innermost loop runs along contiguous rows of bm
+  // and the result, which vectorises without reassociating a reduction.
+  MLIRContext *context = b.getContext();
+  auto map = [&](ArrayRef<unsigned> dims) {
+    SmallVector<AffineExpr> results;
+    for (unsigned dim : dims)
+      results.push_back(getAffineDimExpr(dim, context));
+    return AffineMap::get(4, 0, results, context);
+  };
+  AffineMap lhs = transposeA ? map({0, 2, 1}) : map({0, 1, 2});
+  AffineMap rhs = transposeB ? map({0, 3, 2}) : map({0, 2, 3});
   SmallVector<utils::IteratorType> iterators = {
       utils::IteratorType::parallel, utils::IteratorType::parallel,
-      utils::IteratorType::parallel, utils::IteratorType::reduction};
+      utils::IteratorType::reduction, utils::IteratorType::parallel};
   return buildGeneric(
-      b, loc, filled(b, loc, type, 0.0), ValueRange{a, bm},
-      ArrayRef<AffineMap>(maps).drop_back(), maps.back(), iterators,
+      b, loc, filled(b, loc, type, 0.0), ValueRange{a, bm}, {lhs, rhs},
+      map({0, 1, 3}), iterators,
       [](OpBuilder &nested, Location nestedLoc, ValueRange args) {
         Value product =
             arith::MulFOp::create(nested, nestedLoc, args[0], args[1]);

@@ -87,9 +87,16 @@ Value buildGeneric(OpBuilder &b, Location loc, Value init, ValueRange inputs,
                    llvm::ArrayRef<mlir::utils::IteratorType> iterators,
                    BodyBuilder body);
 
-/// A per-token matrix product over `[N, m, k] x [N, k, n]` kept as a
-/// generated contraction; `transposeA` reads a as `[N, k, m]`,
-/// `transposeB` reads bm as `[N, n, k]`.
+/// From this many multiply-adds (m n k) a per-token matrix product is a
+/// batch_matmul for the BLAS: shampoo's and soap's Dh x Dh products at
+/// Dh >= 32. Smaller ones (Newton-Schulz's H x H Gram side) cost less than
+/// a library call.
+inline constexpr int64_t kBlasTokenMatmulVolume = 32 * 32 * 32;
+
+/// A per-token matrix product over `[N, m, k] x [N, k, n]`: a batch_matmul
+/// from kBlasTokenMatmulVolume on, else a generated contraction.
+/// `transposeA` reads a as `[N, k, m]`, `transposeB` reads bm as
+/// `[N, n, k]`.
 Value buildTokenMatmul(OpBuilder &b, Location loc, Value a, Value bm,
                        bool transposeA, bool transposeB = false);
 

@@ -42,6 +42,56 @@ static llvm::Error runPasses(ModuleOp module,
   return llvm::Error::success();
 }
 
+llvm::ArrayRef<llvm::StringLiteral> mstream::phaseNames() {
+  static constexpr llvm::StringLiteral names[] = {"imported", "fused",
+                                                  "training", "lowered", "llvm"};
+  return names;
+}
+
+std::optional<mstream::Phase> mstream::parsePhase(llvm::StringRef name) {
+  auto names = phaseNames();
+  auto found = llvm::find(names, name);
+  if (found == names.end())
+    return std::nullopt;
+  return static_cast<Phase>(found - names.begin());
+}
+
+bool mstream::fusesRegions(const CompileRequest &request) {
+  return request.fuse && request.target == "cpu";
+}
+
+llvm::Error mstream::fuseRegions(ModuleOp module) {
+  return runPasses(module, mstream::buildFusionPipeline,
+                   "fusing per-token regions");
+}
+
+llvm::Error
+mstream::runPhases(ModuleOp module, const CompileRequest &request, Phase last,
+                   llvm::function_ref<void(Phase, ModuleOp)> observe) {
+  auto ran = [&](Phase phase) {
+    if (observe)
+      observe(phase, module);
+  };
+  ran(Phase::Imported);
+  if (last >= Phase::Fused) {
+    if (fusesRegions(request))
+      if (llvm::Error error = fuseRegions(module))
+        return error;
+    ran(Phase::Fused);
+  }
+  if (last >= Phase::Training) {
+    if (llvm::Error error = addRequestedEntries(module, request))
+      return error;
+    ran(Phase::Training);
+  }
+  if (last >= Phase::Lowered) {
+    if (llvm::Error error = lowerForTarget(module, request))
+      return error;
+    ran(Phase::Lowered);
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error mstream::addGradients(ModuleOp module) {
   return runPasses(
       module,
@@ -312,26 +362,34 @@ static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
 }
 } // namespace mstream
 
-llvm::Expected<std::string>
-mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
-                         const CompileRequest &request) {
+llvm::Expected<std::string> mstream::compileArtifact(
+    MLIRContext &context, const ParsedConfig &parsed,
+    const CompileRequest &request,
+    llvm::function_ref<void(Phase, ModuleOp)> observe,
+    llvm::function_ref<void(llvm::Module &)> observeLlvm) {
   StepShape shape{request.batch, request.seq};
   auto module = importModel(context, parsed, shape);
   if (!module)
     return module.takeError();
   if (shape.seq == 0)
     shape.seq = parsed.config.maxSeqLen;
-  if (llvm::Error error = addRequestedEntries(**module, request))
-    return std::move(error);
-  rt::Manifest manifest = describe(parsed, shape, request, **module);
-  if (llvm::Error error = lowerForTarget(**module, request))
+  std::optional<rt::Manifest> manifest;
+  if (llvm::Error error = runPhases(
+          **module, request, Phase::Lowered, [&](Phase phase, ModuleOp m) {
+            if (phase == Phase::Training)
+              manifest = describe(parsed, shape, request, m);
+            if (observe)
+              observe(phase, m);
+          }))
     return std::move(error);
   llvm::LLVMContext llvmContext;
   auto llvmModule = translateHostCode(**module, llvmContext);
   if (!llvmModule)
     return llvmModule.takeError();
+  if (observeLlvm)
+    observeLlvm(**llvmModule);
   auto object = linkSharedObject(**llvmModule);
   if (!object)
     return object.takeError();
-  return rt::serializeArtifact(manifest, *object);
+  return rt::serializeArtifact(*manifest, *object);
 }

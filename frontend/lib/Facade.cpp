@@ -48,37 +48,35 @@ absl::StatusOr<ModelDefinition> ModelDefinition::parse(std::string text,
 }
 
 std::vector<std::string> ModelDefinition::phases() {
-  return {"imported", "training", "lowered", "llvm"};
+  std::vector<std::string> names;
+  for (llvm::StringLiteral name : phaseNames())
+    names.push_back(name.str());
+  return names;
 }
 
 absl::StatusOr<std::string>
 ModelDefinition::ir(const std::string &phase,
                     const CompileRequest &request) const {
-  std::vector<std::string> known = phases();
-  auto position = std::find(known.begin(), known.end(), phase);
-  if (position == known.end())
+  std::optional<Phase> stage = parsePhase(phase);
+  if (!stage)
     return absl::InvalidArgumentError(
         "unknown IR phase '" + phase +
-        "'; this mstream has: " + llvm::join(known, ", "));
-  size_t stage = position - known.begin();
+        "'; this mstream has: " + llvm::join(phases(), ", "));
   // "training" shows the train step; later phases lower what `request`
   // asks for, as compile() would.
   CompileRequest entries = request;
-  entries.train |= stage == 1;
+  entries.train |= *stage == Phase::Training;
   return inContext([&](mlir::MLIRContext &context)
                        -> llvm::Expected<std::string> {
     auto module = importModel(context, parsed_, {request.batch, request.seq});
     if (!module)
       return module.takeError();
-    if (stage >= 1)
-      if (llvm::Error error = addRequestedEntries(**module, entries))
-        return std::move(error);
-    if (stage >= 2)
-      if (llvm::Error error = lowerForTarget(**module, request))
-        return std::move(error);
+    if (llvm::Error error = runPhases(**module, entries,
+                                      std::min(*stage, Phase::Lowered)))
+      return std::move(error);
     std::string text;
     llvm::raw_string_ostream out(text);
-    if (stage == 3) {
+    if (*stage == Phase::Llvm) {
       llvm::LLVMContext llvmContext;
       auto llvmModule = translateHostCode(**module, llvmContext);
       if (!llvmModule)

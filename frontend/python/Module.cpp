@@ -112,7 +112,8 @@ py::list describeParams(const std::vector<ParamSpec> &table) {
 
 CompileRequest request(int64_t batch, int64_t seq, bool gradients, bool train,
                        const std::string &recipe, double maxNorm,
-                       const std::string &target, const std::string &chip) {
+                       const std::string &target, const std::string &chip,
+                       bool fuse) {
   CompileRequest request;
   request.target = target;
   request.chip = chip;
@@ -121,6 +122,7 @@ CompileRequest request(int64_t batch, int64_t seq, bool gradients, bool train,
   request.gradients = gradients;
   request.train = train;
   request.optimizer = {recipe, maxNorm};
+  request.fuse = fuse;
   return request;
 }
 
@@ -234,32 +236,35 @@ PYBIND11_MODULE(_mstream, m) {
           "ir",
           [](const ModelDefinition &d, const std::string &phase, int64_t batch,
              int64_t seq, bool gradients, bool train, const std::string &recipe,
-             double maxNorm, const std::string &target,
-             const std::string &chip) {
+             double maxNorm, const std::string &target, const std::string &chip,
+             bool fuse) {
             return take(d.ir(phase, request(batch, seq, gradients, train,
-                                            recipe, maxNorm, target, chip)));
+                                            recipe, maxNorm, target, chip,
+                                            fuse)));
           },
           py::arg("phase"), py::arg("batch"), py::arg("seq"),
           py::arg("gradients"), py::arg("train"), py::arg("recipe"),
           py::arg("max_norm"), py::arg("target") = "cpu",
-          py::arg("chip") = "sm_90")
+          py::arg("chip") = "sm_90", py::arg("fuse") = true)
       .def(
           "compile",
           [](const ModelDefinition &d, int64_t batch, int64_t seq,
              bool gradients, bool train, const std::string &recipe,
-             double maxNorm, const std::string &target,
-             const std::string &chip) {
+             double maxNorm, const std::string &target, const std::string &chip,
+             bool fuse) {
             std::string bytes;
             {
               py::gil_scoped_release release;
               bytes = take(d.compile(request(batch, seq, gradients, train,
-                                             recipe, maxNorm, target, chip)));
+                                             recipe, maxNorm, target, chip,
+                                             fuse)));
             }
             return py::bytes(bytes);
           },
           py::arg("batch"), py::arg("seq"), py::arg("gradients"),
           py::arg("train"), py::arg("recipe"), py::arg("max_norm"),
-          py::arg("target") = "cpu", py::arg("chip") = "sm_90");
+          py::arg("target") = "cpu", py::arg("chip") = "sm_90",
+          py::arg("fuse") = true);
 
   py::class_<rt::Program>(m, "Program")
       .def_static(

@@ -1,6 +1,8 @@
 //===- mstream.cpp - the mstream command-line driver ----------------------===//
 //
 //   mstream compile CONFIG.json [--target=cpu|cuda] [--emit=...] [-o FILE]
+//                   [--compile-to=PHASE] [--dump-ir-dir=DIR]
+//                   [--print-fusion-report] [--fuse=false]
 //   mstream init | eval ...   (the runtime's commands, runtime/cli)
 //
 //===----------------------------------------------------------------------===//
@@ -8,13 +10,17 @@
 #include "mstream/Frontend/Compiler.h"
 #include "mstream/Frontend/Diagnostics.h"
 #include "mstream/Frontend/ParamTable.h"
+#include "mstream/Passes/Passes.h"
 #include "mstream/Runtime/Cli.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
@@ -106,6 +112,31 @@ cl::opt<double>
             cl::desc("With --train: global gradient-norm clip (<= 0: off)"),
             cl::init(1.0), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
+cl::opt<std::string> compileTo(
+    "compile-to",
+    cl::desc("Print the IR at a phase: imported, fused, training, lowered "
+             "(needs --target) or llvm (host LLVM IR, needs --target)"),
+    cl::value_desc("phase"), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
+cl::opt<std::string> dumpIrDir(
+    "dump-ir-dir",
+    cl::desc("Also write the IR after every phase that runs to "
+             "DIR/NN-phase.mlir (NN-llvm.ll for the host LLVM IR)"),
+    cl::value_desc("dir"), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
+cl::opt<bool> printFusionReport(
+    "print-fusion-report",
+    cl::desc("Print every fused kernel with the bytes it reads and writes "
+             "per token (to stderr)"),
+    cl::init(false), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
+cl::opt<bool>
+    fuse("fuse",
+         cl::desc("Fuse each substep and each per-token matrix iteration into "
+                  "one per-token kernel, forward and backward (default on; "
+                  "the cuda target compiles unfused for now)"),
+         cl::init(true), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
 cl::opt<bool> printLocations(
     "print-locations",
     cl::desc("Print each op's location (config file:line:col and module "
@@ -132,7 +163,62 @@ int writeOutput(llvm::function_ref<void(llvm::raw_ostream &)> print,
   return 0;
 }
 
+/// Writes `print`'s text to DIR/NN-name.ext for --dump-ir-dir.
+void dumpPhase(mstream::Phase phase, llvm::StringRef extension,
+               llvm::function_ref<void(llvm::raw_ostream &)> print) {
+  unsigned index = static_cast<unsigned>(phase);
+  llvm::SmallString<128> path(dumpIrDir);
+  llvm::sys::path::append(path, llvm::formatv("{0}{1}-{2}.{3}",
+                                              index + 1 < 10 ? "0" : "",
+                                              index + 1,
+                                              mstream::phaseNames()[index],
+                                              extension)
+                                    .str());
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_Text);
+  if (error) {
+    fail("cannot write '" + path + "': " + error.message());
+    return;
+  }
+  print(os);
+}
+
+/// The phase and output that --emit and --compile-to ask for.
+struct Wanted {
+  mstream::Phase phase;
+  Emit emit;
+};
+
+llvm::Expected<Wanted> wanted(bool withEntries) {
+  using mstream::Phase;
+  if (!compileTo.empty()) {
+    if (emit != Emit::Default)
+      return llvm::createStringError("give --emit or --compile-to, not both");
+    std::optional<Phase> phase = mstream::parsePhase(compileTo);
+    if (!phase)
+      return llvm::createStringError(
+          "unknown phase '" + compileTo + "' for --compile-to (expected " +
+          llvm::join(mstream::phaseNames(), ", ") + ")");
+    if (*phase >= Phase::Lowered && target == Target::None)
+      return llvm::createStringError("--compile-to=" + compileTo +
+                                     " needs --target");
+    return Wanted{*phase, *phase == Phase::Llvm ? Emit::LlvmIr : Emit::Mlir};
+  }
+  Emit what = emit;
+  if (what == Emit::Default)
+    what = target == Target::None ? Emit::Mlir : Emit::Artifact;
+  if (what != Emit::Mlir && target == Target::None)
+    return llvm::createStringError(
+        "--emit=lowered, llvm-ir, cubin and artifact need --target");
+  if (what == Emit::Cubin && target != Target::Cuda)
+    return llvm::createStringError("--emit=cubin needs --target=cuda");
+  if (what == Emit::Mlir)
+    return Wanted{withEntries ? Phase::Training : Phase::Imported, what};
+  return Wanted{what == Emit::LlvmIr ? Phase::Llvm : Phase::Lowered, what};
+}
+
 int runCompile() {
+  using mstream::Phase;
   llvm::Expected<mstream::ParsedConfig> parsed =
       mstream::parseModelConfigFile(configPath);
   if (!parsed) {
@@ -140,16 +226,15 @@ int runCompile() {
     llvm::errs() << llvm::toString(parsed.takeError());
     return 1;
   }
-  Emit what = emit;
-  if (what == Emit::Default)
-    what = target == Target::None ? Emit::Mlir : Emit::Artifact;
-  if (what != Emit::Mlir && target == Target::None)
-    return fail("--emit=lowered, llvm-ir, cubin and artifact need --target");
-  if (what == Emit::Cubin && target != Target::Cuda)
-    return fail("--emit=cubin needs --target=cuda");
-
+  llvm::Expected<Wanted> want = wanted(gradients || train);
+  if (!want)
+    return fail(llvm::toString(want.takeError()));
   if (recipe != "hybrid" && recipe != "adamw")
     return fail("--recipe must be hybrid or adamw, got '" + recipe + "'");
+  if (!dumpIrDir.empty())
+    if (std::error_code error = llvm::sys::fs::create_directories(dumpIrDir))
+      return fail("cannot create '" + dumpIrDir + "': " + error.message());
+
   mlir::MLIRContext context;
   mstream::ModelDiagnostics diagnostics(&context);
   mstream::StepShape shape{batch, seq};
@@ -161,8 +246,33 @@ int runCompile() {
   request.gradients = gradients || train;
   request.train = train;
   request.optimizer = {recipe, maxNorm};
-  if (what == Emit::Artifact) {
-    auto artifact = mstream::compileArtifact(context, *parsed, request);
+  request.fuse = fuse;
+
+  mlir::OpPrintingFlags flags;
+  flags.enableDebugInfo(printLocations);
+  Phase reportAt = std::min(want->phase, Phase::Training);
+  auto observe = [&](Phase phase, mlir::ModuleOp module) {
+    if (!dumpIrDir.empty())
+      dumpPhase(phase, "mlir",
+                [&](llvm::raw_ostream &os) { module->print(os, flags); });
+    if (printFusionReport && phase == reportAt) {
+      if (!mstream::fusesRegions(request))
+        llvm::errs() << "fusion report: no fused kernels ("
+                     << (fuse ? "the cuda target compiles unfused"
+                              : "--fuse=false")
+                     << ")\n";
+      mstream::printFusionReport(module, llvm::errs());
+    }
+  };
+  auto observeLlvm = [&](llvm::Module &module) {
+    if (!dumpIrDir.empty())
+      dumpPhase(Phase::Llvm, "ll",
+                [&](llvm::raw_ostream &os) { os << module; });
+  };
+
+  if (want->emit == Emit::Artifact) {
+    auto artifact = mstream::compileArtifact(context, *parsed, request,
+                                             observe, observeLlvm);
     if (!artifact)
       return fail(llvm::toString(artifact.takeError()));
     return writeOutput([&](llvm::raw_ostream &os) { os << *artifact; }, true);
@@ -170,27 +280,25 @@ int runCompile() {
   auto module = mstream::importModel(context, *parsed, shape);
   if (!module)
     return fail(llvm::toString(module.takeError()));
-  if (llvm::Error error = mstream::addRequestedEntries(**module, request))
+  if (llvm::Error error =
+          mstream::runPhases(**module, request,
+                             std::min(want->phase, Phase::Lowered), observe))
     return fail(llvm::toString(std::move(error)));
-  if (what != Emit::Mlir)
-    if (llvm::Error error = mstream::lowerForTarget(**module, request))
-      return fail(llvm::toString(std::move(error)));
-  if (what == Emit::Cubin) {
+  if (want->emit == Emit::Cubin) {
     auto cubin = mstream::extractCubin(**module);
     if (!cubin)
       return fail(llvm::toString(cubin.takeError()));
     return writeOutput([&](llvm::raw_ostream &os) { os << *cubin; }, true);
   }
-  if (what == Emit::LlvmIr) {
+  if (want->phase == Phase::Llvm) {
     llvm::LLVMContext llvmContext;
     auto llvmModule = mstream::translateHostCode(**module, llvmContext);
     if (!llvmModule)
       return fail(llvm::toString(llvmModule.takeError()));
+    observeLlvm(**llvmModule);
     return writeOutput([&](llvm::raw_ostream &os) { os << **llvmModule; },
                        false);
   }
-  mlir::OpPrintingFlags flags;
-  flags.enableDebugInfo(printLocations);
   return writeOutput(
       [&](llvm::raw_ostream &os) {
         (*module)->print(os, flags);

@@ -36,7 +36,7 @@ def test_help_and_docstrings():
     assert "One optimizer step" in mstream.CompiledModel.train_step.__doc__
     text = pydoc.render_doc(mstream, renderer=pydoc.plaintext)
     assert "class Trainer" in text and "read_safetensors(path)" in text
-    assert mstream.Model.phases() == ["imported", "training", "lowered", "llvm"]
+    assert mstream.Model.phases() == ["imported", "fused", "training", "lowered", "llvm"]
 
 
 def test_bad_definitions_raise_located_errors(tmp_path):
@@ -64,10 +64,14 @@ def test_ir_phases(tmm):
     model, _ = tmm
     imported = model.ir("imported", batch=BATCH, seq=SEQ)
     assert "mstream.tmm x(" in imported and "func.func @loss" in imported
+    fused = model.ir("fused", batch=BATCH, seq=SEQ)
+    assert 'mstream.fused "layers.1.mlp" tokens [2, 16]' in fused
+    assert "mstream.fused" not in model.ir("fused", batch=BATCH, seq=SEQ, fuse=False)
     training = model.ir("training", batch=BATCH, seq=SEQ)
     assert "func.func @train_step" in training and "mstream.muon_update" in training
-    with pytest.raises(mstream.Error, match="unknown IR phase 'fused'"):
-        model.ir("fused")
+    assert 'mstream.fused "layers.0.attn.grad"' in training
+    with pytest.raises(mstream.Error, match="unknown IR phase 'tiled'"):
+        model.ir("tiled")
 
 
 def test_llvm_phase_of_a_small_model():

@@ -35,6 +35,10 @@ struct CompileRequest {
   bool gradients = false;
   /// Adds the train_step entry (and loss_and_grads).
   bool train = false;
+  /// Runs the fusion passes (mstream-fuse-preconditioners,
+  /// mstream-fuse-streams): per-token regions, forward and backward. The
+  /// cuda target compiles the unfused graph for now.
+  bool fuse = true;
   OptimizerOptions optimizer;
 };
 

@@ -14,7 +14,28 @@
 
 #include "llvm/IR/Module.h"
 
+#include <optional>
+
 namespace mstream {
+
+/// The compiler's phases in pipeline order, as `--compile-to`, `ir()` and
+/// `--dump-ir-dir` name them.
+enum class Phase { Imported, Fused, Training, Lowered, Llvm };
+llvm::ArrayRef<llvm::StringLiteral> phaseNames();
+std::optional<Phase> parsePhase(llvm::StringRef name);
+
+/// Whether `request` gets fused regions (fusion on, cpu target).
+bool fusesRegions(const CompileRequest &request);
+
+/// Runs mstream-fuse-preconditioners and mstream-fuse-streams, in place.
+llvm::Error fuseRegions(mlir::ModuleOp module);
+
+/// Takes an imported module through the phases after Imported up to `last`
+/// (at most Lowered) as `request` asks, in place, calling `observe` after
+/// each phase that ran (the imported module first).
+llvm::Error
+runPhases(mlir::ModuleOp module, const CompileRequest &request, Phase last,
+          llvm::function_ref<void(Phase, mlir::ModuleOp)> observe = nullptr);
 
 /// Adds `loss_and_grads` (inline, then mstream-autodiff), in place.
 llvm::Error addGradients(mlir::ModuleOp module);
@@ -48,9 +69,13 @@ llvm::Expected<std::string> linkSharedObject(llvm::Module &module);
 
 /// The whole compilation of `parsed` to artifact bytes: forward and loss,
 /// plus loss_and_grads and train_step when `request` asks.
-llvm::Expected<std::string> compileArtifact(mlir::MLIRContext &context,
-                                            const ParsedConfig &parsed,
-                                            const CompileRequest &request);
+/// `observe` sees the module after each phase as runPhases calls it, and
+/// `observeLlvm` the optimised host LLVM IR.
+llvm::Expected<std::string> compileArtifact(
+    mlir::MLIRContext &context, const ParsedConfig &parsed,
+    const CompileRequest &request,
+    llvm::function_ref<void(Phase, mlir::ModuleOp)> observe = nullptr,
+    llvm::function_ref<void(llvm::Module &)> observeLlvm = nullptr);
 
 } // namespace mstream
 

@@ -35,9 +35,10 @@ public:
 
   /// The IR names of `ir()`, in pipeline order.
   static std::vector<std::string> phases();
-  /// The module at `phase`: "imported" (mstream dialect), "training"
-  /// (with loss_and_grads and train_step), "lowered" (LLVM dialect after
-  /// mstream-cpu-pipeline) or "llvm" (optimised LLVM IR).
+  /// The module at `phase`: "imported" (mstream dialect), "fused" (with
+  /// per-token mstream.fused regions), "training" (with loss_and_grads and
+  /// train_step), "lowered" (LLVM dialect after the target's pipeline) or
+  /// "llvm" (optimised LLVM IR).
   absl::StatusOr<std::string> ir(const std::string &phase,
                                  const CompileRequest &request) const;
   /// Artifact bytes (runtime/Artifact.h).

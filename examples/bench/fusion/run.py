@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Train-step time of mstream's CPU backend, fused against unfused, against
+PyTorch eager, with the bytes the fused kernels move.
+
+    /usr/bin/python3 examples/bench/fusion/run.py [--variants tmm,adam,muon,soap]
+        [--repeats R] [--threads N]
+
+One invocation measures everything: for each variant, mstream's train step
+compiled with fusion (the default) and with --fuse=false, and PyTorch eager
+running the test tree's reference model and training step
+(test/python/train_reference.py: clipping, AdamW, Muon) in float32, all at
+d=512, L=8, 8 heads, T=256, batch 1, the same thread count for OpenBLAS and
+torch. Bytes: the fusion report's per-token totals for train_step (what the
+fused kernels read and write, and what their ops would move as separate
+kernels) times the tokens of a step. Prints a table.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "test", "python"))
+sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+import mstream  # noqa: E402
+import reference  # noqa: E402
+import train_reference  # noqa: E402
+
+SHAPE = dict(vocab_size=8192, max_seq_len=256, d_model=512, n_layers=8, n_heads=8)
+BATCH, SEQ = 1, 256
+LR = 1e-3
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def time_mstream(model, fuse, tokens, targets, repeats):
+    start = time.perf_counter()
+    compiled = model.compile(batch=BATCH, seq=SEQ, fuse=fuse).init(seed=0)
+    compile_s = time.perf_counter() - start
+    compiled.train_step(tokens, targets, LR)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        compiled.train_step(tokens, targets, LR)
+        times.append((time.perf_counter() - start) * 1e3)
+    return median(times), compile_s
+
+
+def time_torch(config, tokens, targets, repeats):
+    state = reference.random_state_dict(config, 0, dtype=torch.float32)
+    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
+    groups = {k: train_reference.group_of(k, v.shape) for k, v in params.items()}
+    muon = [k for k, g in groups.items() if g == "matrix"]
+    adamw = torch.optim.AdamW([params[k] for k in params if k not in muon], lr=LR,
+                              betas=(0.9, 0.95), eps=1e-8)
+    bufs = {k: torch.zeros_like(params[k]) for k in muon}
+    x, y = torch.from_numpy(tokens.astype(np.int64)), torch.from_numpy(targets.astype(np.int64))
+
+    def step():
+        for p in params.values():
+            p.grad = None
+        loss = reference.loss(config, params, x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+        adamw.step()
+        with torch.no_grad():
+            for k in muon:
+                train_reference.muon_step(params[k], params[k].grad, bufs[k], LR)
+
+    step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1e3)
+    return median(times)
+
+
+def fused_bytes(bindir, config_path):
+    """(fused, separate-op) bytes per token of train_step's fused kernels."""
+    out = subprocess.run([os.path.join(bindir, "mstream"), "compile", config_path,
+                          "--compile-to=training", "--train", "--batch", str(BATCH),
+                          "--seq", str(SEQ), "--print-fusion-report", "-o", os.devnull],
+                         check=True, capture_output=True, text=True).stderr
+    section = out[out.index("@train_step"):]
+    match = re.search(r"total: (\d+) bytes per token fused, (\d+) as separate ops", section)
+    return int(match.group(1)), int(match.group(2))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bindir", default=os.path.join(ROOT, "build", "bin"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", default="tmm,adam,muon,soap")
+    args = parser.parse_args()
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, SHAPE["vocab_size"], (BATCH, SEQ)).astype(np.int32)
+    targets = np.roll(tokens, -1, axis=1)
+    print(f"train step, d512 L8 H8 T{SEQ} batch {BATCH}, {args.threads} threads; "
+          f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up")
+    print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
+          f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
+          f"{'compile s f/u':>14}")
+    for variant in args.variants.split(","):
+        config = dict(SHAPE, variant=variant)
+        config_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"fusion-bench-{variant}.json")
+        with open(config_path, "w") as f:
+            json.dump(config, f)
+        model = mstream.Model.from_config(config)
+        fused_ms, fused_s = time_mstream(model, True, tokens, targets, args.repeats)
+        unfused_ms, unfused_s = time_mstream(model, False, tokens, targets, args.repeats)
+        torch_ms = time_torch(config, tokens, targets, args.repeats)
+        per_token, separate = fused_bytes(args.bindir, config_path)
+        mb = BATCH * SEQ / 2**20
+        print(f"{variant:8} {fused_ms:9.1f} {unfused_ms:11.1f} {torch_ms:9.1f} "
+              f"{unfused_ms / fused_ms:13.2f} {torch_ms / fused_ms:11.2f} "
+              f"{per_token * mb:9.1f} {separate * mb:10.1f} "
+              f"{fused_s:6.0f}/{unfused_s:<6.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

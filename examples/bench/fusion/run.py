@@ -102,20 +102,24 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", default="tmm,adam,muon,soap")
+    parser.add_argument("--layers", type=int, default=SHAPE["n_layers"],
+                        help="n_layers (muon and soap at 8 compile for over 10 minutes)")
     args = parser.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, SHAPE["vocab_size"], (BATCH, SEQ)).astype(np.int32)
     targets = np.roll(tokens, -1, axis=1)
-    print(f"train step, d512 L8 H8 T{SEQ} batch {BATCH}, {args.threads} threads; "
+    shape = dict(SHAPE, n_layers=args.layers)
+    print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {BATCH}, {args.threads} threads; "
           f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up")
     print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
           f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
           f"{'compile s f/u':>14}")
     for variant in args.variants.split(","):
-        config = dict(SHAPE, variant=variant)
-        config_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"fusion-bench-{variant}.json")
+        config = dict(shape, variant=variant)
+        config_path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                   f"fusion-bench-{variant}-{args.layers}.json")
         with open(config_path, "w") as f:
             json.dump(config, f)
         model = mstream.Model.from_config(config)

@@ -48,7 +48,7 @@ func.func @mlp(%x: tensor<2x8x16xf32>, %w1: tensor<64x16xf32>, %w2: tensor<16x64
 // CHECK: math.sqrt
 // CHECK: %[[C5:.*]] = arith.constant 5 : index
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C5]]
-// CHECK-COUNT-3: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK-COUNT-3: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel"]
 // CHECK: scf.yield
 // CHECK: tensor.expand_shape
 // CHECK-NOT: linalg.matmul
@@ -114,7 +114,7 @@ func.func @tmm(%x: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %g: tensor<2x8x16
 // soap: G viewed per head, GᵀG per token, InvSqrt in a loop, M' x R^-1/2.
 // CHECK-LABEL: func.func @soap
 // CHECK: tensor.expand_shape %arg3 {{.*}} into tensor<2x8x4x4xf32>
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel"]
 // CHECK: scf.for
 // CHECK: tensor.collapse_shape {{.*}} into tensor<2x8x16xf32>
 // CHECK-NOT: mstream.

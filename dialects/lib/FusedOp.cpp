@@ -6,26 +6,27 @@
 using namespace mlir;
 using namespace mstream;
 
-RankedTensorType FusedOp::getTokenType(Type type) {
-  auto tensor = cast<RankedTensorType>(type);
-  SmallVector<int64_t> shape(tensor.getShape());
-  for (size_t i = 0; i < getTokens().size() && i < shape.size(); ++i)
-    shape[i] = 1;
-  return tensor.clone(shape);
-}
-
 /// Whether `type` starts with the token dimensions.
 static bool hasTokenDims(Type type, ArrayRef<int64_t> tokens) {
-  auto tensor = cast<RankedTensorType>(type);
-  return tensor.getRank() >= static_cast<int64_t>(tokens.size()) &&
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.getRank() >= static_cast<int64_t>(tokens.size()) &&
          tensor.getShape().take_front(tokens.size()) == tokens;
+}
+
+Type FusedOp::getTokenSliceType(Type type, ArrayRef<int64_t> tokens) {
+  if (!hasTokenDims(type, tokens))
+    return type;
+  auto tensor = cast<RankedTensorType>(type);
+  SmallVector<int64_t> shape(tensor.getShape());
+  std::fill_n(shape.begin(), tokens.size(), 1);
+  return tensor.clone(shape);
 }
 
 /// With every token dimension 1 a shared value with token dimensions reads
 /// as per token; both readings compute the same.
 static bool isTokenSlice(FusedOp op, Type outer, Type inner) {
   return hasTokenDims(outer, op.getTokens()) &&
-         inner == op.getTokenType(outer);
+         inner == FusedOp::getTokenSliceType(outer, op.getTokens());
 }
 
 bool FusedOp::isPerTokenInput(unsigned i) {
@@ -56,8 +57,8 @@ LogicalResult FusedOp::verifyRegions() {
   Block &body = getBody().front();
   if (body.getNumArguments() != getInputs().size())
     return emitOpError("body takes ")
-           << body.getNumArguments() << " arguments for "
-           << getInputs().size() << " inputs";
+           << body.getNumArguments() << " arguments for " << getInputs().size()
+           << " inputs";
   auto check = [&](StringRef what, unsigned i, Type outer,
                    Type inner) -> LogicalResult {
     if (inner == outer || isTokenSlice(*this, outer, inner))
@@ -69,14 +70,13 @@ LogicalResult FusedOp::verifyRegions() {
                          << formatShape(getTokens());
   };
   for (auto [i, input] : llvm::enumerate(getInputs()))
-    if (failed(check("input", i, input.getType(),
-                     body.getArgument(i).getType())))
+    if (failed(
+            check("input", i, input.getType(), body.getArgument(i).getType())))
       return failure();
   ValueRange yielded = getYield().getValues();
   if (yielded.size() != getNumResults())
     return emitOpError("body yields ")
-           << yielded.size() << " values for " << getNumResults()
-           << " results";
+           << yielded.size() << " values for " << getNumResults() << " results";
   for (auto [i, result] : llvm::enumerate(getResults()))
     if (failed(check("result", i, result.getType(), yielded[i].getType())))
       return failure();

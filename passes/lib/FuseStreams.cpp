@@ -32,8 +32,7 @@ StepOpInterface heldStep(FusedOp region) {
 }
 
 /// The single user of `value` of type OpTy whose `operandIndex` it is.
-template <typename OpTy>
-OpTy userAt(Value value, unsigned operandIndex) {
+template <typename OpTy> OpTy userAt(Value value, unsigned operandIndex) {
   for (OpOperand &use : value.getUses())
     if (auto op = dyn_cast<OpTy>(use.getOwner()))
       if (use.getOperandNumber() == operandIndex)
@@ -61,19 +60,19 @@ SmallVector<Operation *> substepGroup(Operation *anchor) {
 struct FuseStreamsPass : mstream::impl::FuseStreamsBase<FuseStreamsPass> {
   void runOnOperation() override {
     SmallVector<SmallVector<Operation *>> groups;
+    llvm::SmallPtrSet<Operation *, 32> grouped;
     getOperation().walk([&](Operation *op) {
       if (op->getParentOfType<FusedOp>())
         return;
       if (isa<StepOpInterface>(op) ||
-          (isa<FusedOp>(op) && heldStep(cast<FusedOp>(op))))
+          (isa<FusedOp>(op) && heldStep(cast<FusedOp>(op)))) {
         groups.push_back(substepGroup(op));
+        grouped.insert(groups.back().begin(), groups.back().end());
+      }
     });
     // The first substep's lookahead and pre-norm (after the embeddings).
     getOperation().walk([&](LookaheadOp lookahead) {
-      if (lookahead->getParentOfType<FusedOp>() ||
-          llvm::any_of(groups, [&](auto &g) {
-            return llvm::is_contained(g, lookahead.getOperation());
-          }))
+      if (lookahead->getParentOfType<FusedOp>() || grouped.contains(lookahead))
         return;
       if (auto norm = userAt<LayerNormOp>(lookahead.getResult(), 0))
         groups.push_back({lookahead, norm});
@@ -81,15 +80,17 @@ struct FuseStreamsPass : mstream::impl::FuseStreamsBase<FuseStreamsPass> {
     for (ArrayRef<Operation *> group : groups) {
       Operation *anchor = group.front();
       std::string name = regionName(anchor);
-      if (auto region = dyn_cast<FusedOp>(anchor))
+      ArrayRef<int64_t> tokens;
+      if (auto region = dyn_cast<FusedOp>(anchor)) {
         name = region.getName().str();
-      else if (isa<LookaheadOp>(anchor))
-        name += ".lookahead";
-      Value stream = anchor->getOperand(0);
-      if (auto region = dyn_cast<FusedOp>(anchor))
-        stream = region.getInputs().front();
+        tokens = region.getTokens();
+      } else {
+        if (isa<LookaheadOp>(anchor))
+          name += ".lookahead";
+        tokens = streamTokens(anchor->getOperand(0));
+      }
       // A group that ends elsewhere stays as it is (still correct, unfused).
-      (void)fuseIntoRegion(group, name, streamTokens(stream));
+      (void)fuseIntoRegion(group, name, tokens);
     }
   }
 };

@@ -19,17 +19,6 @@ std::string mstream::regionName(Operation *anchor) {
   return anchor->getName().stripDialect().str();
 }
 
-/// `type` as one token sees it when it starts with the token dimensions.
-static Type tokenSlice(Type type, ArrayRef<int64_t> tokens) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || tensor.getRank() < static_cast<int64_t>(tokens.size()) ||
-      tensor.getShape().take_front(tokens.size()) != tokens)
-    return type;
-  SmallVector<int64_t> shape(tensor.getShape());
-  std::fill_n(shape.begin(), tokens.size(), 1);
-  return tensor.clone(shape);
-}
-
 FailureOr<FusedOp> mstream::fuseIntoRegion(ArrayRef<Operation *> group,
                                            StringRef name,
                                            ArrayRef<int64_t> tokens) {
@@ -47,8 +36,7 @@ FailureOr<FusedOp> mstream::fuseIntoRegion(ArrayRef<Operation *> group,
         if (members.contains(user))
           continue;
         // The region replaces the group after its last op.
-        if (user->getBlock() == last->getBlock() &&
-            user->isBeforeInBlock(last))
+        if (user->getBlock() == last->getBlock() && user->isBeforeInBlock(last))
           return failure();
         escapes = true;
       }
@@ -65,8 +53,9 @@ FailureOr<FusedOp> mstream::fuseIntoRegion(ArrayRef<Operation *> group,
   Block *body = b.createBlock(&fused.getBody());
   IRMapping map;
   for (Value input : inputs)
-    map.map(input, body->addArgument(tokenSlice(input.getType(), tokens),
-                                     input.getLoc()));
+    map.map(input, body->addArgument(
+                       FusedOp::getTokenSliceType(input.getType(), tokens),
+                       input.getLoc()));
   for (Operation *op : group) {
     if (auto inner = dyn_cast<FusedOp>(op)) {
       Block &innerBody = inner.getBody().front();
@@ -82,7 +71,7 @@ FailureOr<FusedOp> mstream::fuseIntoRegion(ArrayRef<Operation *> group,
     }
     Operation *copy = b.clone(*op, map);
     for (Value result : copy->getResults())
-      result.setType(tokenSlice(result.getType(), tokens));
+      result.setType(FusedOp::getTokenSliceType(result.getType(), tokens));
   }
   SmallVector<Value> yielded;
   for (Value output : outputs)

@@ -50,8 +50,10 @@ def MStream_FusedOp : MStream_Op<"fused",
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
-    /// `type` with the token dimensions set to 1: a per-token slice.
-    mlir::RankedTensorType getTokenType(mlir::Type type);
+    /// `type` as one token of `tokens` sees it: with the token dimensions
+    /// set to 1 when it starts with them, else unchanged (shared).
+    static mlir::Type getTokenSliceType(mlir::Type type,
+                                        llvm::ArrayRef<int64_t> tokens);
     /// Whether the body sees input `i` (or yields result `i`) per token.
     bool isPerTokenInput(unsigned i);
     bool isPerTokenResult(unsigned i);

@@ -57,6 +57,7 @@ void mstream::buildCpuPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createRecordEntryShapes());
+  pm.addPass(createOutlineLoopNests());
 
   // -> LLVM dialect.
   buildLoopsToControlFlow(pm);

@@ -68,7 +68,8 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value flat,
 
 void lowerRegion(FusedOp op) {
   OpBuilder b(op);
-  Location loc = op.getLoc();
+  // Named after the region, so that its outlined kernel is too.
+  Location loc = NameLoc::get(op.getNameAttr(), op.getLoc());
   int64_t count = 1;
   for (int64_t size : op.getTokens())
     count *= size;
@@ -88,8 +89,7 @@ void lowerRegion(FusedOp op) {
   auto loop = scf::ForOp::create(
       b, loc, zero, upper, one, inits,
       [&](OpBuilder &nb, Location l, Value flat, ValueRange carried) {
-        SmallVector<Value> position =
-            delinearize(nb, l, flat, op.getTokens());
+        SmallVector<Value> position = delinearize(nb, l, flat, op.getTokens());
         Block &body = op.getBody().front();
         IRMapping map;
         for (auto [i, input] : llvm::enumerate(op.getInputs())) {

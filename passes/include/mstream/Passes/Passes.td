@@ -226,6 +226,25 @@ def BuildTrainStep : Pass<"mstream-build-train-step", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mstream::MStreamDialect"];
 }
 
+def OutlineLoopNests : Pass<"mstream-outline-loop-nests", "::mlir::ModuleOp"> {
+  let summary = "Move each top-level loop nest of a function into its own function";
+  let description = [{
+    Runs on bufferized loops: every `scf.for` directly in a defined
+    function's body becomes a call to a new private function
+    `<function>.<name>` (name: the loop's location name, e.g. the fused
+    region `layers.3.attn.grad`), marked `noinline` and internal. Values the
+    nest uses from above become arguments; constants are cloned in.
+
+    LLVM's loop passes (IndVarSimplify, LoopRotate) take time superlinear
+    in the size of the function they run on, so one train_step function
+    holding every loop of a deep model took minutes at -O2; small functions
+    make the optimiser's time linear in depth. The names also make each
+    kernel visible to profilers.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 def RecordEntryShapes : Pass<"mstream-record-entry-shapes", "::mlir::ModuleOp"> {
   let summary = "Record the static memref argument shapes of every entry point";
   let description = [{

@@ -1,0 +1,76 @@
+// RUN: mstream-opt %s --mstream-outline-loop-nests | FileCheck %s
+
+// Each top-level loop nest becomes a call to a private, non-inlined,
+// internal function named after the function and the loop's location name
+// (a repeated name gets a suffix), placed in program order after its
+// function; values used from above become its arguments, constants are
+// cloned in, loop results become its results, and an inner loop stays
+// inside its nest.
+// CHECK-LABEL: func.func @step(
+// CHECK-SAME: %[[A:[^:]*]]: memref<4x8xf32>, %[[B:[^:]*]]: memref<4x8xf32>)
+// CHECK-NOT: scf.for
+// CHECK: call @step.layers.0.attn(%[[A]], %[[B]]) : (memref<4x8xf32>, memref<4x8xf32>) -> ()
+// CHECK-NEXT: %[[SUM:.*]] = call @step.layers.0.attn_0(%[[B]]) : (memref<4x8xf32>) -> f32
+// CHECK-NEXT: %[[NEXT:.*]] = call @step.loop(%[[SUM]], %[[A]]) : (f32, memref<4x8xf32>) -> f32
+// CHECK-NEXT: memref.store %[[NEXT]], %[[A]]
+// CHECK-NEXT: return
+
+// CHECK-LABEL: func.func private @step.layers.0.attn(
+// CHECK-SAME: %[[IN:[^:]*]]: memref<4x8xf32>, %[[OUT:[^:]*]]: memref<4x8xf32>)
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
+// CHECK: scf.for %[[I:[^ ]*]] =
+// CHECK-NEXT: scf.for %[[J:[^ ]*]] =
+// CHECK-NEXT: %[[X:.*]] = memref.load %[[IN]][%[[I]], %[[J]]]
+// CHECK-NEXT: memref.store %[[X]], %[[OUT]][%[[I]], %[[J]]]
+// CHECK-NOT: call
+// CHECK: return
+
+// CHECK-LABEL: func.func private @step.layers.0.attn_0(
+// CHECK-SAME: %{{[^:]*}}: memref<4x8xf32>) -> f32
+// CHECK-DAG: %[[FROM:.*]] = arith.constant 0.0
+// CHECK: %[[R0:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[FROM]]) -> (f32)
+// CHECK: return %[[R0]] : f32
+
+// CHECK-LABEL: func.func private @step.loop(
+// CHECK-SAME: %[[INIT:[^:]*]]: f32, %[[M:[^:]*]]: memref<4x8xf32>) -> f32
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
+// CHECK-DAG: arith.constant 4 : index
+// CHECK: %[[R:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (f32)
+// CHECK: memref.load %[[M]]
+// CHECK: return %[[R]] : f32
+func.func @step(%a: memref<4x8xf32>, %b: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c4 step %c1 {
+    scf.for %j = %c0 to %c8 step %c1 {
+      %x = memref.load %a[%i, %j] : memref<4x8xf32>
+      memref.store %x, %b[%i, %j] : memref<4x8xf32>
+    }
+  } loc(#attn)
+  %sum = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %zero) -> (f32) {
+    %x = memref.load %b[%i, %c0] : memref<4x8xf32>
+    %s = arith.addf %acc, %x : f32
+    scf.yield %s : f32
+  } loc(#attn)
+  %next = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %sum) -> (f32) {
+    %x = memref.load %a[%i, %c0] : memref<4x8xf32>
+    %s = arith.addf %acc, %x : f32
+    scf.yield %s : f32
+  }
+  memref.store %next, %a[%c0, %c0] : memref<4x8xf32>
+  return
+}
+
+// A function without loops and an external declaration are left alone.
+// CHECK-LABEL: func.func @no_loops(
+// CHECK-NEXT: return
+func.func @no_loops(%a: memref<4xf32>) {
+  return
+}
+// CHECK: func.func private @blas(memref<4xf32>)
+func.func private @blas(memref<4xf32>)
+
+#attn = loc("layers.0.attn"("config.json":3:5))

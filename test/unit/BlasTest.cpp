@@ -1,0 +1,117 @@
+//===- BlasTest.cpp - mstream_sgemm, including its ssyrk paths ------------===//
+
+#include "mstream/Runtime/Blas.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace {
+
+/// Row-major m x n with leading dimension ld, entries in [-1, 1).
+std::vector<float> random(int64_t rows, int64_t ld, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> values(rows * ld);
+  for (float &value : values)
+    value = uniform(gen);
+  return values;
+}
+
+int64_t address(const float *data) { return reinterpret_cast<int64_t>(data); }
+
+/// C += op(A) op(B) in double, for comparison.
+std::vector<double> reference(bool transA, bool transB, int64_t m, int64_t n,
+                              int64_t k, const std::vector<float> &A,
+                              int64_t lda, const std::vector<float> &B,
+                              int64_t ldb, const std::vector<float> &C,
+                              int64_t ldc) {
+  std::vector<double> out(C.begin(), C.end());
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p)
+        out[i * ldc + j] += double(transA ? A[p * lda + i] : A[i * lda + p]) *
+                            double(transB ? B[j * ldb + p] : B[p * ldb + j]);
+  return out;
+}
+
+/// fp32 products of k terms of magnitude < 1 against a double reference:
+/// relative to the largest entry, 1e-5 covers k up to a few hundred.
+void expectNear(const std::vector<float> &actual,
+                const std::vector<double> &expected) {
+  double scale = 0;
+  for (double value : expected)
+    scale = std::max(scale, std::fabs(value));
+  for (size_t i = 0; i < actual.size(); ++i)
+    ASSERT_NEAR(actual[i], expected[i], 1e-5 * scale) << "entry " << i;
+}
+
+std::vector<float> symmetrised(std::vector<float> matrix, int64_t n,
+                               int64_t ld) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < i; ++j)
+      matrix[i * ld + j] = matrix[j * ld + i];
+  return matrix;
+}
+
+TEST(SgemmTest, GramOfRowsAndColumns) {
+  const int64_t m = 24, k = 40;
+  for (bool transA : {false, true}) {
+    int64_t rows = transA ? k : m, lda = (transA ? m : k) + 3;
+    std::vector<float> A = random(rows, lda, 1);
+    std::vector<float> C = symmetrised(random(m, m + 1, 2), m, m + 1);
+    auto expected =
+        reference(transA, !transA, m, m, k, A, lda, A, lda, C, m + 1);
+    mstream_sgemm(1, transA, !transA, m, m, k, address(A.data()), lda, 0,
+                  address(A.data()), lda, 0, address(C.data()), m + 1, 0);
+    expectNear(C, expected);
+  }
+}
+
+TEST(SgemmTest, SquareOfASymmetricMatrix) {
+  const int64_t n = 32;
+  std::vector<float> A = symmetrised(random(n, n, 3), n, n);
+  std::vector<float> C(n * n, 0.0f);
+  auto expected = reference(false, false, n, n, n, A, n, A, n, C, n);
+  mstream_sgemm(1, 0, 0, n, n, n, address(A.data()), n, 0, address(A.data()), n,
+                0, address(C.data()), n, 0);
+  expectNear(C, expected);
+}
+
+TEST(SgemmTest, SelfProductsThatAreNotSymmetricUseTheGemm) {
+  const int64_t n = 16;
+  // A A with A not symmetric.
+  std::vector<float> A = random(n, n, 4);
+  std::vector<float> C(n * n, 0.0f);
+  auto expected = reference(false, false, n, n, n, A, n, A, n, C, n);
+  mstream_sgemm(1, 0, 0, n, n, n, address(A.data()), n, 0, address(A.data()), n,
+                0, address(C.data()), n, 0);
+  expectNear(C, expected);
+  // A Aᵀ accumulated into a C that is not symmetric.
+  std::vector<float> D = random(n, n, 5);
+  expected = reference(false, true, n, n, n, A, n, A, n, D, n);
+  mstream_sgemm(1, 0, 1, n, n, n, address(A.data()), n, 0, address(A.data()), n,
+                0, address(D.data()), n, 0);
+  expectNear(D, expected);
+}
+
+TEST(SgemmTest, BatchedGramsWithStrides) {
+  const int64_t batch = 3, m = 8, k = 12;
+  std::vector<float> A = random(batch * m, k, 6);
+  std::vector<float> C(batch * m * m, 0.0f);
+  std::vector<float> expected;
+  for (int64_t i = 0; i < batch; ++i) {
+    std::vector<float> Ai(A.begin() + i * m * k, A.begin() + (i + 1) * m * k);
+    auto one = reference(false, true, m, m, k, Ai, k, Ai, k,
+                         std::vector<float>(m * m, 0.0f), m);
+    expected.insert(expected.end(), one.begin(), one.end());
+  }
+  mstream_sgemm(batch, 0, 1, m, m, k, address(A.data()), k, m * k,
+                address(A.data()), k, m * k, address(C.data()), m, m * m);
+  expectNear(C, std::vector<double>(expected.begin(), expected.end()));
+}
+
+} // namespace

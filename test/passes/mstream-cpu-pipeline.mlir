@@ -1,6 +1,7 @@
 // The whole CPU pipeline on a two-layer TMMFormer: only the LLVM dialect is
-// left, every GEMM calls the runtime's BLAS entry, and both entry points get
-// packed wrappers.
+// left, every GEMM calls the runtime's BLAS entry, every loop nest is its own
+// internal noinline function (named "loop" here: the input has no location
+// names), and both entry points get packed wrappers.
 // RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s
 
 // CHECK-NOT: mstream.tmm
@@ -9,7 +10,10 @@
 // CHECK-NOT: scf.
 // CHECK: llvm.func @mstream_sgemm(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK: llvm.func @forward(
+// CHECK: llvm.call @forward.loop(
 // CHECK-COUNT-12: llvm.call @mstream_sgemm
+// CHECK: llvm.func internal @forward.loop({{.*}}) attributes {passthrough = ["noinline"]
+// CHECK-NOT: llvm.call @mstream_sgemm
 // CHECK: llvm.func @loss(
 // CHECK: llvm.call @forward
 // CHECK: llvm.func @mstream_entry_forward(%{{.*}}: !llvm.ptr)

@@ -102,7 +102,8 @@ class Model:
         graph (the same math, one kernel per op)."""
         if precision != "fp32":
             raise Error(f"precision '{precision}': mstream computes in fp32 for now")
-        options = dict(batch=batch, seq=seq, recipe=recipe, max_norm=max_norm, fuse=fuse)
+        options = dict(batch=batch, seq=seq, recipe=recipe, max_norm=max_norm, fuse=fuse,
+                       target=target, chip=chip)
         raw = self._definition.compile(batch, seq, False, train, recipe, max_norm,
                                        target, chip, fuse)
         return CompiledModel(self, _mstream.Program.from_bytes(raw, "<compiled>"), options)
@@ -184,7 +185,8 @@ class CompiledModel:
         if self._grads is None:
             o = self._options
             raw = self.model._definition.compile(o["batch"], o["seq"], True, False,
-                                                 o["recipe"], o["max_norm"], fuse=o["fuse"])
+                                                 o["recipe"], o["max_norm"], o["target"],
+                                                 o["chip"], o["fuse"])
             self._grads = _mstream.Program.from_bytes(raw, "<gradients>")
         out = self._grads.run("loss_and_grads", [tokens, targets], self._params)
         return float(out[0]), dict(zip(self._names, out[1:]))

@@ -11,16 +11,39 @@
 
 #include "mstream/Runtime/Blas.h"
 
+#include <algorithm>
 #include <cblas.h>
 
 namespace {
 
-bool isSymmetric(const float *matrix, int64_t n, int64_t ld) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < i; ++j)
-      if (matrix[i * ld + j] != matrix[j * ld + i])
-        return false;
+/// Visits the pairs (i, j), j < i, of an n x n matrix in 32 x 32 tiles, so
+/// that both (i, j) and (j, i) are read from cache; stops when `visit`
+/// returns false.
+template <typename Visit> bool forLowerTriangle(int64_t n, Visit visit) {
+  constexpr int64_t kTile = 32;
+  for (int64_t ti = 0; ti < n; ti += kTile)
+    for (int64_t tj = 0; tj <= ti; tj += kTile)
+      for (int64_t i = ti; i < std::min(ti + kTile, n); ++i)
+        for (int64_t j = tj; j < std::min(tj + kTile, i); ++j)
+          if (!visit(i, j))
+            return false;
   return true;
+}
+
+bool isSymmetric(const float *matrix, int64_t n, int64_t ld) {
+  return forLowerTriangle(n, [&](int64_t i, int64_t j) {
+    return matrix[i * ld + j] == matrix[j * ld + i];
+  });
+}
+
+/// The usual output, a fresh zero fill, is symmetric; a contiguous scan
+/// shows it faster than comparing it with its transpose.
+bool isZeroOrSymmetric(const float *matrix, int64_t n, int64_t ld) {
+  bool zero = true;
+  for (int64_t i = 0; i < n && zero; ++i)
+    zero = std::all_of(matrix + i * ld, matrix + i * ld + n,
+                       [](float value) { return value == 0.0f; });
+  return zero || isSymmetric(matrix, n, ld);
 }
 
 /// C += A Aᵀ (or Aᵀ A) through ssyrk when the product is one, C is
@@ -40,13 +63,14 @@ bool selfProduct(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
   const float *endA = A + (transA ? k : m) * lda;
   if (C < endA && A < C + m * ldc)
     return false;
-  if (!isSymmetric(C, m, ldc))
+  if (!isZeroOrSymmetric(C, m, ldc))
     return false;
   cblas_ssyrk(CblasRowMajor, CblasUpper, trans, m, k, 1.0f, A, lda, 1.0f, C,
               ldc);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < i; ++j)
-      C[i * ldc + j] = C[j * ldc + i];
+  forLowerTriangle(m, [&](int64_t i, int64_t j) {
+    C[i * ldc + j] = C[j * ldc + i];
+    return true;
+  });
   return true;
 }
 

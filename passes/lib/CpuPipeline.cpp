@@ -63,6 +63,7 @@ void mstream::buildCpuPipeline(OpPassManager &pm) {
   buildLoopsToControlFlow(pm);
   buildHostToLlvm(pm, /*deviceAllocations=*/false);
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createParallelTokenLoops());
   pm.addPass(createEmitEntryPoints());
 }
 

@@ -2,10 +2,14 @@
 //
 // A fused region becomes a loop over tokens whose body is the region's: the
 // token's slices of the per-token inputs in, its results inserted into the
-// per-token results, and the token sums accumulated. Everything the body
-// computes in between is a token's worth of data (a few KiB), so it stays in
-// cache; the lowering of the body's mstream ops runs afterwards, on those
-// token-sized tensors.
+// per-token results. A token-sum result is inserted too, as the token's row
+// of a [tokens, ...] partial that is summed after the loop in token order,
+// so that no iteration reads what another writes: the loop is an
+// `scf.forall`, which bufferization keeps free of shared scratch buffers,
+// and the CPU backend runs its tokens in parallel.
+// Everything the body computes in between is a token's worth of data (a
+// few KiB), so it stays in cache; the lowering of the body's mstream ops
+// runs afterwards, on those token-sized tensors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,7 +40,7 @@ struct TokenSlice {
   SmallVector<OpFoldResult> offsets, sizes, strides;
 };
 
-TokenSlice tokenSlice(OpBuilder &b, ArrayRef<Value> position,
+TokenSlice tokenSlice(OpBuilder &b, ValueRange position,
                       RankedTensorType type) {
   TokenSlice slice;
   for (int64_t i = 0; i < type.getRank(); ++i) {
@@ -74,57 +78,70 @@ void lowerRegion(FusedOp op) {
   for (int64_t size : op.getTokens())
     count *= size;
 
+  // Per-token results as they are; token sums as [count, shape...].
   SmallVector<Value> inits;
   for (auto [i, result] : llvm::enumerate(op.getResults())) {
     auto type = cast<RankedTensorType>(result.getType());
-    inits.push_back(op.isPerTokenResult(i)
-                        ? tensor::EmptyOp::create(b, loc, type.getShape(),
-                                                  type.getElementType())
-                              .getResult()
-                        : filled(b, loc, type, 0.0));
+    SmallVector<int64_t> shape(type.getShape());
+    if (!op.isPerTokenResult(i))
+      shape.insert(shape.begin(), count);
+    inits.push_back(
+        tensor::EmptyOp::create(b, loc, shape, type.getElementType()));
   }
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value upper = arith::ConstantIndexOp::create(b, loc, count);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto loop = scf::ForOp::create(
-      b, loc, zero, upper, one, inits,
-      [&](OpBuilder &nb, Location l, Value flat, ValueRange carried) {
-        SmallVector<Value> position = delinearize(nb, l, flat, op.getTokens());
-        Block &body = op.getBody().front();
-        IRMapping map;
-        for (auto [i, input] : llvm::enumerate(op.getInputs())) {
-          Value seen = input;
-          if (op.isPerTokenInput(i)) {
-            auto type = cast<RankedTensorType>(input.getType());
-            TokenSlice s = tokenSlice(nb, position, type);
-            seen = tensor::ExtractSliceOp::create(
-                nb, l, cast<RankedTensorType>(body.getArgument(i).getType()),
-                input, s.offsets, s.sizes, s.strides);
-          }
-          map.map(body.getArgument(i), seen);
-        }
-        for (Operation &nested : body.without_terminator())
-          nb.clone(nested, map);
-        SmallVector<Value> next;
-        for (auto [i, yielded] : llvm::enumerate(op.getYield().getValues())) {
-          Value value = map.lookup(yielded);
-          Value into = carried[i];
-          if (op.isPerTokenResult(i)) {
-            auto type = cast<RankedTensorType>(into.getType());
-            TokenSlice s = tokenSlice(nb, position, type);
-            next.push_back(tensor::InsertSliceOp::create(
-                nb, l, value, into, s.offsets, s.sizes, s.strides));
-          } else {
-            next.push_back(buildElementwise(
-                nb, l, ValueRange{into, value},
-                [](OpBuilder &eb, Location el, ValueRange a) {
-                  return arith::AddFOp::create(eb, el, a[0], a[1]).getResult();
-                }));
-          }
-        }
-        scf::YieldOp::create(nb, l, next);
-      });
-  op.replaceAllUsesWith(loop.getResults());
+  auto loop = scf::ForallOp::create(b, loc, {b.getIndexAttr(count)}, inits,
+                                    /*mapping=*/std::nullopt);
+  Block *loopBody = loop.getBody();
+  Value flat = loopBody->getArgument(0);
+  ValueRange outs = loopBody->getArguments().drop_front();
+  OpBuilder nb = OpBuilder::atBlockBegin(loopBody);
+  SmallVector<Value> position = delinearize(nb, loc, flat, op.getTokens());
+  Block &body = op.getBody().front();
+  IRMapping map;
+  for (auto [i, input] : llvm::enumerate(op.getInputs())) {
+    Value seen = input;
+    if (op.isPerTokenInput(i)) {
+      auto type = cast<RankedTensorType>(input.getType());
+      TokenSlice s = tokenSlice(nb, position, type);
+      seen = tensor::ExtractSliceOp::create(
+          nb, loc, cast<RankedTensorType>(body.getArgument(i).getType()), input,
+          s.offsets, s.sizes, s.strides);
+    }
+    map.map(body.getArgument(i), seen);
+  }
+  for (Operation &nested : body.without_terminator())
+    nb.clone(nested, map);
+  // Each token writes its own slices: per-token results at its position,
+  // token sums at its row of the partial.
+  SmallVector<TokenSlice> slices;
+  for (auto [i, into] : llvm::enumerate(outs)) {
+    auto type = cast<RankedTensorType>(into.getType());
+    slices.push_back(op.isPerTokenResult(i)
+                         ? tokenSlice(nb, position, type)
+                         : tokenSlice(nb, ValueRange{flat}, type));
+  }
+  nb.setInsertionPointToStart(loop.getTerminator().getBody());
+  for (auto [i, yielded] : llvm::enumerate(op.getYield().getValues()))
+    tensor::ParallelInsertSliceOp::create(nb, loc, map.lookup(yielded), outs[i],
+                                          slices[i].offsets, slices[i].sizes,
+                                          slices[i].strides);
+
+  SmallVector<Value> results;
+  for (auto [i, result] : llvm::enumerate(loop.getResults())) {
+    if (op.isPerTokenResult(i)) {
+      results.push_back(result);
+      continue;
+    }
+    auto type = cast<RankedTensorType>(op.getResult(i).getType());
+    auto sum = linalg::ReduceOp::create(
+        b, loc, ValueRange{result}, ValueRange{filled(b, loc, type, 0.0)},
+        ArrayRef<int64_t>{0}, [](OpBuilder &rb, Location rl, ValueRange args) {
+          // acc + token, in token order: the sequential loop's rounding.
+          Value next = arith::AddFOp::create(rb, rl, args[1], args[0]);
+          linalg::YieldOp::create(rb, rl, next);
+        });
+    results.push_back(sum.getResult(0));
+  }
+  op.replaceAllUsesWith(results);
   op.erase();
 }
 

@@ -9,6 +9,8 @@
 
 #include "mstream/Passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -44,42 +46,100 @@ bool isClonableConstant(Value value) {
          def->hasTrait<OpTrait::ConstantLike>();
 }
 
-/// Outlines `loop`, a loop of `parent`, into a function placed after
-/// `previous` (the previous kernel, or `parent`); returns the function.
-func::FuncOp outline(scf::ForOp loop, func::FuncOp parent, Operation *previous,
-                     SymbolTable &symbols) {
+/// A new function for `loop`, an op of `parent`, placed after `previous`:
+/// `<parent>.<name>(leading..., values loop uses from above...)` returning
+/// the loop's results, with its entry block mapping those values (constants
+/// are cloned in). `arguments` receives what a call passes for the values.
+func::FuncOp createKernel(Operation *loop, func::FuncOp parent,
+                          Operation *previous, SymbolTable &symbols,
+                          TypeRange leading, SmallVectorImpl<Value> &arguments,
+                          IRMapping &map) {
   SetVector<Value> used(loop->operand_begin(), loop->operand_end());
-  getUsedValuesDefinedAbove(loop.getRegion(), used);
-  SmallVector<Value> arguments, constants;
+  getUsedValuesDefinedAbove(loop->getRegions(), used);
+  SmallVector<Value> constants;
   for (Value value : used)
     (isClonableConstant(value) ? constants : arguments).push_back(value);
 
   OpBuilder b(parent);
   b.setInsertionPointAfter(previous);
-  Location loc = loop.getLoc();
-  auto type = b.getFunctionType(ValueRange(arguments).getTypes(),
-                                loop.getResultTypes());
-  auto kernel = func::FuncOp::create(
-      b, loc, (parent.getName() + "." + nameOf(loc)).str(), type);
+  Location loc = loop->getLoc();
+  SmallVector<Type> types(leading);
+  llvm::append_range(types, ValueRange(arguments).getTypes());
+  auto kernel =
+      func::FuncOp::create(b, loc, (parent.getName() + "." + nameOf(loc)).str(),
+                           b.getFunctionType(types, loop->getResultTypes()));
   kernel.setPrivate();
   kernel->setAttr("passthrough", b.getStrArrayAttr({"noinline"}));
   kernel->setAttr(
       "llvm.linkage",
       LLVM::LinkageAttr::get(b.getContext(), LLVM::linkage::Linkage::Internal));
-  symbols.insert(kernel, std::next(Block::iterator(previous)));
+  symbols.insert(kernel);
 
   Block *body = kernel.addEntryBlock();
   b.setInsertionPointToStart(body);
-  IRMapping map;
-  map.map(arguments, body->getArguments());
+  map.map(arguments, body->getArguments().drop_front(leading.size()));
   for (Value constant : constants)
     map.map(constant, b.clone(*constant.getDefiningOp())->getResult(0));
+  return kernel;
+}
+
+/// `loop` becomes a call of a function holding it.
+func::FuncOp outline(scf::ForOp loop, func::FuncOp parent, Operation *previous,
+                     SymbolTable &symbols) {
+  SmallVector<Value> arguments;
+  IRMapping map;
+  func::FuncOp kernel =
+      createKernel(loop, parent, previous, symbols, {}, arguments, map);
+  auto b = OpBuilder::atBlockEnd(&kernel.getBody().front());
   Operation *cloned = b.clone(*loop, map);
-  func::ReturnOp::create(b, loc, cloned->getResults());
+  func::ReturnOp::create(b, loop.getLoc(), cloned->getResults());
 
   b.setInsertionPoint(loop);
-  auto call = func::CallOp::create(b, loc, kernel, arguments);
+  auto call = func::CallOp::create(b, loop.getLoc(), kernel, arguments);
   loop->replaceAllUsesWith(call.getResults());
+  loop->erase();
+  return kernel;
+}
+
+/// A bufferized token loop (an `scf.forall` over [0, count) with no results)
+/// becomes `kernel(0, count, values...)`, where `kernel(begin, end, ...)`
+/// runs tokens [begin, end) in an `scf.for`; the function is marked for
+/// mstream-parallel-token-loops.
+func::FuncOp outlineTokens(scf::ForallOp loop, func::FuncOp parent,
+                           Operation *previous, SymbolTable &symbols) {
+  Location loc = loop.getLoc();
+  OpBuilder b(loop);
+  std::optional<SmallVector<OpFoldResult>> upper = loop.getLoopUpperBounds();
+  if (loop.getRank() != 1 || loop.getNumResults() != 0 || !upper ||
+      !loop.isNormalized()) {
+    loop.emitError("expected a bufferized token loop: one normalized "
+                   "dimension and no results");
+    return {};
+  }
+  SmallVector<Value> arguments;
+  IRMapping map;
+  Type index = b.getIndexType();
+  func::FuncOp kernel = createKernel(loop, parent, previous, symbols,
+                                     {index, index}, arguments, map);
+  kernel->setAttr(mstream::kTokenRangeAttrName, b.getUnitAttr());
+  Block &entry = kernel.getBody().front();
+  b.setInsertionPointToEnd(&entry);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto tokens = scf::ForOp::create(b, loc, entry.getArgument(0),
+                                   entry.getArgument(1), one);
+  map.map(loop.getInductionVar(0), tokens.getInductionVar());
+  b.setInsertionPoint(tokens.getBody()->getTerminator());
+  for (Operation &op : loop.getBody()->without_terminator())
+    b.clone(op, map);
+  b.setInsertionPointAfter(tokens);
+  func::ReturnOp::create(b, loc);
+
+  b.setInsertionPoint(loop);
+  SmallVector<Value> operands = {
+      arith::ConstantIndexOp::create(b, loc, 0),
+      getValueOrCreateConstantIndexOp(b, loc, upper->front())};
+  llvm::append_range(operands, arguments);
+  func::CallOp::create(b, loc, kernel, operands);
   loop->erase();
   return kernel;
 }
@@ -94,8 +154,14 @@ struct OutlineLoopNestsPass
         continue;
       Operation *previous = func;
       for (Block &block : func.getBody())
-        for (auto loop : llvm::to_vector(block.getOps<scf::ForOp>()))
-          previous = outline(loop, func, previous, symbols);
+        for (Operation &op : llvm::make_early_inc_range(block)) {
+          if (auto loop = dyn_cast<scf::ForOp>(op))
+            previous = outline(loop, func, previous, symbols);
+          else if (auto tokens = dyn_cast<scf::ForallOp>(op))
+            previous = outlineTokens(tokens, func, previous, symbols);
+          if (!previous)
+            return signalPassFailure();
+        }
     }
   }
 };

@@ -74,3 +74,30 @@ func.func @no_loops(%a: memref<4xf32>) {
 func.func private @blas(memref<4xf32>)
 
 #attn = loc("layers.0.attn"("config.json":3:5))
+
+// A bufferized token loop becomes a function of its token range, marked for
+// mstream-parallel-token-loops: it runs tokens [begin, end) in an scf.for,
+// and the call passes the whole range.
+// CHECK-LABEL: func.func @tokens(
+// CHECK-SAME: %[[X:[^:]*]]: memref<8x4xf32>, %[[Y:[^:]*]]: memref<8x4xf32>)
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[EIGHT:.*]] = arith.constant 8 : index
+// CHECK: call @tokens.layers.0.attn(%[[ZERO]], %[[EIGHT]], %[[X]], %[[Y]]) : (index, index, memref<8x4xf32>, memref<8x4xf32>) -> ()
+// CHECK-NOT: scf.forall
+// CHECK-LABEL: func.func private @tokens.layers.0.attn(
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[IN:[^:]*]]: memref<8x4xf32>, %[[OUT:[^:]*]]: memref<8x4xf32>)
+// CHECK-SAME: mstream.token_range
+// CHECK: scf.for %[[T:.*]] = %[[BEGIN]] to %[[END]] step
+// CHECK: memref.subview %[[IN]][%[[T]], 0] [1, 4] [1, 1]
+// CHECK: memref.subview %[[OUT]][%[[T]], 0] [1, 4] [1, 1]
+// CHECK: memref.copy
+// CHECK-NOT: scf.forall.in_parallel
+// CHECK: return
+func.func @tokens(%x: memref<8x4xf32>, %y: memref<8x4xf32>) {
+  scf.forall (%t) in (8) {
+    %in = memref.subview %x[%t, 0] [1, 4] [1, 1] : memref<8x4xf32> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+    %out = memref.subview %y[%t, 0] [1, 4] [1, 1] : memref<8x4xf32> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+    memref.copy %in, %out : memref<1x4xf32, strided<[4, 1], offset: ?>> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+  } loc(#attn)
+  return
+}

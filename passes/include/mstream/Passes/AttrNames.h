@@ -26,6 +26,10 @@ inline constexpr llvm::StringLiteral kStateAttrName = "mstream.state";
 inline constexpr llvm::StringLiteral kOutputAttrName = "mstream.output";
 /// A gradient result of loss_and_grads: the parameter's name.
 inline constexpr llvm::StringLiteral kGradAttrName = "mstream.grad";
+/// A function that runs a token loop over [its first, its second argument)
+/// (mstream-outline-loop-nests); its calls become parallel-for dispatches.
+inline constexpr llvm::StringLiteral kTokenRangeAttrName =
+    "mstream.token_range";
 
 } // namespace mstream
 

@@ -160,13 +160,17 @@ def FuseStreams : Pass<"mstream-fuse-streams", "::mlir::ModuleOp"> {
 }
 
 def FusedToLoops : Pass<"mstream-fused-to-loops", "::mlir::ModuleOp"> {
-  let summary = "Run each mstream.fused region once per token in an scf.for";
+  let summary = "Run each mstream.fused region once per token in an scf.forall";
   let description = [{
-    Replaces every fused region by a loop over its tokens: per-token inputs
-    are sliced (`tensor.extract_slice`), the body is inlined, per-token
-    results are inserted (`tensor.insert_slice`) and token-sum results
-    accumulated. Runs before mstream-lower-to-linalg, which then lowers the
-    body's ops on one token's tensors.
+    Replaces every fused region by a parallel loop over its tokens
+    (`scf.forall`): per-token inputs are sliced (`tensor.extract_slice`),
+    the body is inlined, per-token results are inserted
+    (`tensor.parallel_insert_slice`), and a token-sum result is inserted as
+    the token's row of a `[tokens, ...]` partial that a `linalg.reduce`
+    sums after the loop, in token order. No iteration reads what another
+    writes, and bufferization gives each its own scratch buffers. Runs
+    before mstream-lower-to-linalg, which then lowers the body's ops on one
+    token's tensors.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
@@ -229,7 +233,7 @@ def BuildTrainStep : Pass<"mstream-build-train-step", "::mlir::ModuleOp"> {
 def OutlineLoopNests : Pass<"mstream-outline-loop-nests", "::mlir::ModuleOp"> {
   let summary = "Move each top-level loop nest of a function into its own function";
   let description = [{
-    Runs on bufferized loops: every `scf.for` directly in a defined
+    Runs on bufferized loops: every `scf.for` or `scf.forall` directly in a defined
     function's body becomes a call to a new private function
     `<function>.<name>` (name: the loop's location name, e.g. the fused
     region `layers.3.attn.grad`), marked `noinline` and internal. Values the
@@ -240,9 +244,29 @@ def OutlineLoopNests : Pass<"mstream-outline-loop-nests", "::mlir::ModuleOp"> {
     holding every loop of a deep model took minutes at -O2; small functions
     make the optimiser's time linear in depth. The names also make each
     kernel visible to profilers.
+
+    A bufferized token loop (an `scf.forall` from mstream-fused-to-loops)
+    becomes a function `(begin, end, values...)` that runs tokens
+    [begin, end) in an `scf.for`, marked `mstream.token_range` for
+    mstream-parallel-token-loops.
   }];
-  let dependentDialects = ["::mlir::func::FuncDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect"];
+}
+
+def ParallelTokenLoops : Pass<"mstream-parallel-token-loops", "::mlir::ModuleOp"> {
+  let summary = "Run every token-range function's calls on the runtime's threads";
+  let description = [{
+    Runs on the LLVM dialect, after mstream-outline-loop-nests: each call of
+    a function marked `mstream.token_range`, `@k(begin, end, values...)`,
+    becomes `mstream_parallel_for(begin, end, @k.task, context)`. The
+    values are stored in a stack array of 8-byte slots; `@k.task(context,
+    begin, end)` loads them and calls `@k` on its share of the range. The
+    runtime (runtime/lib/cpu/Parallel.cpp) splits the range over its
+    threads and keeps each thread's BLAS calls single-threaded meanwhile.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def RecordEntryShapes : Pass<"mstream-record-entry-shapes", "::mlir::ModuleOp"> {

@@ -1,0 +1,86 @@
+//===- ParallelTest.cpp - mstream_parallel_for ----------------------------===//
+
+#include "mstream/Runtime/Parallel.h"
+
+#include <cblas.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace {
+
+/// Counts each token's visits and records the threads that ran them.
+struct Visits {
+  std::vector<std::atomic<int>> count;
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  int blasThreads = 0;
+  explicit Visits(int64_t n) : count(n) {}
+};
+
+void visit(void *context, int64_t begin, int64_t end) {
+  auto *visits = static_cast<Visits *>(context);
+  for (int64_t i = begin; i < end; ++i)
+    ++visits->count[i];
+  std::lock_guard<std::mutex> lock(visits->mutex);
+  visits->threads.insert(std::this_thread::get_id());
+  visits->blasThreads =
+      std::max(visits->blasThreads, openblas_get_num_threads());
+}
+
+TEST(ParallelForTest, RunsEveryTokenOnceAndRestoresBlasThreads) {
+  int blas = openblas_get_num_threads();
+  for (int64_t n : {1, 2, 7, 256, 1001}) {
+    Visits visits(n + 3);
+    mstream_parallel_for(3, n + 3, visit, &visits);
+    for (int64_t i = 0; i < n + 3; ++i)
+      ASSERT_EQ(visits.count[i].load(), i < 3 ? 0 : 1)
+          << "token " << i << " of [3, " << n + 3 << ")";
+    EXPECT_LE(visits.threads.size(),
+              static_cast<size_t>(mstream::rt::parallelThreads()));
+    if (n > 1 && mstream::rt::parallelThreads() > 1) {
+      EXPECT_EQ(visits.blasThreads, 1) << "tasks' BLAS calls stay serial";
+    }
+  }
+  EXPECT_EQ(openblas_get_num_threads(), blas);
+}
+
+TEST(ParallelForTest, EmptyRangeRunsNothing) {
+  Visits visits(4);
+  mstream_parallel_for(2, 2, visit, &visits);
+  mstream_parallel_for(3, 1, visit, &visits);
+  for (auto &count : visits.count)
+    EXPECT_EQ(count.load(), 0);
+}
+
+/// A parallel-for inside a task runs inline on that task's thread.
+void nested(void *context, int64_t begin, int64_t end) {
+  auto *visits = static_cast<Visits *>(context);
+  for (int64_t i = begin; i < end; ++i)
+    mstream_parallel_for(i * 4, i * 4 + 4, visit, visits);
+}
+
+TEST(ParallelForTest, NestedRangesRunInline) {
+  Visits visits(64);
+  mstream_parallel_for(0, 16, nested, &visits);
+  for (int64_t i = 0; i < 64; ++i)
+    ASSERT_EQ(visits.count[i].load(), 1) << "token " << i;
+}
+
+TEST(ParallelForTest, ConcurrentCallersShareThePool) {
+  Visits a(500), b(500);
+  std::thread other([&] { mstream_parallel_for(0, 500, visit, &b); });
+  mstream_parallel_for(0, 500, visit, &a);
+  other.join();
+  for (int64_t i = 0; i < 500; ++i) {
+    ASSERT_EQ(a.count[i].load(), 1);
+    ASSERT_EQ(b.count[i].load(), 1);
+  }
+}
+
+} // namespace

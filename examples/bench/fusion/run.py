@@ -15,7 +15,9 @@ fused kernels read and write, and what their ops would move as separate
 kernels) times the tokens of a step. Prints a table.
 
 OpenBLAS reads its thread count when it loads, so the script re-runs itself
-with OPENBLAS_NUM_THREADS set. PyTorch is timed with its own (OpenMP)
+with OPENBLAS_NUM_THREADS set. Each measurement runs in its own process:
+idle OpenBLAS and OpenMP threads spin after each call, and those of one
+system would take cores from the other. PyTorch is timed with its own (OpenMP)
 intra-op pool at 1 thread and at N, and the faster is reported: its GEMMs
 run on OpenBLAS's N threads either way, and a second pool of N spinning
 threads on the same cores can slow it down 3x.
@@ -113,6 +115,30 @@ def fused_bytes(bindir, config_path):
     return int(match.group(1)), int(match.group(2))
 
 
+def measure(args, tokens, targets):
+    """One measurement, in this process: prints its JSON line."""
+    config = dict(SHAPE, n_layers=args.layers, variant=args.variant)
+    if args.measure == "torch":
+        ms, threads = time_torch(config, tokens, targets, args.repeats, args.threads)
+        print(json.dumps({"ms": ms, "torch_threads": threads}))
+    else:
+        model = mstream.Model.from_config(config)
+        ms, compile_s = time_mstream(model, args.measure == "fused", tokens, targets,
+                                     args.repeats)
+        print(json.dumps({"ms": ms, "compile_s": compile_s}))
+
+
+def measured(args, variant, what):
+    """Runs one measurement in a fresh process, so that neither system's
+    idle threads (OpenBLAS's and PyTorch's spin after each call) take cores
+    from the other."""
+    out = subprocess.run([sys.executable, __file__, "--measure", what, "--variant", variant,
+                          "--threads", str(args.threads), "--repeats", str(args.repeats),
+                          "--layers", str(args.layers)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bindir", default=os.path.join(ROOT, "build", "bin"))
@@ -121,6 +147,9 @@ def main():
     parser.add_argument("--variants", default="tmm,adam,muon,soap")
     parser.add_argument("--layers", type=int, default=SHAPE["n_layers"],
                         help="n_layers")
+    parser.add_argument("--measure", choices=["fused", "unfused", "torch"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
@@ -128,9 +157,12 @@ def main():
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, SHAPE["vocab_size"], (BATCH, SEQ)).astype(np.int32)
     targets = np.roll(tokens, -1, axis=1)
+    if args.measure:
+        return measure(args, tokens, targets)
     shape = dict(SHAPE, n_layers=args.layers)
     print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {BATCH}, {args.threads} threads; "
-          f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up")
+          f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up; "
+          f"each column in its own process")
     print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
           f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
           f"{'compile s f/u':>14} {'torch threads':>13}")
@@ -140,17 +172,17 @@ def main():
                                    f"fusion-bench-{variant}-{args.layers}.json")
         with open(config_path, "w") as f:
             json.dump(config, f)
-        model = mstream.Model.from_config(config)
-        fused_ms, fused_s = time_mstream(model, True, tokens, targets, args.repeats)
-        unfused_ms, unfused_s = time_mstream(model, False, tokens, targets, args.repeats)
-        torch_ms, torch_threads = time_torch(config, tokens, targets, args.repeats,
-                                             args.threads)
+        fused = measured(args, variant, "fused")
+        unfused = measured(args, variant, "unfused")
+        peer = measured(args, variant, "torch")
+        fused_ms, unfused_ms, torch_ms = fused["ms"], unfused["ms"], peer["ms"]
         per_token, separate = fused_bytes(args.bindir, config_path)
         mb = BATCH * SEQ / 2**20
         print(f"{variant:8} {fused_ms:9.1f} {unfused_ms:11.1f} {torch_ms:9.1f} "
               f"{unfused_ms / fused_ms:13.2f} {torch_ms / fused_ms:11.2f} "
               f"{per_token * mb:9.1f} {separate * mb:10.1f} "
-              f"{fused_s:7.0f}/{unfused_s:<6.0f} {torch_threads:13d}", flush=True)
+              f"{fused['compile_s']:7.0f}/{unfused['compile_s']:<6.0f} "
+              f"{peer['torch_threads']:13d}", flush=True)
 
 
 if __name__ == "__main__":

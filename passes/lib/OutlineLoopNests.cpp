@@ -3,7 +3,9 @@
 // Every top-level loop nest of a function becomes its own private,
 // non-inlined function. LLVM's loop passes cost time superlinear in the
 // size of the function they run on; many small functions keep the host
-// code's optimisation linear in the depth of the model.
+// code's optimisation linear in the depth of the model. A token loop
+// (scf.forall) becomes a function of its token range, which
+// mstream-parallel-token-loops hands to the runtime's threads.
 //
 //===----------------------------------------------------------------------===//
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -81,6 +82,23 @@ TEST(ParallelForTest, ConcurrentCallersShareThePool) {
     ASSERT_EQ(a.count[i].load(), 1);
     ASSERT_EQ(b.count[i].load(), 1);
   }
+}
+
+/// A forked child has none of its parent's pool threads; it must not wait
+/// for them.
+TEST(ParallelForTest, WorksInAForkedChild) {
+  Visits warm(64);
+  mstream_parallel_for(0, 64, visit, &warm);
+  EXPECT_EXIT(
+      {
+        Visits visits(64);
+        mstream_parallel_for(0, 64, visit, &visits);
+        for (auto &count : visits.count)
+          if (count.load() != 1)
+            std::exit(1);
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 
@@ -98,10 +99,21 @@ private:
   int busy = 0;
 };
 
-/// Never destroyed: its threads wait for work until the process exits.
+/// Never destroyed: its threads wait for work until the process exits. A
+/// forked child has none of them, so it builds a pool of its own.
+std::atomic<Pool *> instance{nullptr};
+std::mutex creation;
+
 Pool &pool() {
-  static Pool *instance = new Pool(threadCount());
-  return *instance;
+  if (Pool *current = instance.load(std::memory_order_acquire))
+    return *current;
+  std::lock_guard<std::mutex> lock(creation);
+  static const bool registered =
+      ::pthread_atfork(nullptr, nullptr, [] { instance.store(nullptr); }) == 0;
+  (void)registered;
+  if (!instance.load())
+    instance.store(new Pool(threadCount()));
+  return *instance.load();
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mstream {
 #define GEN_PASS_DEF_PARALLELTOKENLOOPS
@@ -103,30 +104,38 @@ struct ParallelTokenLoopsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder b(&getContext());
+    auto i64 = IntegerType::get(&getContext(), 64);
+    // Kernels in module order, so that the tasks are emitted
+    // deterministically; their calls by kernel name.
     SmallVector<LLVM::LLVMFuncOp> kernels;
-    for (auto func : module.getOps<LLVM::LLVMFuncOp>())
-      if (func->hasAttr(mstream::kTokenRangeAttrName))
-        kernels.push_back(func);
-    for (LLVM::LLVMFuncOp kernel : kernels) {
-      ArrayRef<Type> types = kernel.getFunctionType().getParams();
-      auto i64 = IntegerType::get(&getContext(), 64);
+    llvm::StringMap<SmallVector<LLVM::CallOp>> calls;
+    for (auto func : module.getOps<LLVM::LLVMFuncOp>()) {
+      if (!func->hasAttr(mstream::kTokenRangeAttrName))
+        continue;
+      ArrayRef<Type> types = func.getFunctionType().getParams();
       if (types.size() < 2 || types[0] != i64 || types[1] != i64 ||
           !llvm::all_of(types.drop_front(2), fitsSlot)) {
-        kernel.emitError() << "token-range function '" << kernel.getName()
-                           << "' must take (i64 begin, i64 end) and values "
-                              "of at most 8 bytes, got "
-                           << kernel.getFunctionType();
+        func.emitError() << "token-range function '" << func.getName()
+                         << "' must take (i64 begin, i64 end) and values "
+                            "of at most 8 bytes, got "
+                         << func.getFunctionType();
         return signalPassFailure();
       }
-      // The calls before the task's own call of the kernel exists.
-      SmallVector<LLVM::CallOp> calls;
-      module.walk([&](LLVM::CallOp call) {
-        if (call.getCallee() == kernel.getName())
-          calls.push_back(call);
-      });
+      kernels.push_back(func);
+      calls[func.getName()];
+    }
+    if (kernels.empty())
+      return;
+    // One walk for every kernel's calls, before the tasks add their own.
+    module.walk([&](LLVM::CallOp call) {
+      if (std::optional<StringRef> callee = call.getCallee())
+        if (auto found = calls.find(*callee); found != calls.end())
+          found->second.push_back(call);
+    });
+    LLVM::LLVMFuncOp parallelFor = declareParallelFor(module, b);
+    for (LLVM::LLVMFuncOp kernel : kernels) {
       LLVM::LLVMFuncOp task = buildTask(kernel, b);
-      LLVM::LLVMFuncOp parallelFor = declareParallelFor(module, b);
-      for (LLVM::CallOp call : calls)
+      for (LLVM::CallOp call : calls.lookup(kernel.getName()))
         dispatch(call, task, parallelFor);
     }
   }

@@ -87,9 +87,11 @@ Operand describe(OpBuilder &b, Location loc, Value memref, unsigned batch) {
 }
 
 LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
-                          PatternRewriter &rewriter) {
+                          bool inTokenLoops, PatternRewriter &rewriter) {
   if (!op.hasPureBufferSemantics())
     return rewriter.notifyMatchFailure(op, "not bufferized");
+  if (!inTokenLoops && op->getParentOfType<scf::ForallOp>())
+    return rewriter.notifyMatchFailure(op, "inside a token loop");
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
         c = op.getDpsInits()[0];
   if (!isBlasCompatible(a) || !isBlasCompatible(bMat) || !isBlasCompatible(c))
@@ -137,13 +139,15 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
 /// `OpTy` with `Batch` leading batch axes, to a call of `symbol`.
 template <typename OpTy, unsigned Batch>
 struct GemmToCall : OpRewritePattern<OpTy> {
-  GemmToCall(MLIRContext *context, StringRef symbol)
-      : OpRewritePattern<OpTy>(context), symbol(symbol) {}
+  GemmToCall(MLIRContext *context, StringRef symbol, bool inTokenLoops)
+      : OpRewritePattern<OpTy>(context), symbol(symbol),
+        inTokenLoops(inTokenLoops) {}
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    return rewriteGemm(op, Batch, symbol, rewriter);
+    return rewriteGemm(op, Batch, symbol, inTokenLoops, rewriter);
   }
   std::string symbol;
+  bool inTokenLoops;
 };
 
 struct GemmToBlasPass : mstream::impl::GemmToBlasBase<GemmToBlasPass> {
@@ -151,7 +155,8 @@ struct GemmToBlasPass : mstream::impl::GemmToBlasBase<GemmToBlasPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<GemmToCall<linalg::MatmulOp, 0>,
-                 GemmToCall<linalg::BatchMatmulOp, 1>>(&getContext(), symbol);
+                 GemmToCall<linalg::BatchMatmulOp, 1>>(&getContext(), symbol,
+                                                       inTokenLoops);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ParallelLoops.h"
+
 #include "mstream/Passes/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -84,7 +86,7 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
         copies.push_back(copy);
     });
     for (memref::CopyOp copy : copies)
-      copyToParallelLoop(copy);
+      mstream::copyToParallelLoop(copy);
     SmallVector<scf::ParallelOp> loops;
     module.walk([&](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())
@@ -98,36 +100,6 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal() && failed(mapBlock(func.getBody().front())))
         return signalPassFailure();
-  }
-
-  /// memref.copy as an elementwise parallel loop nest.
-  void copyToParallelLoop(memref::CopyOp copy) {
-    OpBuilder b(copy);
-    Location loc = copy.getLoc();
-    auto type = cast<MemRefType>(copy.getSource().getType());
-    if (type.getRank() == 0) {
-      Value value = memref::LoadOp::create(b, loc, copy.getSource());
-      memref::StoreOp::create(b, loc, value, copy.getTarget());
-      copy.erase();
-      return;
-    }
-    SmallVector<Value> lower, upper, steps;
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    for (int64_t dim = 0; dim < type.getRank(); ++dim) {
-      lower.push_back(zero);
-      upper.push_back(memref::DimOp::create(b, loc, copy.getSource(), dim));
-      steps.push_back(one);
-    }
-    scf::ParallelOp::create(
-        b, loc, lower, upper, steps,
-        [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs) {
-          Value value =
-              memref::LoadOp::create(nested, nestedLoc, copy.getSource(), ivs);
-          memref::StoreOp::create(nested, nestedLoc, value, copy.getTarget(),
-                                  ivs);
-        });
-    copy.erase();
   }
 
   /// Moves the bookkeeping buffers to the host stack: allocas in the entry
@@ -340,47 +312,51 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     if (parallel.getNumReductions() != 0)
       return parallel.emitError("parallel reductions are not mapped to the "
                                 "GPU");
+    if (auto slots =
+            parallel->getAttrOfType<IntegerAttr>(mstream::kTokenSlotsAttrName))
+      return launchTokens(parallel, slots.getInt());
     Location loc = parallel.getLoc();
     OpBuilder b(parallel);
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    SmallVector<Value> counts;
-    Value total = one;
-    for (auto [lower, upper, step] :
-         llvm::zip(parallel.getLowerBound(), parallel.getUpperBound(),
-                   parallel.getStep())) {
-      Value extent = arith::SubIOp::create(b, loc, upper, lower);
-      counts.push_back(arith::CeilDivUIOp::create(b, loc, extent, step));
-      total = arith::MulIOp::create(b, loc, total, counts.back());
-    }
+    mstream::IterationSpace space = mstream::iterationSpace(b, parallel);
     Value block = arith::ConstantIndexOp::create(b, loc, kBlockSize);
-    Value grid = arith::CeilDivUIOp::create(b, loc, total, block);
+    Value grid = arith::CeilDivUIOp::create(b, loc, space.total, block);
     gpu::LaunchOp launch = createLaunch(b, loc, grid, block);
     Value id = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
         launch.getThreadIds().x);
-    Value inside =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, total);
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id,
+                                         space.total);
     auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
     b.setInsertionPointToStart(guard.thenBlock());
-
-    IRMapping mapping;
-    Value rest = id;
-    for (int64_t dim = int64_t(counts.size()) - 1; dim >= 0; --dim) {
-      Value index =
-          dim == 0
-              ? rest
-              : arith::RemUIOp::create(b, loc, rest, counts[dim]).getResult();
-      if (dim != 0)
-        rest = arith::DivUIOp::create(b, loc, rest, counts[dim]);
-      Value scaled =
-          arith::MulIOp::create(b, loc, index, parallel.getStep()[dim]);
-      mapping.map(
-          parallel.getInductionVars()[dim],
-          arith::AddIOp::create(b, loc, parallel.getLowerBound()[dim], scaled));
-    }
-    for (Operation &op : parallel.getBody()->without_terminator())
-      b.clone(op, mapping);
+    mstream::clonePoint(b, parallel, space, id);
     parallel.erase();
+    return success();
+  }
+
+  /// A token loop (mstream-distribute-token-loops): `slots` blocks, block b
+  /// running tokens b, b + slots, ... (the slot mstream-token-scratch gave
+  /// them), its threads sharing each token's work.
+  LogicalResult launchTokens(scf::ParallelOp tokens, int64_t slots) {
+    if (tokens.getNumLoops() != 1)
+      return tokens.emitError("expected a one-dimensional token loop");
+    Location loc = tokens.getLoc();
+    OpBuilder b(tokens);
+    Value grid = arith::ConstantIndexOp::create(b, loc, slots);
+    Value block = arith::ConstantIndexOp::create(b, loc, kBlockSize);
+    gpu::LaunchOp launch = createLaunch(b, loc, grid, block);
+    Value step = arith::MulIOp::create(b, loc, tokens.getStep()[0], grid);
+    Value first = arith::AddIOp::create(
+        b, loc, tokens.getLowerBound()[0],
+        arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                              tokens.getStep()[0]));
+    auto loop =
+        scf::ForOp::create(b, loc, first, tokens.getUpperBound()[0], step);
+    b.setInsertionPointToStart(loop.getBody());
+    IRMapping mapping;
+    mapping.map(tokens.getInductionVars()[0], loop.getInductionVar());
+    for (Operation &op : tokens.getBody()->without_terminator())
+      b.clone(op, mapping);
+    tokens.erase();
     return success();
   }
 };

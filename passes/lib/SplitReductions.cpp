@@ -70,11 +70,16 @@ struct SplitReductionsPass
     int64_t rows = 1, size = 1;
     for (unsigned i = 0; i < extents.size(); ++i)
       (i < parallel ? rows : size) *= extents[i];
-    int64_t ratio = maxRatio;
-    while (ratio >= 32 && size % ratio != 0)
+    // Inside a token loop, a block's threads share the reduction.
+    bool inToken = op->getParentOfType<scf::ForallOp>() != nullptr;
+    int64_t smallest = inToken ? tokenMinSize : minSize;
+    int64_t largest = inToken ? tokenMaxRatio : maxRatio;
+    int64_t fewest = inToken ? 8 : 32;
+    int64_t ratio = largest;
+    while (ratio >= fewest && size % ratio != 0)
       ratio /= 2;
     // Enough rows already give every thread its own reduction.
-    if (size < minSize || ratio < 32 || rows >= maxRatio)
+    if (smallest == 0 || size < smallest || ratio < fewest || rows >= largest)
       return;
 
     // Flatten: the reduction dimensions of each input become one.

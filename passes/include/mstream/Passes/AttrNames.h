@@ -30,6 +30,11 @@ inline constexpr llvm::StringLiteral kGradAttrName = "mstream.grad";
 /// (mstream-outline-loop-nests); its calls become parallel-for dispatches.
 inline constexpr llvm::StringLiteral kTokenRangeAttrName =
     "mstream.token_range";
+/// On a token loop (mstream-token-scratch): how many tokens may run at once,
+/// each in its own slot of the loop's scratch buffer. The GPU kernel that
+/// runs the loop has this many blocks.
+inline constexpr llvm::StringLiteral kTokenSlotsAttrName =
+    "mstream.token_slots";
 
 } // namespace mstream
 

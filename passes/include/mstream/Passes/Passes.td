@@ -39,7 +39,10 @@ def GemmToBlas : Pass<"mstream-gemm-to-blas", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"symbol", "symbol", "std::string", "\"mstream_sgemm\"",
-           "The runtime function the GEMMs call (mstream_cuda_sgemm for CUDA)">
+           "The runtime function the GEMMs call (mstream_cuda_sgemm for CUDA)">,
+    Option<"inTokenLoops", "in-token-loops", "bool", "true",
+           "Also route the GEMMs inside token loops (scf.forall). The CUDA "
+           "pipeline keeps those as loops: they run inside a kernel">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
@@ -71,13 +74,22 @@ def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
     Reductions with `max-ratio` or more outputs, of fewer than `min-size`
     elements each, whose parallel dimensions do not lead, whose body reads
     indices, or whose size has no power-of-two factor of at least 32 stay
-    as they are.
+    as they are. Inside a token loop (a fused region, one GPU block per
+    token) the thresholds are `token-min-size` and `token-max-ratio`, and a
+    factor of 8 is enough: a LayerNorm's mean over 768 features becomes 32
+    partial sums of 24 in parallel, then one of 32, instead of one thread
+    adding 768 numbers.
   }];
   let options = [
     Option<"minSize", "min-size", "int64_t", "4096",
            "The smallest reduction to split">,
     Option<"maxRatio", "max-ratio", "int64_t", "1024",
-           "The largest number of partial results (a power of two)">
+           "The largest number of partial results (a power of two)">,
+    Option<"tokenMinSize", "token-min-size", "int64_t", "0",
+           "The smallest reduction to split inside a token loop (scf.forall), "
+           "whose block of threads shares it; 0: none">,
+    Option<"tokenMaxRatio", "token-max-ratio", "int64_t", "32",
+           "The largest number of partial results inside a token loop">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
@@ -113,6 +125,53 @@ def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {
     recursively. A host operation that would read a value computed on the
     device is an error.
   }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def TokenScratch : Pass<"mstream-token-scratch", "::mlir::ModuleOp"> {
+  let summary = "Place a token loop's allocations in one scratch buffer";
+  let description = [{
+    For the CUDA backend, which runs a token loop (the `scf.forall` of a
+    fused region, bufferized) as one kernel that cannot allocate. Each
+    `memref.alloc` in the loop's body becomes a `memref.view` into one
+    scratch buffer allocated before the loop: `slots` slots of the body's
+    total size, token t in slot t mod slots, one copy of an allocation per
+    iteration of each loop around it (which must have a static trip count),
+    so that a matrix iteration's fresh buffers never overwrite the last
+    ones. The loop gets `mstream.token_slots`, the number of tokens that may
+    run at once.
+  }];
+  let options = [
+    Option<"slots", "slots", "int64_t", "1024",
+           "How many tokens run at once (the kernel's blocks)">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def DistributeTokenLoops : Pass<"mstream-distribute-token-loops",
+                                "::mlir::ModuleOp"> {
+  let summary = "Run each token loop as one GPU block per token";
+  let description = [{
+    After `mstream-token-scratch` and `convert-linalg-to-parallel-loops`, a
+    token loop's body is one token's work: parallel loop nests over the
+    token's features or matrices, reductions and scalar code in between.
+    The token loop becomes an `scf.parallel` over tokens marked
+    `mstream.token_slots`, which `mstream-loops-to-gpu` launches as that
+    many blocks, each running tokens in turn. Inside, every parallel nest is
+    spread over the block's threads, code that writes memory outside one
+    runs in thread 0, loops around parallel nests run in every thread, and
+    a `gpu.barrier` orders each of these steps against the others. A call
+    inside a token loop is an error. With `one-thread`, the block is one
+    thread and there are no barriers: the CPU pipeline's emulation of the
+    kernels (`mstream-cpu-pipeline{gpu-token-kernels}`).
+  }];
+  let options = [
+    Option<"oneThread", "one-thread", "bool", "false",
+           "A block of one thread, without GPU ops (CPU emulation)">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];

@@ -1,0 +1,72 @@
+//===- ParallelLoops.cpp - scf.parallel helpers for GPU mapping -----------===//
+
+#include "ParallelLoops.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+
+void mstream::copyToParallelLoop(memref::CopyOp copy) {
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  auto type = cast<MemRefType>(copy.getSource().getType());
+  if (type.getRank() == 0) {
+    Value value = memref::LoadOp::create(b, loc, copy.getSource());
+    memref::StoreOp::create(b, loc, value, copy.getTarget());
+    copy.erase();
+    return;
+  }
+  SmallVector<Value> lower, upper, steps;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t dim = 0; dim < type.getRank(); ++dim) {
+    lower.push_back(zero);
+    upper.push_back(memref::DimOp::create(b, loc, copy.getSource(), dim));
+    steps.push_back(one);
+  }
+  scf::ParallelOp::create(
+      b, loc, lower, upper, steps,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs) {
+        Value value =
+            memref::LoadOp::create(nested, nestedLoc, copy.getSource(), ivs);
+        memref::StoreOp::create(nested, nestedLoc, value, copy.getTarget(),
+                                ivs);
+      });
+  copy.erase();
+}
+
+mstream::IterationSpace mstream::iterationSpace(OpBuilder &b,
+                                                scf::ParallelOp loop) {
+  Location loc = loop.getLoc();
+  IterationSpace space;
+  space.total = arith::ConstantIndexOp::create(b, loc, 1);
+  for (auto [lower, upper, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    Value extent = arith::SubIOp::create(b, loc, upper, lower);
+    space.counts.push_back(arith::CeilDivUIOp::create(b, loc, extent, step));
+    space.total =
+        arith::MulIOp::create(b, loc, space.total, space.counts.back());
+  }
+  return space;
+}
+
+void mstream::clonePoint(OpBuilder &b, scf::ParallelOp loop,
+                         const IterationSpace &space, Value linear) {
+  Location loc = loop.getLoc();
+  IRMapping mapping;
+  Value rest = linear;
+  for (int64_t dim = int64_t(space.counts.size()) - 1; dim >= 0; --dim) {
+    Value index = dim == 0
+                      ? rest
+                      : arith::RemUIOp::create(b, loc, rest, space.counts[dim])
+                            .getResult();
+    if (dim != 0)
+      rest = arith::DivUIOp::create(b, loc, rest, space.counts[dim]);
+    Value scaled = arith::MulIOp::create(b, loc, index, loop.getStep()[dim]);
+    mapping.map(
+        loop.getInductionVars()[dim],
+        arith::AddIOp::create(b, loc, loop.getLowerBound()[dim], scaled));
+  }
+  for (Operation &op : loop.getBody()->without_terminator())
+    b.clone(op, mapping);
+}

@@ -1,0 +1,38 @@
+//===- ParallelLoops.h - scf.parallel helpers for GPU mapping ---*- C++ -*-===//
+//
+// Shared by the passes that map parallel loops onto GPU threads
+// (mstream-loops-to-gpu, mstream-distribute-token-loops).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MSTREAM_PASSES_PARALLELLOOPS_H
+#define MSTREAM_PASSES_PARALLELLOOPS_H
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mstream {
+
+/// Replaces `copy` by an elementwise scf.parallel nest (a load and a store
+/// for a 0-d buffer): kernels copy element by element, where memref.copy
+/// would call the host's memrefCopy or memcpy.
+void copyToParallelLoop(mlir::memref::CopyOp copy);
+
+/// The number of iterations of each of `loop`'s dimensions, and their
+/// product, computed at the builder's point.
+struct IterationSpace {
+  llvm::SmallVector<mlir::Value> counts;
+  mlir::Value total;
+};
+IterationSpace iterationSpace(mlir::OpBuilder &b, mlir::scf::ParallelOp loop);
+
+/// Clones `loop`'s body at the builder's point for the iteration `linear`
+/// (row-major over `space`, so the innermost dimension varies fastest and
+/// neighbouring threads touch neighbouring elements).
+void clonePoint(mlir::OpBuilder &b, mlir::scf::ParallelOp loop,
+                const IterationSpace &space, mlir::Value linear);
+
+} // namespace mstream
+
+#endif // MSTREAM_PASSES_PARALLELLOOPS_H

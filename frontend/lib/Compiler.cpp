@@ -56,10 +56,6 @@ std::optional<mstream::Phase> mstream::parsePhase(llvm::StringRef name) {
   return static_cast<Phase>(found - names.begin());
 }
 
-bool mstream::fusesRegions(const CompileRequest &request) {
-  return request.fuse && request.target == "cpu";
-}
-
 llvm::Error mstream::fuseRegions(ModuleOp module) {
   return runPasses(module, mstream::buildFusionPipeline,
                    "fusing per-token regions");
@@ -74,7 +70,7 @@ mstream::runPhases(ModuleOp module, const CompileRequest &request, Phase last,
   };
   ran(Phase::Imported);
   if (last >= Phase::Fused) {
-    if (fusesRegions(request))
+    if (request.fuse)
       if (llvm::Error error = fuseRegions(module))
         return error;
     ran(Phase::Fused);
@@ -134,9 +130,17 @@ llvm::Error mstream::addRequestedEntries(ModuleOp module,
 
 llvm::Error mstream::lowerForTarget(ModuleOp module,
                                     const CompileRequest &request) {
-  if (request.target == "cpu")
-    return runPasses(module, mstream::buildCpuPipeline,
-                     "lowering to the CPU backend");
+  if (request.target == "cpu") {
+    CpuPipelineOptions options;
+    options.gpuTokenKernels = request.emulateGpuKernels;
+    return runPasses(
+        module,
+        [&](OpPassManager &pm) { mstream::buildCpuPipeline(pm, options); },
+        "lowering to the CPU backend");
+  }
+  if (request.emulateGpuKernels)
+    return llvm::createStringError(
+        "emulating the GPU kernels needs the cpu target");
   if (request.target != "cuda")
     return llvm::createStringError("unknown target '" + request.target +
                                    "' (expected cpu or cuda)");

@@ -47,15 +47,21 @@ void mstream::buildFusionPipeline(OpPassManager &pm) {
   pm.addPass(createFuseStreams());
 }
 
-void mstream::buildCpuPipeline(OpPassManager &pm) {
-  buildBufferizedLinalg(pm);
-
-  // GEMMs to the runtime's BLAS; the rest to loops.
-  pm.addPass(createGemmToBlas());
-  pm.addPass(createCanonicalizerPass());
-  bufferization::BufferDeallocationPipelineOptions deallocation;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+void mstream::buildCpuPipeline(OpPassManager &pm,
+                               const CpuPipelineOptions &options) {
+  if (options.gpuTokenKernels) {
+    // The CUDA pipeline's loops, a kernel's block as one thread.
+    buildBufferizedLinalg(pm, buildGpuReductions);
+    buildGpuLoops(pm, "mstream_sgemm", /*oneThread=*/true);
+  } else {
+    buildBufferizedLinalg(pm);
+    // GEMMs to the runtime's BLAS; the rest to loops.
+    pm.addPass(createGemmToBlas());
+    pm.addPass(createCanonicalizerPass());
+    bufferization::BufferDeallocationPipelineOptions deallocation;
+    bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  }
   pm.addPass(createRecordEntryShapes());
   pm.addPass(createOutlineLoopNests());
 
@@ -100,7 +106,7 @@ void mstream::registerMStreamPipelines() {
       "mstream-fusion-pipeline",
       "Fuse per-token matrix iterations and substeps into mstream.fused",
       buildFusionPipeline);
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CpuPipelineOptions>(
       "mstream-cpu-pipeline",
       "Lower mstream IR to the LLVM dialect for the CPU backend",
       buildCpuPipeline);

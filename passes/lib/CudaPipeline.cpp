@@ -14,26 +14,44 @@
 
 using namespace mlir;
 
-void mstream::buildCudaPipeline(OpPassManager &pm,
-                                const CudaPipelineOptions &options) {
-  buildBufferizedLinalg(pm, [](OpPassManager &tensors) {
-    // Whole-tensor reductions would otherwise run in one thread.
-    tensors.addPass(createSplitReductions());
-    tensors.addPass(createCanonicalizerPass());
-    // Last: kernels cannot read host globals, and the canonicalizer would
-    // fold fills back into constants.
-    tensors.addPass(createConstantsToFills());
-  });
+void mstream::buildGpuReductions(OpPassManager &pm) {
+  // Whole-tensor reductions would otherwise run in one thread, a token's
+  // row reductions in one thread of its block.
+  SplitReductionsOptions split;
+  split.tokenMinSize = 256;
+  pm.addPass(createSplitReductions(split));
+  pm.addPass(createCanonicalizerPass());
+}
 
-  // GEMMs to cuBLAS; every other loop nest to a kernel.
+void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
+                            bool oneThread) {
+  // GEMMs to the library, except inside token loops (fused regions), which
+  // run as one kernel each, a block per token.
   GemmToBlasOptions gemm;
-  gemm.symbol = "mstream_cuda_sgemm";
+  gemm.symbol = gemmSymbol.str();
+  gemm.inTokenLoops = false;
   pm.addPass(createGemmToBlas(gemm));
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createTokenScratch());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createParallelDimsFirst());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  DistributeTokenLoopsOptions distribute;
+  distribute.oneThread = oneThread;
+  pm.addPass(createDistributeTokenLoops(distribute));
+}
+
+void mstream::buildCudaPipeline(OpPassManager &pm,
+                                const CudaPipelineOptions &options) {
+  buildBufferizedLinalg(pm, [](OpPassManager &tensors) {
+    buildGpuReductions(tensors);
+    // Last: kernels cannot read host globals, and the canonicalizer would
+    // fold fills back into constants.
+    tensors.addPass(createConstantsToFills());
+  });
+  // Every loop nest outside the GEMMs to a kernel.
+  buildGpuLoops(pm, "mstream_cuda_sgemm", /*oneThread=*/false);
   pm.addPass(createLoopsToGpu());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createRecordEntryShapes());

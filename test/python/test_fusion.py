@@ -63,6 +63,47 @@ def test_fused_matches_unfused(name, mstream_bin, workdir):
         close(grads[param], grads0[param], param)
 
 
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_gpu_token_kernels_match_cpu(name, mstream_bin, workdir):
+    """The CUDA backend's token kernels (scratch placement, distribution over
+    a block, split row reductions, per-token products as loops) run on the
+    CPU with a block of one thread (--emulate-gpu-kernels), against the CPU
+    backend. Only summation order differs (split reductions, loops instead
+    of BLAS): loss and logits within 1e-5, gradients as above. Races between
+    a block's threads need a GPU (test_cuda_gpu.py)."""
+    config = ONE_LAYER[name]
+    config_path = workdir / f"emulated-{name}.json"
+    config_path.write_text(json.dumps(config))
+    state, tokens, targets = random_inputs(config, seed=6)
+    weights, x, y = save_inputs(workdir, f"emulated-{name}", state, tokens, targets)
+    results = {}
+    for emulate in (True, False):
+        artifact = workdir / f"emulated-{name}-{emulate}.mstream"
+        run(mstream_bin, "compile", config_path, "--target=cpu", "--grads", "--batch", BATCH,
+            "--seq", SEQ, "-o", artifact, *(["--emulate-gpu-kernels"] if emulate else []))
+        logits = workdir / f"emulated-{name}-{emulate}-logits.npy"
+        grads = workdir / f"emulated-{name}-{emulate}-grads.safetensors"
+        out = run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
+                  "--targets", y, "--logits", logits, "--grads", grads)
+        results[emulate] = (json.loads(out.stdout)["loss"], np.load(logits),
+                            tensor_files.read_safetensors(grads))
+    (loss, logits, grads), (loss0, logits0, grads0) = results[True], results[False]
+    assert loss == pytest.approx(loss0, rel=1e-5)
+    np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-5 * np.abs(logits0).max())
+    assert list(grads) == list(grads0)
+    for param in grads0:
+        close(grads[param], grads0[param], param)
+
+
+def test_emulating_gpu_kernels_needs_cpu(mstream_bin, workdir):
+    config_path = workdir / "emulated-cuda.json"
+    config_path.write_text(json.dumps(ONE_LAYER["tmm"]))
+    result = run(mstream_bin, "compile", config_path, "--target=cuda", "--emulate-gpu-kernels",
+                 "-o", workdir / "emulated-cuda.mstream", check=False)
+    assert result.returncode != 0
+    assert "emulating the GPU kernels needs the cpu target" in result.stderr
+
+
 @pytest.mark.parametrize("name", ["tmm", "muon", "soap"])
 def test_fused_training_matches_unfused(name):
     model = mstream.Model.from_config(ONE_LAYER[name])

@@ -36,9 +36,12 @@ struct CompileRequest {
   /// Adds the train_step entry (and loss_and_grads).
   bool train = false;
   /// Runs the fusion passes (mstream-fuse-preconditioners,
-  /// mstream-fuse-streams): per-token regions, forward and backward. The
-  /// cuda target compiles the unfused graph for now.
+  /// mstream-fuse-streams): per-token regions, forward and backward.
   bool fuse = true;
+  /// cpu target only: lowers the fused regions as the cuda target does,
+  /// each kernel block in one thread (mstream-cpu-pipeline's
+  /// gpu-token-kernels), to test the GPU kernels' logic without a GPU.
+  bool emulateGpuKernels = false;
   OptimizerOptions optimizer;
 };
 

@@ -24,9 +24,6 @@ enum class Phase { Imported, Fused, Training, Lowered, Llvm };
 llvm::ArrayRef<llvm::StringLiteral> phaseNames();
 std::optional<Phase> parsePhase(llvm::StringRef name);
 
-/// Whether `request` gets fused regions (fusion on, cpu target).
-bool fusesRegions(const CompileRequest &request);
-
 /// Runs mstream-fuse-preconditioners and mstream-fuse-streams, in place.
 llvm::Error fuseRegions(mlir::ModuleOp module);
 

@@ -41,9 +41,29 @@ void buildLoopsToControlFlow(mlir::OpPassManager &pm);
 /// _mlir_memref_to_llvm_alloc/free (device memory) instead of malloc/free.
 void buildHostToLlvm(mlir::OpPassManager &pm, bool deviceAllocations);
 
+struct CpuPipelineOptions
+    : public mlir::PassPipelineOptions<CpuPipelineOptions> {
+  Option<bool> gpuTokenKernels{
+      *this, "gpu-token-kernels",
+      llvm::cl::desc("Lower the token loops as the CUDA pipeline does, each "
+                     "block's work in one thread: runs the GPU kernels' "
+                     "logic on the CPU, to test it without a GPU"),
+      llvm::cl::init(false)};
+};
+
 /// The named pipeline `mstream-cpu-pipeline`: mstream IR (forward, loss)
 /// to the LLVM dialect with packed entry points and BLAS calls.
-void buildCpuPipeline(mlir::OpPassManager &pm);
+void buildCpuPipeline(mlir::OpPassManager &pm,
+                      const CpuPipelineOptions &options = {});
+
+/// The GPU pipelines' split of large reductions, on tensors.
+void buildGpuReductions(mlir::OpPassManager &pm);
+
+/// The CUDA pipeline from bufferized linalg to parallel loops and token
+/// loops distributed over a block (`oneThread`: a block of one thread, no
+/// barriers), GEMMs outside token loops calling `gemmSymbol`.
+void buildGpuLoops(mlir::OpPassManager &pm, llvm::StringRef gemmSymbol,
+                   bool oneThread);
 
 struct CudaPipelineOptions
     : public mlir::PassPipelineOptions<CudaPipelineOptions> {

@@ -5,6 +5,9 @@
 # compiled here. Run the result there with scripts/gpu-run.sh.
 #
 #   scripts/gpu-bundle.sh [BUNDLE_DIR] [BENCH_SIZE]   (default .devbundle, paper)
+#
+# MSTREAM_GPU_VARIANTS="tmm soap" limits the tests' and the benchmark's
+# variants (compiling all of them takes an hour on two cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bundle=${1:-.devbundle}
@@ -20,8 +23,11 @@ ldd build-rt/bin/mstream | awk '/=>/ {print $3}' |
   xargs -I{} cp -L {} "$bundle/lib/"
 
 # The GPU tests' artifacts (cpu and cuda) and the benchmark's train steps.
-MSTREAM_BIN=build/bin/mstream /usr/bin/python3 test/python/cuda_artifacts.py "$bundle/art"
-/usr/bin/python3 examples/bench/gpu/run.py --prebuild "$bundle/bench" --size "$size"
+variants=(${MSTREAM_GPU_VARIANTS:-})
+MSTREAM_BIN=build/bin/mstream /usr/bin/python3 test/python/cuda_artifacts.py "$bundle/art" \
+  "${variants[@]}"
+/usr/bin/python3 examples/bench/gpu/run.py --prebuild "$bundle/bench" --size "$size" \
+  ${variants[@]:+--variants "${variants[@]}"}
 # Cubins compress well; the device tool carries at most 64 MiB.
 tar -C "$bundle" -cJf "$bundle/artifacts.tar.xz" art bench
 rm -rf "$bundle/art" "$bundle/bench"

@@ -3,6 +3,8 @@
 # (parity with the CPU backend for every variant) and the GPU benchmark.
 #
 #   scripts/gpu-run.sh [BUNDLE_DIR] [BENCH_SIZE] [LOG_DIR]
+#
+# MSTREAM_GPU_VARIANTS as for scripts/gpu-bundle.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bundle=$(realpath "${1:-.devbundle}")
@@ -15,7 +17,10 @@ export LD_LIBRARY_PATH="$bundle/lib:$cublas:${LD_LIBRARY_PATH:-}"
 export MSTREAM_BIN="$bundle/bin/mstream" MSTREAM_ARTIFACTS="$work/art"
 nvidia-smi -L
 
-python3 -m pytest -q -rs -p no:cacheprovider test/python/test_cuda_gpu.py 2>&1 |
+variants=(${MSTREAM_GPU_VARIANTS:-})
+filter=$(IFS='|'; echo "${variants[*]}")
+python3 -m pytest -q -rs -p no:cacheprovider test/python/test_cuda_gpu.py \
+  ${filter:+-k "$(echo "$filter" | sed 's/|/ or /g')"} 2>&1 |
   tee "$logs/gpu-tests.log" | tail -15
 python3 examples/bench/gpu/run.py --artifacts "$work/bench" --mstream "$MSTREAM_BIN" \
-  --size "$size" 2>&1 | tee "$logs/gpu-bench.log"
+  --size "$size" ${variants[@]:+--variants "${variants[@]}"} 2>&1 | tee "$logs/gpu-bench.log"

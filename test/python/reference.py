@@ -97,7 +97,7 @@ def attention(x, wqkv, wo, heads):
     q, k, v = (x @ wqkv.T).split(d, dim=-1)
     q, k, v = (t.view(B, T, heads, dh).transpose(1, 2) for t in (q, k, v))
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(dh)
-    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
     scores = scores.masked_fill(~mask, float("-inf"))
     out = scores.softmax(dim=-1) @ v
     return out.transpose(1, 2).reshape(B, T, d) @ wo.T
@@ -112,12 +112,13 @@ def newton_schulz(z, steps=5, eps=1e-12):
     y = z / z.norm(dim=(-2, -1), keepdim=True).clamp(min=eps)
     for _ in range(steps):
         gram = y.transpose(-2, -1) @ y
-        y = y @ (a * torch.eye(y.shape[-1], dtype=y.dtype) + b * gram + c * gram @ gram)
+        y = y @ (a * torch.eye(y.shape[-1], dtype=y.dtype, device=y.device)
+                 + b * gram + c * gram @ gram)
     return y
 
 
 def inv_sqrt(r, steps=10, eps=1e-6):
-    eye = torch.eye(r.shape[-1], dtype=r.dtype)
+    eye = torch.eye(r.shape[-1], dtype=r.dtype, device=r.device)
     ridged = r + eps * eye
     norm = ridged.norm(dim=(-2, -1), keepdim=True).clamp(min=eps)
     n = ridged / norm
@@ -135,7 +136,7 @@ def forward(config, state, tokens):
     d = config["d_model"]
     dh = d // H
     dtype = state["tok_emb.weight"].dtype
-    pos = torch.arange(T)
+    pos = torch.arange(T, device=tokens.device)
 
     def embed(prefix):
         return state[prefix + "tok_emb.weight"][tokens] + state[prefix + "pos_emb.weight"][pos]
@@ -150,7 +151,7 @@ def forward(config, state, tokens):
     if variant in ("adam", "adamw", "rmsprop"):
         s = torch.ones_like(x)
     if variant in ("shampoo", "soap"):
-        r = torch.eye(dh, dtype=dtype).expand(B, T, dh, dh).clone()
+        r = torch.eye(dh, dtype=dtype, device=x.device).expand(B, T, dh, dh).clone()
 
     for i in range(L):
         p = f"layers.{i}."

@@ -13,8 +13,9 @@ backward, global-norm clipping at 1.0 and the hybrid recipe (Muon on the
 block matrices, AdamW elsewhere; torch.optim.Muon and torch.optim.AdamW on
 the PyTorch side). PyTorch runs the test tree's reference model
 (test/python/reference.py) in float32 and under bf16 autocast; mstream
-runs `mstream train` on the compiled artifact (float32: it has no bf16 yet)
-and its per-step times from metrics.jsonl, which include copying the
+runs `mstream train` on the compiled artifacts, fused (token kernels) and
+--fuse=false (float32: it has no bf16 yet), and its per-step times come
+from metrics.jsonl, which include copying the
 weights and optimizer state to the device and back. Medians after warm-up.
 Also prints the device-to-device copy bandwidth (bytes read + written).
 """
@@ -43,8 +44,8 @@ def median(values):
     return sorted(values)[len(values) // 2]
 
 
-def artifact_name(variant, size):
-    return f"{variant}-{size}-cuda-train.mstream"
+def artifact_name(variant, size, fused):
+    return f"{variant}-{size}-cuda-train{'' if fused else '-unfused'}.mstream"
 
 
 def prebuild(args):
@@ -54,10 +55,13 @@ def prebuild(args):
         path = os.path.join(args.prebuild, f"{variant}-{args.size}.json")
         with open(path, "w") as f:
             json.dump(dict(config, variant=variant), f)
-        out = os.path.join(args.prebuild, artifact_name(variant, args.size))
-        subprocess.run([args.mstream, "compile", path, "--target=cuda", "--train",
-                        "--batch", str(batch), "--seq", str(seq), "-o", out], check=True)
-        print(out, flush=True)
+        for fused in (True, False):
+            out = os.path.join(args.prebuild, artifact_name(variant, args.size, fused))
+            subprocess.run([args.mstream, "compile", path, "--target=cuda", "--train",
+                            "--batch", str(batch), "--seq", str(seq),
+                            f"--fuse={'true' if fused else 'false'}", "-o", out],
+                           check=True)
+            print(out, flush=True)
 
 
 def copy_bandwidth(torch):
@@ -78,15 +82,8 @@ def time_torch(torch, config, batch, seq, steps, compiled, bf16):
     import reference
     state = {k: v.to("cuda").requires_grad_()
              for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()}
-    # The reference model makes its masks and identities on the default
-    # device. Under torch.compile, newton_schulz's torch.eye still lands on
-    # the CPU (muon, ortho, soap fail to compile: docs/benchmarks.md).
-    torch.set_default_device("cuda")
-    try:
-        return time_torch_step(torch, reference, state, config, batch, seq, steps,
-                               compiled, bf16)
-    finally:
-        torch.set_default_device("cpu")
+    return time_torch_step(torch, reference, state, config, batch, seq, steps,
+                           compiled, bf16)
 
 
 def time_torch_step(torch, reference, state, config, batch, seq, steps, compiled, bf16):
@@ -121,8 +118,8 @@ def time_torch_step(torch, reference, state, config, batch, seq, steps, compiled
     return median(times)
 
 
-def time_mstream(args, variant, config, batch, seq, data):
-    artifact = os.path.join(args.artifacts, artifact_name(variant, args.size))
+def time_mstream(args, variant, fused, data):
+    artifact = os.path.join(args.artifacts, artifact_name(variant, args.size, fused))
     out = tempfile.mkdtemp(prefix=f"mstream-gpu-{variant}-")
     result = subprocess.run(
         [args.mstream, "train", artifact, "--data", data, "--out", out, "--steps",
@@ -172,9 +169,10 @@ def main():
     rows = []
     for variant in args.variants:
         cfg = dict(config, variant=variant)
-        ms, error = time_mstream(args, variant, cfg, batch, seq, data)
-        row = {"variant": variant, "mstream fp32": ms, "error": error}
-        print(f"mstream {variant}: {ms} ms {error}", flush=True)
+        row = {"variant": variant}
+        for name, fused in (("mstream fp32", True), ("mstream unfused", False)):
+            row[name], error = time_mstream(args, variant, fused, data)
+            print(f"{name} {variant}: {row[name]} ms {error}", flush=True)
         for name, compiled, bf16 in modes:
             row[name] = time_torch(torch, cfg, batch, seq, args.steps, compiled, bf16)
             print(f"{name} {variant}: {row[name]:.1f} ms", flush=True)
@@ -182,7 +180,7 @@ def main():
         print(json.dumps(row), flush=True)
 
     tokens = batch * seq
-    columns = ["mstream fp32"] + [m[0] for m in modes]
+    columns = ["mstream fp32", "mstream unfused"] + [m[0] for m in modes]
     print("\ntrain step, ms (tokens/s)")
     print("| variant | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * len(columns))

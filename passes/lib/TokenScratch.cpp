@@ -63,7 +63,6 @@ struct TokenScratchPass : mstream::impl::TokenScratchBase<TokenScratchPass> {
       return loop.emitError("expected a normalized one-dimensional token loop "
                             "with a static token count");
     int64_t tokens = bounds[0];
-    int64_t tokenSlots = std::min<int64_t>(tokens, slots);
 
     SmallVector<Placement> placements;
     int64_t slotBytes = 0;
@@ -105,6 +104,11 @@ struct TokenScratchPass : mstream::impl::TokenScratchBase<TokenScratchPass> {
     });
     if (walk.wasInterrupted())
       return failure();
+    // Fewer tokens at once where a token needs much scratch (a matrix
+    // iteration's gradient keeps every iteration's matrices).
+    int64_t tokenSlots = std::min<int64_t>(tokens, slots);
+    if (slotBytes > 0)
+      tokenSlots = std::clamp<int64_t>(maxBytes / slotBytes, 1, tokenSlots);
     OpBuilder b(loop);
     loop->setAttr(mstream::kTokenSlotsAttrName,
                   b.getI64IntegerAttr(tokenSlots));

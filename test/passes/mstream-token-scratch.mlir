@@ -1,4 +1,5 @@
 // RUN: mstream-opt %s --mstream-token-scratch=slots=4 --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: mstream-opt %s --mstream-token-scratch="slots=4 max-bytes=600" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=BUDGET
 
 // A token's buffer and the fresh buffer of each of 3 iterations get places
 // in one scratch buffer of min(tokens, slots) = 4 slots: 64 bytes (16 f32,
@@ -91,6 +92,29 @@ func.func @dynamic_shape(%n: index) {
   scf.forall (%t) in (8) {
     // expected-error @below {{a token loop can only allocate statically shaped buffers of numbers, not 'memref<?xf32>'}}
     %b = memref.alloc(%n) : memref<?xf32>
+  }
+  return
+}
+
+// -----
+
+// 256 bytes per token and a budget of 600: two tokens at once.
+// BUDGET-LABEL: func.func @budget
+// BUDGET: memref.alloc() : memref<512xi8>
+// BUDGET: arith.remui %{{.*}}, %c2
+// BUDGET: } {mstream.token_slots = 2 : i64}
+func.func @budget(%out: memref<10x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (10) {
+    %a = memref.alloc() : memref<16xf32>
+    memref.store %x, %a[%c0] : memref<16xf32>
+    scf.for %i = %c0 to %c3 step %c1 {
+      %b = memref.alloc() : memref<4x4xf32>
+      memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+    }
   }
   return
 }

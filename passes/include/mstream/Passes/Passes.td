@@ -140,12 +140,15 @@ def TokenScratch : Pass<"mstream-token-scratch", "::mlir::ModuleOp"> {
     total size, token t in slot t mod slots, one copy of an allocation per
     iteration of each loop around it (which must have a static trip count),
     so that a matrix iteration's fresh buffers never overwrite the last
-    ones. The loop gets `mstream.token_slots`, the number of tokens that may
-    run at once.
+    ones. Fewer slots are used where `slots` of them would exceed
+    `max-bytes` (at least one). The loop gets `mstream.token_slots`, the
+    number of tokens that may run at once.
   }];
   let options = [
     Option<"slots", "slots", "int64_t", "1024",
-           "How many tokens run at once (the kernel's blocks)">
+           "How many tokens run at once (the kernel's blocks)">,
+    Option<"maxBytes", "max-bytes", "int64_t", "1073741824",
+           "The most scratch memory one token loop may use">
   ];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];

@@ -158,12 +158,7 @@ struct DistributeTokenLoopsPass
   using DistributeTokenLoopsBase::DistributeTokenLoopsBase;
 
   void runOnOperation() override {
-    SmallVector<scf::ForallOp> loops;
-    getOperation().walk([&](scf::ForallOp loop) {
-      if (!loop->getParentOfType<scf::ForallOp>())
-        loops.push_back(loop);
-    });
-    for (scf::ForallOp loop : loops)
+    for (scf::ForallOp loop : mstream::tokenLoops(getOperation()))
       if (failed(distribute(loop)))
         return signalPassFailure();
   }

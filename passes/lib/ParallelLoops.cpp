@@ -70,3 +70,12 @@ void mstream::clonePoint(OpBuilder &b, scf::ParallelOp loop,
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, mapping);
 }
+
+SmallVector<scf::ForallOp> mstream::tokenLoops(Operation *root) {
+  SmallVector<scf::ForallOp> loops;
+  root->walk([&](scf::ForallOp loop) {
+    if (!loop->getParentOfType<scf::ForallOp>())
+      loops.push_back(loop);
+  });
+  return loops;
+}

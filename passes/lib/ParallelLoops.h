@@ -33,6 +33,10 @@ IterationSpace iterationSpace(mlir::OpBuilder &b, mlir::scf::ParallelOp loop);
 void clonePoint(mlir::OpBuilder &b, mlir::scf::ParallelOp loop,
                 const IterationSpace &space, mlir::Value linear);
 
+/// The outermost scf.forall ops under `root`, in order: the token loops of
+/// fused regions (mstream-fused-to-loops).
+llvm::SmallVector<mlir::scf::ForallOp> tokenLoops(mlir::Operation *root);
+
 } // namespace mstream
 
 #endif // MSTREAM_PASSES_PARALLELLOOPS_H

@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ParallelLoops.h"
+
 #include "mstream/Passes/Passes.h"
 
 #include "llvm/Support/MathExtras.h"
@@ -28,30 +30,24 @@ struct Placement {
   memref::AllocOp alloc;
   int64_t offset; // bytes from the slot's start
   int64_t bytes;  // of one copy
-  SmallVector<scf::ForOp>
-      loops; // enclosing loops inside the token loop, outer first
+  /// The loops around it inside the token loop, outer first.
+  SmallVector<scf::ForOp> loops;
 };
 
-/// The static trip count of `loop`, if it has one.
+/// The static trip count of `loop`, if it has one (then its bounds and
+/// step are constants).
 std::optional<int64_t> tripCount(scf::ForOp loop) {
-  std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
-  std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound());
-  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
-  if (!lower || !upper || !step || *step <= 0)
+  std::optional<APInt> trips = loop.getStaticTripCount();
+  if (!trips)
     return std::nullopt;
-  return std::max<int64_t>(0, llvm::divideCeil(*upper - *lower, *step));
+  return trips->getSExtValue();
 }
 
 struct TokenScratchPass : mstream::impl::TokenScratchBase<TokenScratchPass> {
   using TokenScratchBase::TokenScratchBase;
 
   void runOnOperation() override {
-    SmallVector<scf::ForallOp> loops;
-    getOperation().walk([&](scf::ForallOp loop) {
-      if (!loop->getParentOfType<scf::ForallOp>())
-        loops.push_back(loop);
-    });
-    for (scf::ForallOp loop : loops)
+    for (scf::ForallOp loop : mstream::tokenLoops(getOperation()))
       if (failed(place(loop)))
         return signalPassFailure();
   }

@@ -37,25 +37,32 @@ def close(actual, expected, what):
                                err_msg=what)
 
 
+def compile_and_eval(mstream_bin, workdir, config_path, tag, inputs, *flags):
+    """Compiles the config for the CPU with --grads and `flags`, evaluates it
+    on `inputs` (weights, tokens, targets): (loss, logits, gradients)."""
+    weights, x, y = inputs
+    artifact = workdir / f"{tag}.mstream"
+    run(mstream_bin, "compile", config_path, "--target=cpu", "--grads", "--batch", BATCH,
+        "--seq", SEQ, *flags, "-o", artifact)
+    logits = workdir / f"{tag}-logits.npy"
+    grads = workdir / f"{tag}-grads.safetensors"
+    out = run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
+              "--targets", y, "--logits", logits, "--grads", grads)
+    return (json.loads(out.stdout)["loss"], np.load(logits),
+            tensor_files.read_safetensors(grads))
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_fused_matches_unfused(name, mstream_bin, workdir):
     config = ONE_LAYER[name]
     config_path = workdir / f"fusion-{name}.json"
     config_path.write_text(json.dumps(config))
     state, tokens, targets = random_inputs(config, seed=5)
-    weights, x, y = save_inputs(workdir, f"fusion-{name}", state, tokens, targets)
-    results = {}
-    for fuse in ("true", "false"):
-        artifact = workdir / f"fusion-{name}-{fuse}.mstream"
-        run(mstream_bin, "compile", config_path, "--target=cpu", "--grads", "--batch", BATCH,
-            "--seq", SEQ, f"--fuse={fuse}", "-o", artifact)
-        logits = workdir / f"fusion-{name}-{fuse}-logits.npy"
-        grads = workdir / f"fusion-{name}-{fuse}-grads.safetensors"
-        out = run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
-                  "--targets", y, "--logits", logits, "--grads", grads)
-        results[fuse] = (json.loads(out.stdout)["loss"], np.load(logits),
-                         tensor_files.read_safetensors(grads))
-    (loss, logits, grads), (loss0, logits0, grads0) = results["true"], results["false"]
+    inputs = save_inputs(workdir, f"fusion-{name}", state, tokens, targets)
+    loss, logits, grads = compile_and_eval(mstream_bin, workdir, config_path,
+                                           f"fusion-{name}-true", inputs, "--fuse=true")
+    loss0, logits0, grads0 = compile_and_eval(mstream_bin, workdir, config_path,
+                                              f"fusion-{name}-false", inputs, "--fuse=false")
     assert loss == pytest.approx(loss0, rel=1e-6)
     np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-6 * np.abs(logits0).max())
     assert list(grads) == list(grads0)
@@ -75,19 +82,12 @@ def test_gpu_token_kernels_match_cpu(name, mstream_bin, workdir):
     config_path = workdir / f"emulated-{name}.json"
     config_path.write_text(json.dumps(config))
     state, tokens, targets = random_inputs(config, seed=6)
-    weights, x, y = save_inputs(workdir, f"emulated-{name}", state, tokens, targets)
-    results = {}
-    for emulate in (True, False):
-        artifact = workdir / f"emulated-{name}-{emulate}.mstream"
-        run(mstream_bin, "compile", config_path, "--target=cpu", "--grads", "--batch", BATCH,
-            "--seq", SEQ, "-o", artifact, *(["--emulate-gpu-kernels"] if emulate else []))
-        logits = workdir / f"emulated-{name}-{emulate}-logits.npy"
-        grads = workdir / f"emulated-{name}-{emulate}-grads.safetensors"
-        out = run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
-                  "--targets", y, "--logits", logits, "--grads", grads)
-        results[emulate] = (json.loads(out.stdout)["loss"], np.load(logits),
-                            tensor_files.read_safetensors(grads))
-    (loss, logits, grads), (loss0, logits0, grads0) = results[True], results[False]
+    inputs = save_inputs(workdir, f"emulated-{name}", state, tokens, targets)
+    loss, logits, grads = compile_and_eval(mstream_bin, workdir, config_path,
+                                           f"emulated-{name}-true", inputs,
+                                           "--emulate-gpu-kernels")
+    loss0, logits0, grads0 = compile_and_eval(mstream_bin, workdir, config_path,
+                                              f"emulated-{name}-false", inputs)
     assert loss == pytest.approx(loss0, rel=1e-5)
     np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-5 * np.abs(logits0).max())
     assert list(grads) == list(grads0)

@@ -40,6 +40,8 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
   DistributeTokenLoopsOptions distribute;
   distribute.oneThread = oneThread;
   pm.addPass(createDistributeTokenLoops(distribute));
+  // One launch for the weight optimizer's many small updates.
+  pm.addPass(createMergeParallelLoops());
 }
 
 void mstream::buildCudaPipeline(OpPassManager &pm,

@@ -60,7 +60,7 @@ bool touchesDeviceMemory(Operation *op) {
     memory |= isDeviceAccess(inner);
     hostOnly |=
         isHostOnly(inner) ||
-        isa<memref::LoadOp, memref::StoreOp>(inner) && !isDeviceAccess(inner);
+        (isa<memref::LoadOp, memref::StoreOp>(inner) && !isDeviceAccess(inner));
   });
   return memory && !hostOnly;
 }

@@ -61,7 +61,8 @@ void buildGpuReductions(mlir::OpPassManager &pm);
 
 /// The CUDA pipeline from bufferized linalg to parallel loops and token
 /// loops distributed over a block (`oneThread`: a block of one thread, no
-/// barriers), GEMMs outside token loops calling `gemmSymbol`.
+/// barriers), GEMMs outside token loops calling `gemmSymbol`, neighbouring
+/// independent loops merged.
 void buildGpuLoops(mlir::OpPassManager &pm, llvm::StringRef gemmSymbol,
                    bool oneThread);
 

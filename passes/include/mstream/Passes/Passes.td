@@ -180,6 +180,31 @@ def DistributeTokenLoops : Pass<"mstream-distribute-token-loops",
                            "::mlir::arith::ArithDialect"];
 }
 
+def MergeParallelLoops : Pass<"mstream-merge-parallel-loops",
+                              "::mlir::ModuleOp"> {
+  let summary = "Run neighbouring independent parallel loops as one loop";
+  let description = [{
+    Horizontal fusion for the GPU, where each `scf.parallel` is a kernel
+    launch: the weight optimizer updates dozens of tensors with one small
+    elementwise loop each, and a backward pass has runs of independent
+    elementwise loops. A run of such loops in one block becomes one 1-D
+    loop over their concatenated iteration spaces; a balanced tree of
+    `scf.if` on the flat index picks the loop whose body runs.
+
+    Loops merge when none of them writes a buffer an earlier one of the run
+    reads or writes, or reads one an earlier one writes. Buffers are told
+    apart by their root allocation or function argument (entry points'
+    arguments do not alias, as One-Shot Bufferize assumes). Operations
+    between the loops stay before the merged loop, so they may not touch a
+    buffer an earlier loop of the run writes; deallocations of the run's
+    buffers move after it. Loops with reductions, token loops
+    (`mstream.token_slots`) and loops with calls or other unknown effects are
+    not merged.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def MergeGpuModules : Pass<"mstream-merge-gpu-modules", "::mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{

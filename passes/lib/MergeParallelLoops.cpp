@@ -1,0 +1,226 @@
+//===- MergeParallelLoops.cpp - the mstream-merge-parallel-loops pass -----===//
+//
+// Horizontal fusion, as XLA's horizontal loop fusion does for optimizers: on
+// the GPU every scf.parallel is a launch, and a launch costs more than a
+// small tensor's elementwise update.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ParallelLoops.h"
+
+#include "mstream/Passes/Passes.h"
+
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace mstream {
+#define GEN_PASS_DEF_MERGEPARALLELLOOPS
+#include "mstream/Passes/Passes.h.inc"
+} // namespace mstream
+
+using namespace mlir;
+
+namespace {
+
+using Roots = llvm::SmallDenseSet<const void *>;
+
+/// Adds the buffers `memref` may be a view of to `roots`: allocations and
+/// entry block arguments (as Values), globals (as their names), through
+/// views and the memrefs an scf.for carries. False where one is unknown.
+bool collectRoots(Value memref, Roots &roots, DenseSet<Value> &visited) {
+  if (!visited.insert(memref).second)
+    return true;
+  // An scf.for's result or iteration argument is its init or what its body
+  // yields.
+  auto carried = [&](scf::ForOp loop, unsigned index) {
+    return collectRoots(loop.getInitArgs()[index], roots, visited) &&
+           collectRoots(loop.getYieldedValues()[index], roots, visited);
+  };
+  if (auto arg = dyn_cast<BlockArgument>(memref)) {
+    Block *block = arg.getOwner();
+    if (block->isEntryBlock() && isa<func::FuncOp>(block->getParentOp())) {
+      roots.insert(memref.getAsOpaquePointer());
+      return true;
+    }
+    auto loop = dyn_cast<scf::ForOp>(block->getParentOp());
+    return loop && arg.getArgNumber() > 0 &&
+           carried(loop, arg.getArgNumber() - 1);
+  }
+  Operation *def = memref.getDefiningOp();
+  if (isa<memref::AllocOp, memref::AllocaOp>(def)) {
+    roots.insert(memref.getAsOpaquePointer());
+    return true;
+  }
+  if (auto global = dyn_cast<memref::GetGlobalOp>(def)) {
+    roots.insert(global.getNameAttr().getAsOpaquePointer());
+    return true;
+  }
+  if (auto loop = dyn_cast<scf::ForOp>(def))
+    return carried(loop, cast<OpResult>(memref).getResultNumber());
+  auto view = dyn_cast<ViewLikeOpInterface>(def);
+  return view && collectRoots(view.getViewSource(), roots, visited);
+}
+
+/// The buffers an operation (with everything nested in it) reads and
+/// writes; a freed buffer counts as written. `unknown`: it has effects that
+/// cannot be placed on a buffer (a call).
+struct Accesses {
+  Roots reads, writes;
+  bool unknown = false;
+
+  Accesses() = default;
+  explicit Accesses(Operation *op) {
+    std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+        getEffectsRecursively(op);
+    if (!effects) {
+      unknown = true;
+      return;
+    }
+    for (const MemoryEffects::EffectInstance &effect : *effects) {
+      if (isa<MemoryEffects::Allocate>(effect.getEffect()))
+        continue;
+      DenseSet<Value> visited;
+      unknown |=
+          !effect.getValue() ||
+          !collectRoots(effect.getValue(),
+                        isa<MemoryEffects::Read>(effect.getEffect()) ? reads
+                                                                     : writes,
+                        visited);
+    }
+  }
+
+  void add(const Accesses &other) {
+    reads.insert(other.reads.begin(), other.reads.end());
+    writes.insert(other.writes.begin(), other.writes.end());
+    unknown |= other.unknown;
+  }
+
+  /// Whether `later` must stay after these accesses.
+  bool orders(const Accesses &later) const {
+    if (unknown || later.unknown)
+      return true;
+    auto meets = [](const Roots &a, const Roots &b) {
+      return llvm::any_of(a,
+                          [&](const void *root) { return b.contains(root); });
+    };
+    return meets(writes, later.reads) || meets(writes, later.writes) ||
+           meets(reads, later.writes);
+  }
+};
+
+/// Loops the pass may merge: one GPU thread per iteration point, effects
+/// known.
+bool isMergeable(scf::ParallelOp loop, const Accesses &accesses) {
+  bool allocates = false;
+  loop.walk([&](Operation *op) {
+    allocates |= isa<memref::AllocOp, memref::AllocaOp, memref::DeallocOp>(op);
+  });
+  return loop.getNumReductions() == 0 && !allocates && !accesses.unknown &&
+         !loop->hasAttr(mstream::kTokenSlotsAttrName);
+}
+
+/// The loops of a run, what they access, and the deallocations that must
+/// follow the merged loop.
+struct Run {
+  SmallVector<scf::ParallelOp> loops;
+  Accesses accesses;
+  SmallVector<Operation *> deallocs;
+};
+
+/// Emits the body of the run's loop `[lo, hi)` that owns flat index `id`.
+void emitTree(OpBuilder &b, Location loc, const Run &run,
+              ArrayRef<mstream::IterationSpace> spaces, ArrayRef<Value> offsets,
+              size_t lo, size_t hi, Value id) {
+  if (hi - lo == 1) {
+    Value local = lo == 0 ? id : arith::SubIOp::create(b, loc, id, offsets[lo]);
+    mstream::clonePoint(b, run.loops[lo], spaces[lo], local);
+    return;
+  }
+  size_t mid = (lo + hi) / 2;
+  Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id,
+                                      offsets[mid]);
+  auto branch = scf::IfOp::create(b, loc, below, /*withElseRegion=*/true);
+  OpBuilder thenBuilder = OpBuilder::atBlockTerminator(branch.thenBlock());
+  emitTree(thenBuilder, loc, run, spaces, offsets, lo, mid, id);
+  OpBuilder elseBuilder = OpBuilder::atBlockTerminator(branch.elseBlock());
+  emitTree(elseBuilder, loc, run, spaces, offsets, mid, hi, id);
+}
+
+/// Replaces the run's loops by one loop at the place of the last.
+void merge(const Run &run) {
+  scf::ParallelOp last = run.loops.back();
+  OpBuilder b(last);
+  SmallVector<Location> locs;
+  for (scf::ParallelOp loop : run.loops)
+    locs.push_back(loop.getLoc());
+  Location loc = b.getFusedLoc(locs);
+  SmallVector<mstream::IterationSpace> spaces;
+  SmallVector<Value> offsets{arith::ConstantIndexOp::create(b, loc, 0)};
+  for (scf::ParallelOp loop : run.loops) {
+    spaces.push_back(mstream::iterationSpace(b, loop));
+    offsets.push_back(
+        arith::AddIOp::create(b, loc, offsets.back(), spaces.back().total));
+  }
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto merged = scf::ParallelOp::create(
+      b, loc, ValueRange{offsets.front()}, ValueRange{offsets.back()},
+      ValueRange{one}, [&](OpBuilder &nb, Location nl, ValueRange ivs) {
+        emitTree(nb, nl, run, spaces, offsets, 0, run.loops.size(), ivs[0]);
+      });
+  for (scf::ParallelOp loop : run.loops)
+    loop.erase();
+  Operation *after = merged;
+  for (Operation *dealloc : run.deallocs) {
+    dealloc->moveAfter(after);
+    after = dealloc;
+  }
+}
+
+struct MergeParallelLoopsPass
+    : mstream::impl::MergeParallelLoopsBase<MergeParallelLoopsPass> {
+  void runOnOperation() override {
+    getOperation().walk([&](func::FuncOp func) {
+      if (!func.isExternal())
+        mergeIn(func.getBody().front());
+    });
+  }
+
+  /// Merges runs in `block` and in the host regions nested in it.
+  void mergeIn(Block &block) {
+    Run run;
+    auto flush = [&] {
+      if (run.loops.size() > 1)
+        merge(run);
+      run = Run();
+    };
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+        Accesses accesses(loop);
+        if (isMergeable(loop, accesses)) {
+          if (run.accesses.orders(accesses))
+            flush();
+          run.loops.push_back(loop);
+          run.accesses.add(accesses);
+          continue;
+        }
+      }
+      if (!run.loops.empty()) {
+        // Freeing later is always safe; anything else stays before the
+        // merged loop, so it must not depend on the run so far.
+        if (isa<memref::DeallocOp>(op)) {
+          run.deallocs.push_back(&op);
+          continue;
+        }
+        if (run.accesses.orders(Accesses(&op)))
+          flush();
+      }
+      if (!isa<scf::ParallelOp>(op))
+        for (Region &region : op.getRegions())
+          for (Block &nested : region)
+            mergeIn(nested);
+    }
+    flush();
+  }
+};
+
+} // namespace

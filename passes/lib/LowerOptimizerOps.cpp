@@ -151,9 +151,11 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
     Value scale = extractScalar(b, loc, op.getScale());
     Value decay = decayFactor(b, loc, lr, op.getWeightDecayAttr());
 
-    SmallVector<Value> params, bufs;
-    for (auto [p, g, buf] :
-         llvm::zip_equal(op.getParams(), op.getGrads(), op.getBufs())) {
+    // Phase by phase over the group: each phase's elementwise loops are
+    // neighbours, which a GPU backend launches as one kernel
+    // (mstream-merge-parallel-loops).
+    SmallVector<Value> bufs, updates;
+    for (auto [g, buf] : llvm::zip_equal(op.getGrads(), op.getBufs())) {
       SmallVector<Value> moved = buildElementwiseResults(
           b, loc, ValueRange{g, buf}, 2,
           [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
@@ -163,21 +165,31 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
                 nesterov ? lerp(nb, l, grad, bufNew, momentumV) : bufNew;
             return {bufNew, update};
           });
-      auto type = cast<RankedTensorType>(p.getType());
-      Value matrix = collapseLeading(b, loc, moved[1], 2);
-      Value normalised = scaleMatrices(
-          b, loc, matrix,
-          frobeniusNorm(b, loc, matrix, op.getEps().convertToDouble()),
-          /*divide=*/true);
-      // NS5 on the matrix's short side, through BLAS.
-      Value ortho = expandLeading(
+      bufs.push_back(moved[0]);
+      updates.push_back(collapseLeading(b, loc, moved[1], 2));
+    }
+    SmallVector<Value> norms;
+    for (Value update : updates)
+      norms.push_back(
+          frobeniusNorm(b, loc, update, op.getEps().convertToDouble()));
+    SmallVector<Value> normalised;
+    for (auto [update, norm] : llvm::zip_equal(updates, norms))
+      normalised.push_back(
+          scaleMatrices(b, loc, update, norm, /*divide=*/true));
+    // NS5 on each matrix's short side, through BLAS.
+    SmallVector<Value> orthos;
+    for (auto [p, x] : llvm::zip_equal(op.getParams(), normalised))
+      orthos.push_back(expandLeading(
           b, loc,
-          iterate(b, loc, op.getNsSteps(), normalised,
+          iterate(b, loc, op.getNsSteps(), x,
                   [&](OpBuilder &nb, Location l, Value y) {
                     return newtonSchulzStep(nb, l, y, op.getCoefficients(),
                                             buildBatchMatmul);
                   }),
-          type);
+          cast<RankedTensorType>(p.getType())));
+    SmallVector<Value> params;
+    for (auto [p, ortho] : llvm::zip_equal(op.getParams(), orthos)) {
+      auto type = cast<RankedTensorType>(p.getType());
       double ratio = std::sqrt(std::max(1.0, double(type.getDimSize(0)) /
                                                  double(type.getDimSize(1))));
       Value stepSize = mul(b, loc, lr, f32(b, loc, ratio));
@@ -187,7 +199,6 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
                              return sub(nb, l, mul(nb, l, a[0], decay),
                                         mul(nb, l, stepSize, a[1]));
                            }));
-      bufs.push_back(moved[0]);
     }
     SmallVector<Value> results(params);
     results.append(bufs);

@@ -119,12 +119,34 @@ bool isMergeable(scf::ParallelOp loop, const Accesses &accesses) {
          !loop->hasAttr(mstream::kTokenSlotsAttrName);
 }
 
-/// The loops of a run, what they access, and the deallocations that must
-/// follow the merged loop.
+/// A run being collected: its loops and what they access, and the
+/// operations between them that must follow the merged loop because they
+/// depend on the run (or on such an operation), with what those access.
 struct Run {
   SmallVector<scf::ParallelOp> loops;
   Accesses accesses;
-  SmallVector<Operation *> deallocs;
+  SmallVector<Operation *> deferred;
+  llvm::SmallPtrSet<Operation *, 16> deferredSet;
+  Accesses deferredAccesses;
+
+  /// Whether `op` (or an op nested in it) uses a deferred op's result.
+  bool usesDeferred(Operation *op) const {
+    return op
+        ->walk([&](Operation *inner) {
+          for (Value operand : inner->getOperands())
+            if (Operation *def = operand.getDefiningOp();
+                def && deferredSet.contains(def))
+              return WalkResult::interrupt();
+          return WalkResult::advance();
+        })
+        .wasInterrupted();
+  }
+
+  void defer(Operation *op, const Accesses &opAccesses) {
+    deferred.push_back(op);
+    deferredSet.insert(op);
+    deferredAccesses.add(opAccesses);
+  }
 };
 
 /// Emits the body of the run's loop `[lo, hi)` that owns flat index `id`.
@@ -146,10 +168,10 @@ void emitTree(OpBuilder &b, Location loc, const Run &run,
   emitTree(elseBuilder, loc, run, spaces, offsets, mid, hi, id);
 }
 
-/// Replaces the run's loops by one loop at the place of the last.
-void merge(const Run &run) {
-  scf::ParallelOp last = run.loops.back();
-  OpBuilder b(last);
+/// Replaces the run's loops by one loop before `before`, followed by the
+/// deferred operations in their order; returns the loop.
+scf::ParallelOp merge(const Run &run, Operation *before) {
+  OpBuilder b(before);
   SmallVector<Location> locs;
   for (scf::ParallelOp loop : run.loops)
     locs.push_back(loop.getLoc());
@@ -169,12 +191,60 @@ void merge(const Run &run) {
       });
   for (scf::ParallelOp loop : run.loops)
     loop.erase();
-  Operation *after = merged;
-  for (Operation *dealloc : run.deallocs) {
-    dealloc->moveAfter(after);
-    after = dealloc;
-  }
+  for (Operation *op : run.deferred)
+    op->moveBefore(before);
+  return merged;
 }
+
+/// Merges the runs of one block, one after another.
+class RunMerger {
+public:
+  /// Collects the run that starts at the first mergeable loop from `start`
+  /// and merges it. Returns where the next run may start: after a merged
+  /// run, at the operations deferred behind it (the next level's loops),
+  /// otherwise after the run's single loop; null at the block's end.
+  Operation *mergeRunFrom(Operation *start) {
+    Run run;
+    for (Operation *op = start; op; op = op->getNextNode()) {
+      const Accesses &opAccesses = accessesOf(op);
+      bool end = op->hasTrait<OpTrait::IsTerminator>() ||
+                 (opAccesses.unknown && !run.loops.empty());
+      if (end) {
+        if (run.loops.size() < 2)
+          return run.loops.empty() ? nullptr : run.loops.front()->getNextNode();
+        for (scf::ParallelOp loop : run.loops)
+          accesses.erase(loop);
+        return merge(run, op)->getNextNode();
+      }
+      // Whether `op` must follow the merged loop.
+      bool follows = !run.loops.empty() &&
+                     (run.usesDeferred(op) || run.accesses.orders(opAccesses) ||
+                      run.deferredAccesses.orders(opAccesses));
+      auto loop = dyn_cast<scf::ParallelOp>(op);
+      if (loop && isMergeable(loop, opAccesses) && !follows) {
+        run.loops.push_back(loop);
+        run.accesses.add(opAccesses);
+      } else if (isa<memref::DeallocOp>(op) && !run.loops.empty()) {
+        // Freeing later is always safe, and must follow any use.
+        run.defer(op, Accesses());
+      } else if (follows) {
+        run.defer(op, opAccesses);
+      }
+    }
+    return nullptr;
+  }
+
+private:
+  /// What each operation accesses, computed once per block.
+  DenseMap<Operation *, std::unique_ptr<Accesses>> accesses;
+
+  const Accesses &accessesOf(Operation *op) {
+    std::unique_ptr<Accesses> &entry = accesses[op];
+    if (!entry)
+      entry = std::make_unique<Accesses>(op);
+    return *entry;
+  }
+};
 
 struct MergeParallelLoopsPass
     : mstream::impl::MergeParallelLoopsBase<MergeParallelLoopsPass> {
@@ -185,41 +255,17 @@ struct MergeParallelLoopsPass
     });
   }
 
-  /// Merges runs in `block` and in the host regions nested in it.
+  /// Merges runs in the host regions nested in `block`, then in `block`.
   void mergeIn(Block &block) {
-    Run run;
-    auto flush = [&] {
-      if (run.loops.size() > 1)
-        merge(run);
-      run = Run();
-    };
-    for (Operation &op : llvm::make_early_inc_range(block)) {
-      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
-        Accesses accesses(loop);
-        if (isMergeable(loop, accesses)) {
-          if (run.accesses.orders(accesses))
-            flush();
-          run.loops.push_back(loop);
-          run.accesses.add(accesses);
-          continue;
-        }
-      }
-      if (!run.loops.empty()) {
-        // Freeing later is always safe; anything else stays before the
-        // merged loop, so it must not depend on the run so far.
-        if (isa<memref::DeallocOp>(op)) {
-          run.deallocs.push_back(&op);
-          continue;
-        }
-        if (run.accesses.orders(Accesses(&op)))
-          flush();
-      }
+    for (Operation &op : block)
       if (!isa<scf::ParallelOp>(op))
         for (Region &region : op.getRegions())
           for (Block &nested : region)
             mergeIn(nested);
-    }
-    flush();
+    RunMerger merger;
+    Operation *start = block.empty() ? nullptr : &block.front();
+    while (start)
+      start = merger.mergeRunFrom(start);
   }
 };
 

@@ -119,19 +119,17 @@ func.func @views(%a: memref<8xf32>, %b: memref<8xf32>) {
 
 // -----
 
-// What stays apart: a call between two loops (its effects are unknown), a
-// host load of a buffer the loop before it wrote, a loop with a reduction
-// and a token loop.
-// CHECK-LABEL: func.func @barriers
-// CHECK-COUNT-6: scf.parallel
+// A call's effects are unknown: the loops on either side stay apart.
+// CHECK-LABEL: func.func @call
+// CHECK: scf.parallel
+// CHECK: call @opaque
+// CHECK: scf.parallel
 // CHECK-NOT: scf.if
 func.func private @opaque()
-func.func @barriers(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>,
-                    %d: memref<8xf32>, %e: memref<8xf32>, %f: memref<f32>) {
+func.func @call(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
-  %zero = arith.constant 0.0 : f32
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
     %v = memref.load %a[%i] : memref<8xf32>
     memref.store %v, %b[%i] : memref<8xf32>
@@ -143,13 +141,45 @@ func.func @barriers(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>,
     memref.store %v, %c[%i] : memref<8xf32>
     scf.reduce
   }
-  %first = memref.load %c[%c0] : memref<8xf32>
-  memref.store %first, %f[] : memref<f32>
+  return
+}
+
+// -----
+
+// What depends on the run follows the merged loop: the host read of the
+// first loop's output (and the store of what it read), and the loop that
+// overwrites what the run reads. Loops with a reduction and token loops are
+// not merged; they touch nothing the run writes, so they stay before it.
+// CHECK-LABEL: func.func @deferred
+// CHECK: scf.parallel {{.*}} init
+// CHECK: scf.parallel
+// CHECK: } {mstream.token_slots = 4 : i64}
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %arg2[
+// CHECK: } else {
+// CHECK: memref.store %{{.*}}, %arg3[
+// CHECK: scf.reduce
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[FIRST:.*]] = memref.load %arg2[%c0]
+// CHECK-NEXT: memref.store %[[FIRST]], %arg5[]
+// CHECK-NEXT: scf.parallel
+// CHECK: memref.store %{{.*}}, %arg0[
+// CHECK-NOT: scf.if
+// CHECK: return
+func.func @deferred(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>,
+                    %d: memref<8xf32>, %e: memref<8xf32>, %f: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
     %v = memref.load %a[%i] : memref<8xf32>
-    memref.store %v, %d[%i] : memref<8xf32>
+    memref.store %v, %c[%i] : memref<8xf32>
     scf.reduce
   }
+  %first = memref.load %c[%c0] : memref<8xf32>
+  memref.store %first, %f[] : memref<f32>
   %sum = scf.parallel (%i) = (%c0) to (%c8) step (%c1) init (%zero) -> f32 {
     %v = memref.load %a[%i] : memref<8xf32>
     scf.reduce(%v : f32) {
@@ -164,10 +194,95 @@ func.func @barriers(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>,
     scf.reduce
   } {mstream.token_slots = 4 : i64}
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
+    memref.store %v, %d[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
     %v = memref.load %b[%i] : memref<8xf32>
     memref.store %v, %a[%i] : memref<8xf32>
     scf.reduce
   }
+  return
+}
+
+// -----
+
+// Three chains of three loops, each loop reading what the one before
+// wrote: the loops of a level merge and the next level follows. The third
+// chain first overwrites what the first chain's first loop reads, so it
+// starts a level later: four kernels, the last one the third chain's end.
+// CHECK-LABEL: func.func @levels
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %arg3[
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %arg4[
+// CHECK: memref.store %{{.*}}, %arg0[
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %arg5[
+// CHECK: memref.store %{{.*}}, %arg1[
+// CHECK: scf.parallel
+// CHECK-NOT: scf.if
+// CHECK: memref.store %{{.*}}, %arg2[
+// CHECK-NOT: scf.parallel
+// CHECK: memref.dealloc
+// CHECK: return
+func.func @levels(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>,
+                  %x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
+    memref.store %v, %x[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x[%i] : memref<8xf32>
+    memref.store %v, %y[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %y[%i] : memref<8xf32>
+    memref.store %v, %z[%i] : memref<8xf32>
+    scf.reduce
+  }
+  %x2 = memref.alloc() : memref<8xf32>
+  %y2 = memref.alloc() : memref<8xf32>
+  %z2 = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %b[%i] : memref<8xf32>
+    memref.store %v, %x2[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x2[%i] : memref<8xf32>
+    memref.store %v, %y2[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %y2[%i] : memref<8xf32>
+    memref.store %v, %z2[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %c[%i] : memref<8xf32>
+    memref.store %v, %a[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
+    memref.store %v, %b[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %b[%i] : memref<8xf32>
+    memref.store %v, %c[%i] : memref<8xf32>
+    scf.reduce
+  }
+  memref.dealloc %x2 : memref<8xf32>
+  memref.dealloc %y2 : memref<8xf32>
+  memref.dealloc %z2 : memref<8xf32>
   return
 }
 

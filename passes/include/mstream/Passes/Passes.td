@@ -186,20 +186,25 @@ def MergeParallelLoops : Pass<"mstream-merge-parallel-loops",
   let description = [{
     Horizontal fusion for the GPU, where each `scf.parallel` is a kernel
     launch: the weight optimizer updates dozens of tensors with one small
-    elementwise loop each, and a backward pass has runs of independent
-    elementwise loops. A run of such loops in one block becomes one 1-D
-    loop over their concatenated iteration spaces; a balanced tree of
-    `scf.if` on the flat index picks the loop whose body runs.
+    elementwise loop each, and reductions over many tensors (the global
+    gradient norm, Muon's norms) are chains of small loops per tensor. A
+    run of loops in one block becomes one 1-D loop over their concatenated
+    iteration spaces; a balanced tree of `scf.if` on the flat index picks
+    the loop whose body runs.
 
-    Loops merge when none of them writes a buffer an earlier one of the run
-    reads or writes, or reads one an earlier one writes. Buffers are told
-    apart by their root allocation or function argument (entry points'
-    arguments do not alias, as One-Shot Bufferize assumes). Operations
-    between the loops stay before the merged loop, so they may not touch a
-    buffer an earlier loop of the run writes; deallocations of the run's
-    buffers move after it. Loops with reductions, token loops
-    (`mstream.token_slots`) and loops with calls or other unknown effects are
-    not merged.
+    A run starts at a loop and gathers every later loop (up to an operation
+    with unknown effects, such as a call) that depends on nothing before it
+    in the run: no loop of the run writes a buffer it reads or writes, or
+    reads one it writes. Operations that depend on the run (a host read of
+    its output, the next loop of a chain), and everything that depends on
+    those, move after the merged loop in their order, as do deallocations;
+    the others stay before it. The next run starts at the moved operations,
+    so each level of a set of independent chains becomes one loop. Buffers
+    are told apart by their root allocation or function argument, through
+    views and the memrefs an `scf.for` carries (entry points' arguments do
+    not alias, as One-Shot Bufferize assumes). Loops with reductions, token
+    loops (`mstream.token_slots`), and loops that allocate or have unknown
+    effects are not merged.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];

@@ -67,12 +67,15 @@ Value mstream::lowering::buildElementwise(OpBuilder &b, Location loc,
 
 SmallVector<Value> mstream::lowering::buildElementwiseResults(
     OpBuilder &b, Location loc, ValueRange inputs, unsigned numResults,
-    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body,
+    ArrayRef<Value> destinations) {
   auto type = cast<RankedTensorType>(inputs.front().getType());
   SmallVector<Value> inits;
   for (unsigned i = 0; i < numResults; ++i)
-    inits.push_back(tensor::EmptyOp::create(b, loc, type.getShape(),
-                                            type.getElementType()));
+    inits.push_back(i < destinations.size() && destinations[i]
+                        ? destinations[i]
+                        : tensor::EmptyOp::create(b, loc, type.getShape(),
+                                                  type.getElementType()));
   SmallVector<AffineMap> maps(inputs.size() + numResults,
                               b.getMultiDimIdentityMap(type.getRank()));
   SmallVector<utils::IteratorType> iterators(type.getRank(),

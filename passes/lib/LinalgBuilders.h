@@ -48,12 +48,14 @@ Value buildElementwise(OpBuilder &b, Location loc, ValueRange inputs,
                        BodyBuilder body);
 
 /// Like buildElementwise with `numResults` results of the first input's
-/// type, all computed in one generic (one pass over memory).
+/// type, all computed in one generic (one pass over memory). A non-null
+/// `inits[i]` is result i's destination (a slice of a larger tensor).
 llvm::SmallVector<Value> buildElementwiseResults(
     OpBuilder &b, Location loc, ValueRange inputs, unsigned numResults,
     llvm::function_ref<llvm::SmallVector<Value>(OpBuilder &, Location,
                                                 ValueRange)>
-        body);
+        body,
+    llvm::ArrayRef<Value> inits = {});
 /// Reduces the trailing `reduced` axes of an iteration space of rank `rank`
 /// (inputs read through `maps`), starting from `init`; the result drops
 /// those axes.

@@ -151,11 +151,50 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
     Value scale = extractScalar(b, loc, op.getScale());
     Value decay = decayFactor(b, loc, lr, op.getWeightDecayAttr());
 
-    // Phase by phase over the group: each phase's elementwise loops are
-    // neighbours, which a GPU backend launches as one kernel
+    // Matrices of one shape are orthogonalised as one stack [k, m, n]: one
+    // batched GEMM per product and one elementwise loop per step for all
+    // of them. The group runs phase by phase, so each phase's elementwise
+    // loops are neighbours, which a GPU backend launches as one kernel
     // (mstream-merge-parallel-loops).
-    SmallVector<Value> bufs, updates;
-    for (auto [g, buf] : llvm::zip_equal(op.getGrads(), op.getBufs())) {
+    struct Stack {
+      RankedTensorType type;
+      int64_t size = 0;
+      Value value;
+    };
+    SmallVector<Stack> stacks;
+    SmallVector<std::pair<unsigned, int64_t>> places; // (stack, index)
+    for (Value p : op.getParams()) {
+      auto type = cast<RankedTensorType>(p.getType());
+      auto *found = llvm::find_if(
+          stacks, [&](const Stack &stack) { return stack.type == type; });
+      if (found == stacks.end()) {
+        stacks.push_back({type, 0, Value()});
+        found = std::prev(stacks.end());
+      }
+      places.push_back({unsigned(found - stacks.begin()), found->size++});
+    }
+    for (Stack &stack : stacks)
+      stack.value = tensor::EmptyOp::create(
+          b, loc,
+          {stack.size, stack.type.getDimSize(0), stack.type.getDimSize(1)},
+          stack.type.getElementType());
+    auto sliceOf = [&](Stack &stack, int64_t index) {
+      SmallVector<OpFoldResult> offsets = {
+          b.getIndexAttr(index), b.getIndexAttr(0), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {
+          b.getIndexAttr(1), b.getIndexAttr(stack.type.getDimSize(0)),
+          b.getIndexAttr(stack.type.getDimSize(1))};
+      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      return std::make_tuple(offsets, sizes, strides);
+    };
+
+    SmallVector<Value> bufs;
+    for (auto [g, buf, place] :
+         llvm::zip_equal(op.getGrads(), op.getBufs(), places)) {
+      Stack &stack = stacks[place.first];
+      auto [offsets, sizes, strides] = sliceOf(stack, place.second);
+      Value slot = tensor::ExtractSliceOp::create(
+          b, loc, stack.type, stack.value, offsets, sizes, strides);
       SmallVector<Value> moved = buildElementwiseResults(
           b, loc, ValueRange{g, buf}, 2,
           [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
@@ -164,34 +203,35 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
             Value update =
                 nesterov ? lerp(nb, l, grad, bufNew, momentumV) : bufNew;
             return {bufNew, update};
-          });
+          },
+          {Value(), slot});
       bufs.push_back(moved[0]);
-      updates.push_back(collapseLeading(b, loc, moved[1], 2));
+      stack.value = tensor::InsertSliceOp::create(b, loc, moved[1], stack.value,
+                                                  offsets, sizes, strides);
     }
     SmallVector<Value> norms;
-    for (Value update : updates)
+    for (Stack &stack : stacks)
       norms.push_back(
-          frobeniusNorm(b, loc, update, op.getEps().convertToDouble()));
-    SmallVector<Value> normalised;
-    for (auto [update, norm] : llvm::zip_equal(updates, norms))
-      normalised.push_back(
-          scaleMatrices(b, loc, update, norm, /*divide=*/true));
+          frobeniusNorm(b, loc, stack.value, op.getEps().convertToDouble()));
+    for (auto [stack, norm] : llvm::zip_equal(stacks, norms))
+      stack.value = scaleMatrices(b, loc, stack.value, norm, /*divide=*/true);
     // NS5 on each matrix's short side, through BLAS.
-    SmallVector<Value> orthos;
-    for (auto [p, x] : llvm::zip_equal(op.getParams(), normalised))
-      orthos.push_back(expandLeading(
-          b, loc,
-          iterate(b, loc, op.getNsSteps(), x,
+    for (Stack &stack : stacks)
+      stack.value =
+          iterate(b, loc, op.getNsSteps(), stack.value,
                   [&](OpBuilder &nb, Location l, Value y) {
                     return newtonSchulzStep(nb, l, y, op.getCoefficients(),
                                             buildBatchMatmul);
-                  }),
-          cast<RankedTensorType>(p.getType())));
+                  });
     SmallVector<Value> params;
-    for (auto [p, ortho] : llvm::zip_equal(op.getParams(), orthos)) {
-      auto type = cast<RankedTensorType>(p.getType());
-      double ratio = std::sqrt(std::max(1.0, double(type.getDimSize(0)) /
-                                                 double(type.getDimSize(1))));
+    for (auto [p, place] : llvm::zip_equal(op.getParams(), places)) {
+      Stack &stack = stacks[place.first];
+      auto [offsets, sizes, strides] = sliceOf(stack, place.second);
+      Value ortho = tensor::ExtractSliceOp::create(
+          b, loc, stack.type, stack.value, offsets, sizes, strides);
+      double ratio =
+          std::sqrt(std::max(1.0, double(stack.type.getDimSize(0)) /
+                                      double(stack.type.getDimSize(1))));
       Value stepSize = mul(b, loc, lr, f32(b, loc, ratio));
       params.push_back(
           buildElementwise(b, loc, ValueRange{p, ortho},

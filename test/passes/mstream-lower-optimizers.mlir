@@ -60,3 +60,31 @@ func.func @muon_wide(%p: tensor<8x24xf32>, %g: tensor<8x24xf32>, %b: tensor<8x24
   %p1, %b1 = mstream.muon_update params(%p) grads(%g) bufs(%b) lr(%lr) scale(%s) : tensor<8x24xf32>
   return %p1 : tensor<8x24xf32>
 }
+
+// -----
+
+// Matrices of one shape are orthogonalised as one stack, in the order they
+// first appear: each momentum update writes its slot of the stack, the
+// Newton-Schulz products are batched over the stack, and each final update
+// reads its slot.
+// CHECK-LABEL: func.func @muon_stacks
+// CHECK: %[[TALL:.*]] = tensor.empty() : tensor<2x24x8xf32>
+// CHECK: %[[WIDE:.*]] = tensor.empty() : tensor<1x8x24xf32>
+// CHECK: %[[SLOT0:.*]] = tensor.extract_slice %[[TALL]][0, 0, 0] [1, 24, 8] [1, 1, 1]
+// CHECK: %[[MOVED0:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %[[SLOT0]] :
+// CHECK: %[[TALL1:.*]] = tensor.insert_slice %[[MOVED0]]#1 into %[[TALL]][0, 0, 0] [1, 24, 8] [1, 1, 1]
+// CHECK: tensor.extract_slice %[[WIDE]][0, 0, 0] [1, 8, 24] [1, 1, 1]
+// CHECK: tensor.extract_slice %[[TALL1]][1, 0, 0] [1, 24, 8] [1, 1, 1]
+// CHECK: scf.for
+// CHECK: linalg.batch_matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<2x24x8xf32>, tensor<2x24x8xf32>) outs(%{{.*}} : tensor<2x8x8xf32>)
+// CHECK: scf.for
+// CHECK: linalg.batch_matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<1x8x24xf32>, tensor<1x8x24xf32>) outs(%{{.*}} : tensor<1x8x8xf32>)
+// CHECK-COUNT-3: tensor.extract_slice %{{.*}}[{{[01]}}, 0, 0]
+func.func @muon_stacks(%p0: tensor<24x8xf32>, %p1: tensor<8x24xf32>, %p2: tensor<24x8xf32>,
+                       %g0: tensor<24x8xf32>, %g1: tensor<8x24xf32>, %g2: tensor<24x8xf32>,
+                       %b0: tensor<24x8xf32>, %b1: tensor<8x24xf32>, %b2: tensor<24x8xf32>,
+                       %lr: tensor<f32>, %s: tensor<f32>) -> (tensor<24x8xf32>, tensor<8x24xf32>, tensor<24x8xf32>) {
+  %p:3, %b:3 = mstream.muon_update params(%p0, %p1, %p2) grads(%g0, %g1, %g2) bufs(%b0, %b1, %b2)
+      lr(%lr) scale(%s) : tensor<24x8xf32>, tensor<8x24xf32>, tensor<24x8xf32>
+  return %p#0, %p#1, %p#2 : tensor<24x8xf32>, tensor<8x24xf32>, tensor<24x8xf32>
+}

@@ -12,6 +12,7 @@
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mstream {
 #define GEN_PASS_DEF_MERGEPARALLELLOOPS
@@ -119,12 +120,25 @@ bool isMergeable(scf::ParallelOp loop, const Accesses &accesses) {
          !loop->hasAttr(mstream::kTokenSlotsAttrName);
 }
 
+/// What `value`, captured by a kernel, adds to its parameters: kernels take
+/// a memref as its descriptor's fields (two pointers, the offset, sizes and
+/// strides), everything else as one 8-byte word at most.
+int64_t argumentBytes(Value value) {
+  if (auto type = dyn_cast<MemRefType>(value.getType()))
+    return 8 * (3 + 2 * type.getRank());
+  return 8;
+}
+
 /// A run being collected: its loops and what they access, and the
 /// operations between them that must follow the merged loop because they
 /// depend on the run (or on such an operation), with what those access.
 struct Run {
   SmallVector<scf::ParallelOp> loops;
   Accesses accesses;
+  /// The values the merged loop's body reads from outside, and what the
+  /// kernel's parameters take for them and for each loop's bounds.
+  llvm::SetVector<Value> captured;
+  int64_t argumentBytes = 0;
   SmallVector<Operation *> deferred;
   llvm::SmallPtrSet<Operation *, 16> deferredSet;
   Accesses deferredAccesses;
@@ -140,6 +154,25 @@ struct Run {
           return WalkResult::advance();
         })
         .wasInterrupted();
+  }
+
+  /// The run's parameter bytes with `loop` in it.
+  int64_t argumentBytesWith(scf::ParallelOp loop) const {
+    llvm::SetVector<Value> values;
+    getUsedValuesDefinedAbove(loop.getRegion(), values);
+    // Its bounds, iteration counts and offset in the flat index.
+    int64_t bytes = argumentBytes + 8 * (2 + loop.getNumLoops());
+    for (Value value : values)
+      if (!captured.contains(value))
+        bytes += ::argumentBytes(value);
+    return bytes;
+  }
+
+  void add(scf::ParallelOp loop, const Accesses &loopAccesses) {
+    argumentBytes = argumentBytesWith(loop);
+    getUsedValuesDefinedAbove(loop.getRegion(), captured);
+    loops.push_back(loop);
+    accesses.add(loopAccesses);
   }
 
   void defer(Operation *op, const Accesses &opAccesses) {
@@ -199,6 +232,9 @@ scf::ParallelOp merge(const Run &run, Operation *before) {
 /// Merges the runs of one block, one after another.
 class RunMerger {
 public:
+  explicit RunMerger(int64_t maxArgumentBytes)
+      : maxArgumentBytes(maxArgumentBytes) {}
+
   /// Collects the run that starts at the first mergeable loop from `start`
   /// and merges it. Returns where the next run may start: after a merged
   /// run, at the operations deferred behind it (the next level's loops),
@@ -207,23 +243,27 @@ public:
     Run run;
     for (Operation *op = start; op; op = op->getNextNode()) {
       const Accesses &opAccesses = accessesOf(op);
-      bool end = op->hasTrait<OpTrait::IsTerminator>() ||
-                 (opAccesses.unknown && !run.loops.empty());
-      if (end) {
-        if (run.loops.size() < 2)
-          return run.loops.empty() ? nullptr : run.loops.front()->getNextNode();
-        for (scf::ParallelOp loop : run.loops)
-          accesses.erase(loop);
-        return merge(run, op)->getNextNode();
-      }
       // Whether `op` must follow the merged loop.
       bool follows = !run.loops.empty() &&
                      (run.usesDeferred(op) || run.accesses.orders(opAccesses) ||
                       run.deferredAccesses.orders(opAccesses));
       auto loop = dyn_cast<scf::ParallelOp>(op);
-      if (loop && isMergeable(loop, opAccesses) && !follows) {
-        run.loops.push_back(loop);
-        run.accesses.add(opAccesses);
+      bool joins = loop && isMergeable(loop, opAccesses) && !follows;
+      // A loop that would make the kernel's parameters too large starts the
+      // next run.
+      bool full = joins && !run.loops.empty() &&
+                  run.argumentBytesWith(loop) > maxArgumentBytes;
+      bool end = op->hasTrait<OpTrait::IsTerminator>() || full ||
+                 (opAccesses.unknown && !run.loops.empty());
+      if (end) {
+        if (run.loops.size() < 2)
+          return run.loops.empty() ? nullptr : run.loops.front()->getNextNode();
+        for (scf::ParallelOp member : run.loops)
+          accesses.erase(member);
+        return merge(run, op)->getNextNode();
+      }
+      if (joins) {
+        run.add(loop, opAccesses);
       } else if (isa<memref::DeallocOp>(op) && !run.loops.empty()) {
         // Freeing later is always safe, and must follow any use.
         run.defer(op, Accesses());
@@ -235,6 +275,7 @@ public:
   }
 
 private:
+  int64_t maxArgumentBytes;
   /// What each operation accesses, computed once per block.
   DenseMap<Operation *, std::unique_ptr<Accesses>> accesses;
 
@@ -248,6 +289,8 @@ private:
 
 struct MergeParallelLoopsPass
     : mstream::impl::MergeParallelLoopsBase<MergeParallelLoopsPass> {
+  using MergeParallelLoopsBase::MergeParallelLoopsBase;
+
   void runOnOperation() override {
     getOperation().walk([&](func::FuncOp func) {
       if (!func.isExternal())
@@ -262,7 +305,7 @@ struct MergeParallelLoopsPass
         for (Region &region : op.getRegions())
           for (Block &nested : region)
             mergeIn(nested);
-    RunMerger merger;
+    RunMerger merger(maxArgumentBytes);
     Operation *start = block.empty() ? nullptr : &block.front();
     while (start)
       start = merger.mergeRunFrom(start);

@@ -1,4 +1,5 @@
 // RUN: mstream-opt %s --mstream-merge-parallel-loops --split-input-file | FileCheck %s
+// RUN: mstream-opt %s --mstream-merge-parallel-loops="max-argument-bytes=200" --split-input-file | FileCheck %s --check-prefix=BUDGET
 
 // Three independent updates (a weight optimizer's group): one loop over
 // 8 + 12 + 4 points, a tree of branches on the flat index, each leaf the
@@ -354,6 +355,46 @@ func.func @carried(%a: memref<8xf32>, %d: memref<8xf32>) {
   }
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
     %v = memref.load %last[%i] : memref<8xf32>
+    memref.store %v, %d[%i] : memref<8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A 1-D memref takes 40 parameter bytes, a loop's bounds 24: the first loop
+// 104, the second adds 64 (%a is already there), the third 64 more.
+// Unbounded, the three loops merge; at 200 bytes the third starts a run of
+// its own.
+// CHECK-LABEL: func.func @budget
+// CHECK-COUNT-1: scf.parallel
+// CHECK-NOT: scf.parallel
+// BUDGET-LABEL: func.func @budget
+// BUDGET: scf.parallel
+// BUDGET: scf.if
+// BUDGET: memref.store %{{.*}}, %arg1[
+// BUDGET: memref.store %{{.*}}, %arg2[
+// BUDGET: scf.parallel
+// BUDGET-NOT: scf.if
+// BUDGET: memref.store %{{.*}}, %arg3[
+// BUDGET-NOT: scf.parallel
+func.func @budget(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>, %d: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
+    memref.store %v, %b[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
+    memref.store %v, %c[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
     memref.store %v, %d[%i] : memref<8xf32>
     scf.reduce
   }

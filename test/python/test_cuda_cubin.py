@@ -2,6 +2,7 @@
 compiles (mstream-cuda-pipeline: kernels through NVVM and ptxas) to one
 cubin for the chosen architecture."""
 
+import os
 import struct
 
 import pytest
@@ -41,6 +42,22 @@ def test_train_step_compiles_to_cubin(mstream_bin, workdir, name):
     # one per loop nest, each with its resource info.
     assert len(kernels) > 100, kernels
     assert ".nv.info" in sections
+
+
+def test_paper_size_train_step_compiles_to_cubin(mstream_bin, workdir):
+    """The paper's 12-layer tmm: its weight optimizer updates over a
+    hundred tensors, and merging their loops (mstream-merge-parallel-loops)
+    must keep each kernel under ptxas's 32 KiB of parameters. One batch of
+    64 tokens: the shapes do not change the kernels' parameters."""
+    from conftest import run
+    config = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "configs",
+                          "tmm-paper.json")
+    out = workdir / "tmm-paper.cubin"
+    run(mstream_bin, "compile", config, "--target=cuda", "--train", "--batch", 1, "--seq", 64,
+        "--emit=cubin", "-o", out)
+    arch, sections = read_cubin(out)
+    assert arch == 90
+    assert len([s for s in sections if s.startswith(".text.")]) > 100
 
 
 def test_chip_selects_the_architecture(mstream_bin, workdir):

@@ -205,7 +205,16 @@ def MergeParallelLoops : Pass<"mstream-merge-parallel-loops",
     not alias, as One-Shot Bufferize assumes). Loops with reductions, token
     loops (`mstream.token_slots`), and loops that allocate or have unknown
     effects are not merged.
+
+    A kernel takes what it reads from outside as parameters, a memref as
+    its descriptor's fields, and `ptxas` refuses more than 32 KiB of them
+    (PTX 8.1). A loop that would take the merged loop's estimate past
+    `max-argument-bytes` starts the next run instead.
   }];
+  let options = [
+    Option<"maxArgumentBytes", "max-argument-bytes", "int64_t", "16384",
+           "The most parameter bytes a merged loop's kernel may take">
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];
 }

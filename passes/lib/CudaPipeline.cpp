@@ -40,7 +40,8 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
   DistributeTokenLoopsOptions distribute;
   distribute.oneThread = oneThread;
   pm.addPass(createDistributeTokenLoops(distribute));
-  // One launch for the weight optimizer's many small updates.
+  // A few launches for runs of small independent loops: the weight
+  // optimizer's updates, per-tensor norms.
   pm.addPass(createMergeParallelLoops());
 }
 

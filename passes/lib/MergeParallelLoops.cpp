@@ -168,8 +168,9 @@ struct Run {
     return bytes;
   }
 
-  void add(scf::ParallelOp loop, const Accesses &loopAccesses) {
-    argumentBytes = argumentBytesWith(loop);
+  /// Adds `loop`, whose argumentBytesWith is `bytes`.
+  void add(scf::ParallelOp loop, const Accesses &loopAccesses, int64_t bytes) {
+    argumentBytes = bytes;
     getUsedValuesDefinedAbove(loop.getRegion(), captured);
     loops.push_back(loop);
     accesses.add(loopAccesses);
@@ -251,8 +252,8 @@ public:
       bool joins = loop && isMergeable(loop, opAccesses) && !follows;
       // A loop that would make the kernel's parameters too large starts the
       // next run.
-      bool full = joins && !run.loops.empty() &&
-                  run.argumentBytesWith(loop) > maxArgumentBytes;
+      int64_t bytes = joins ? run.argumentBytesWith(loop) : 0;
+      bool full = joins && !run.loops.empty() && bytes > maxArgumentBytes;
       bool end = op->hasTrait<OpTrait::IsTerminator>() || full ||
                  (opAccesses.unknown && !run.loops.empty());
       if (end) {
@@ -263,7 +264,7 @@ public:
         return merge(run, op)->getNextNode();
       }
       if (joins) {
-        run.add(loop, opAccesses);
+        run.add(loop, opAccesses, bytes);
       } else if (isa<memref::DeallocOp>(op) && !run.loops.empty()) {
         // Freeing later is always safe, and must follow any use.
         run.defer(op, Accesses());

@@ -89,6 +89,44 @@ def save_inputs(directory, tag, state, tokens, targets):
     return weights, directory / f"{tag}-x.npy", directory / f"{tag}-y.npy"
 
 
+def write_token_data(data, train_tokens, val_tokens):
+    """A data directory of random tokens below 96 (every small config's
+    vocabulary): `train_tokens` to train on, `val_tokens` to validate."""
+    data.mkdir(exist_ok=True)
+    rng = np.random.default_rng(5)
+    rng.integers(0, 96, train_tokens).astype(np.uint16).tofile(data / "train.bin")
+    rng.integers(0, 96, val_tokens).astype(np.uint16).tofile(data / "val.bin")
+    return data
+
+
+def train_briefly(mstream_bin, artifact, data, out):
+    """Four train steps of `artifact` with validation every two: the
+    [(step, loss, val_loss)] records and the final checkpoint's tensors."""
+    run(mstream_bin, "train", artifact, "--data", data, "--out", out, "--steps", 4,
+        "--eval-every", 2, "--seed", 7)
+    records = [json.loads(line) for line in open(out / "metrics.jsonl")]
+    return ([(r["step"], r.get("loss"), r.get("val_loss")) for r in records],
+            tensor_files.read_safetensors(out / "checkpoint.safetensors"))
+
+
+def assert_trained_alike(actual, expected):
+    """Two train_briefly results agree: the same records, losses within 1e-4
+    relative, every weight and state tensor within 1e-4 of its largest
+    magnitude plus 1e-7 (the raw scalars' near-cancelling gradients leave
+    values near 1e-6 whose float32 rounding is absolute)."""
+    (losses, state), (losses0, state0) = actual, expected
+    assert [r[0] for r in losses] == [r[0] for r in losses0]
+    assert any(loss is not None for _, loss, _ in losses0)
+    for (_, loss, val), (_, loss0, val0) in zip(losses, losses0):
+        for mine, theirs in ((loss, loss0), (val, val0)):
+            assert (mine is None) == (theirs is None)
+            if theirs is not None:
+                assert mine == pytest.approx(theirs, rel=1e-4)
+    assert state.keys() == state0.keys()
+    for key, value in state0.items():
+        assert np.abs(state[key] - value).max() <= 1e-4 * np.abs(value).max() + 1e-7, key
+
+
 def reference_loss(config, state, tokens, targets):
     return float(reference.loss(config, state, torch.from_numpy(tokens),
                                 torch.from_numpy(targets)))

@@ -20,8 +20,8 @@ import subprocess
 import numpy as np
 import pytest
 
-import tensor_files
-from conftest import CONFIGS, random_inputs, run, save_inputs
+from conftest import (CONFIGS, assert_trained_alike, random_inputs, run, save_inputs,
+                      train_briefly, write_token_data)
 from cuda_artifacts import artifact
 
 pytestmark = pytest.mark.gpu
@@ -55,36 +55,13 @@ def test_eval_matches_cpu(gpu, mstream_bin, workdir, name):
 
 @pytest.fixture(scope="session")
 def token_data(workdir):
-    data = workdir / "gpu-data"
-    data.mkdir(exist_ok=True)
-    rng = np.random.default_rng(5)
-    rng.integers(0, 96, 20000).astype(np.uint16).tofile(data / "train.bin")
-    rng.integers(0, 96, 4000).astype(np.uint16).tofile(data / "val.bin")
-    return data
-
-
-def read_losses(run_dir):
-    records = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
-    return [(r["step"], r.get("loss"), r.get("val_loss")) for r in records]
+    return write_token_data(workdir / "gpu-data", 20000, 4000)
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_training_matches_cpu(gpu, mstream_bin, workdir, token_data, name):
-    runs = {}
-    for target in ("cpu", "cuda"):
-        path = artifact(mstream_bin, str(workdir), name, target, True)
-        out = workdir / f"gpu-run-{name}-{target}"
-        run(mstream_bin, "train", path, "--data", token_data, "--out", out, "--steps", 4,
-            "--eval-every", 2, "--seed", 7)
-        runs[target] = (read_losses(out),
-                        tensor_files.read_safetensors(out / "checkpoint.safetensors"))
-    (cpu_losses, cpu_state), (gpu_losses, gpu_state) = runs["cpu"], runs["cuda"]
-    assert [r[0] for r in gpu_losses] == [r[0] for r in cpu_losses]
-    for (_, cpu_loss, cpu_val), (_, gpu_loss, gpu_val) in zip(cpu_losses, gpu_losses):
-        for mine, theirs in ((gpu_loss, cpu_loss), (gpu_val, cpu_val)):
-            if theirs is not None:
-                assert mine == pytest.approx(theirs, rel=1e-4)
-    assert gpu_state.keys() == cpu_state.keys()
-    for key, value in cpu_state.items():
-        error = np.abs(gpu_state[key] - value).max()
-        assert error <= 1e-4 * np.abs(value).max() + 1e-7, key
+    runs = {target: train_briefly(mstream_bin, artifact(mstream_bin, str(workdir), name,
+                                                        target, True),
+                                  token_data, workdir / f"gpu-run-{name}-{target}")
+            for target in ("cpu", "cuda")}
+    assert_trained_alike(runs["cuda"], runs["cpu"])

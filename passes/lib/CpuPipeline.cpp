@@ -26,6 +26,8 @@ void mstream::buildBufferizedLinalg(
   pm.addPass(createCSEPass());
   if (onTensors)
     onTensors(pm);
+  // After the last CSE: it would share the fills again.
+  pm.addPass(createPrivateFillInits());
 
   // Tensors -> buffers. Entry points take and fill caller-owned buffers.
   bufferization::OneShotBufferizePassOptions bufferize;

@@ -60,6 +60,24 @@ def ConstantsToFills : Pass<"mstream-constants-to-fills", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def PrivateFillInits : Pass<"mstream-private-fill-inits", "::mlir::ModuleOp"> {
+  let summary = "Give every op that accumulates into a fill its own fill, next to it";
+  let description = [{
+    CSE merges the identical zero fills that GEMMs and reductions accumulate
+    into, and hoists them out of loops: one fill at the top of a function
+    then initialises dozens of ops. Bufferized, each of those ops writes
+    into a copy of the shared buffer, a read and a write of the whole
+    output where a fill is only a write, and a loop that yields such an
+    op's result copies it once more per iteration. This pass, run just
+    before bufferization, clones the fill (and its `tensor.empty`) right
+    before each destination-passing op that uses it as an init, unless that
+    op is its only user in the same block, so that every op writes in place
+    into a fresh buffer.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
   let summary = "Split large reductions with few results into a parallel and a final stage";
   let description = [{

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -22,7 +23,7 @@ using namespace mlir;
 
 namespace {
 
-constexpr unsigned kGemmArgs = 15;
+constexpr unsigned kGemmArgs = 16;
 
 /// How one operand of a (batched) matmul is read: transposed or not, in the
 /// trailing two axes after `batch` leading ones.
@@ -86,6 +87,16 @@ Operand describe(OpBuilder &b, Location loc, Value memref, unsigned batch) {
   return operand;
 }
 
+/// The zero fill of `c` right before `op`, which the call can replace by
+/// overwriting C instead of accumulating into it.
+linalg::FillOp zeroFillBefore(Operation *op, Value c) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (!fill || !fill.hasPureBufferSemantics() || fill.getOutputs()[0] != c ||
+      !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return nullptr;
+  return fill;
+}
+
 LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
                           bool inTokenLoops, PatternRewriter &rewriter) {
   if (!op.hasPureBufferSemantics())
@@ -104,6 +115,8 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
   if (!transA || !transB || !transC || *transC)
     return rewriter.notifyMatchFailure(op, "unsupported operand maps");
 
+  // Before any op is created in front of the product.
+  linalg::FillOp fill = zeroFillBefore(op, c);
   Location loc = op.getLoc();
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
@@ -128,11 +141,14 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
       rhs.batchStride,
       out.address,
       out.leading,
-      out.batchStride};
+      out.batchStride,
+      index(fill ? 0 : 1)};
   auto module = op->getParentOfType<ModuleOp>();
   func::CallOp::create(rewriter, loc,
                        getOrDeclareGemm(module, rewriter, symbol), args);
   rewriter.eraseOp(op);
+  if (fill)
+    rewriter.eraseOp(fill);
   return success();
 }
 

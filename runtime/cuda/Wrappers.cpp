@@ -86,24 +86,26 @@ void _mlir_memref_to_llvm_free(void *pointer) {
     cudaFreeAsync(pointer, state().stream);
 }
 
-/// Row-major C += op(A) op(B) per batch entry, as column-major
-/// C^T += op(B)^T op(A)^T. Full fp32 (no TF32), like the CPU backend.
+/// Row-major C += op(A) op(B) per batch entry (C = op(A) op(B) when
+/// `accumulate` is 0), as column-major C^T += op(B)^T op(A)^T. Full fp32
+/// (no TF32), like the CPU backend.
 void mstream_cuda_sgemm(int64_t batch, int64_t transA, int64_t transB,
                         int64_t m, int64_t n, int64_t k, int64_t a, int64_t lda,
                         int64_t strideA, int64_t b, int64_t ldb,
                         int64_t strideB, int64_t c, int64_t ldc,
-                        int64_t strideC) {
+                        int64_t strideC, int64_t accumulate) {
   auto &s = state();
   if (!s.error.empty())
     return;
   const float one = 1.0f;
+  const float beta = accumulate ? 1.0f : 0.0f;
   mstream::rt::cuda::startTimed(
       absl::StrCat("sgemm ", m, "x", n, "x", k, " batch ", batch));
   cublasStatus_t status = cublasSgemmStridedBatched(
       s.blas, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
       transA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one,
       reinterpret_cast<const float *>(b), ldb, strideB,
-      reinterpret_cast<const float *>(a), lda, strideA, &one,
+      reinterpret_cast<const float *>(a), lda, strideA, &beta,
       reinterpret_cast<float *>(c), ldc, strideC, batch);
   mstream::rt::cuda::finishTimed();
   if (status != CUBLAS_STATUS_SUCCESS && s.error.empty())

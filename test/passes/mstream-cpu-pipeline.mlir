@@ -8,7 +8,7 @@
 // CHECK-NOT: linalg.
 // CHECK-NOT: memref.
 // CHECK-NOT: scf.
-// CHECK: llvm.func @mstream_sgemm(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK: llvm.func @mstream_sgemm(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK: llvm.func @forward(
 // CHECK: llvm.call @forward.loop(
 // CHECK-COUNT-12: llvm.call @mstream_sgemm

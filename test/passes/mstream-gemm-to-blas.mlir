@@ -24,6 +24,34 @@ func.func @in_token_loop(%a: memref<8x4x4xf32>, %c: memref<8x4x4xf32>, %x: memre
 
 // -----
 
+// A zero fill of C right before the product goes: the call overwrites C
+// (accumulate = 0). A fill of another value, or one with an op between it
+// and the product, stays, and the product accumulates (accumulate = 1).
+// CHECK-LABEL: func.func @zero_fill
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-NOT: linalg.fill
+// CHECK: call @mstream_sgemm({{.*}}, %[[C0]])
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[Y:.*]] : memref<4x4xf32>)
+// CHECK: call @mstream_sgemm({{.*}}, %[[C1]])
+// CHECK: linalg.fill
+// CHECK: memref.store
+// CHECK: call @mstream_sgemm({{.*}}, %[[C1]])
+func.func @zero_fill(%x: memref<4x4xf32>, %y: memref<4x4xf32>, %z: memref<4x4xf32>, %i: index) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<4x4xf32>)
+  linalg.matmul ins(%x, %x : memref<4x4xf32>, memref<4x4xf32>) outs(%y : memref<4x4xf32>)
+  linalg.fill ins(%one : f32) outs(%y : memref<4x4xf32>)
+  linalg.matmul ins(%x, %x : memref<4x4xf32>, memref<4x4xf32>) outs(%y : memref<4x4xf32>)
+  linalg.fill ins(%zero : f32) outs(%z : memref<4x4xf32>)
+  memref.store %one, %z[%i, %i] : memref<4x4xf32>
+  linalg.matmul ins(%x, %x : memref<4x4xf32>, memref<4x4xf32>) outs(%z : memref<4x4xf32>)
+  return
+}
+
+// -----
+
 #a = affine_map<(m, n, k) -> (m, k)>
 #bt = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
@@ -34,9 +62,9 @@ func.func @in_token_loop(%a: memref<8x4x4xf32>, %c: memref<8x4x4xf32>, %x: memre
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
 // CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C48:.*]] = arith.constant 48 : index
-// CHECK: call @mstream_sgemm(%[[C1]], %[[C0]], %[[C1]], %[[C16]], %[[C48]], %[[C16]], %{{.*}}, %[[C16]], %[[C0]], %{{.*}}, %[[C16]], %[[C0]], %{{.*}}, %[[C48]], %[[C0]])
+// CHECK: call @mstream_sgemm(%[[C1]], %[[C0]], %[[C1]], %[[C16]], %[[C48]], %[[C16]], %{{.*}}, %[[C16]], %[[C0]], %{{.*}}, %[[C16]], %[[C0]], %{{.*}}, %[[C48]], %[[C0]], %[[C1]])
 // CHECK-NOT: linalg.matmul
-// CHECK: func.func private @mstream_sgemm(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+// CHECK: func.func private @mstream_sgemm(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
 func.func @linear(%x: memref<16x16xf32>, %w: memref<48x16xf32>, %y: memref<16x48xf32>) {
   linalg.matmul indexing_maps = [#a, #bt, #c] ins(%x, %w : memref<16x16xf32>, memref<48x16xf32>) outs(%y : memref<16x48xf32>)
   return
@@ -51,7 +79,8 @@ func.func @linear(%x: memref<16x16xf32>, %w: memref<48x16xf32>, %y: memref<16x48
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
-// CHECK: call @mstream_sgemm(%[[C8]], %[[C0]], %[[C0]], %[[C8]], %[[C4]], %[[C8]], %{{.*}}, %[[C8]], %[[C64]], %{{.*}}, %[[C4]], %[[C32]], %{{.*}}, %[[C4]], %[[C32]])
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: call @mstream_sgemm(%[[C8]], %[[C0]], %[[C0]], %[[C8]], %[[C4]], %[[C8]], %{{.*}}, %[[C8]], %[[C64]], %{{.*}}, %[[C4]], %[[C32]], %{{.*}}, %[[C4]], %[[C32]], %[[C1]])
 func.func @batched(%p: memref<8x8x8xf32>, %v: memref<8x8x4xf32>, %o: memref<8x8x4xf32>) {
   linalg.batch_matmul ins(%p, %v : memref<8x8x8xf32>, memref<8x8x4xf32>) outs(%o : memref<8x8x4xf32>)
   return

@@ -1,7 +1,7 @@
 """Malformed artifacts, safetensors and .npy arrays each get a clear error
 and a non-zero exit, never a crash (a signal gives a negative returncode)."""
 
-import json
+import re
 import struct
 
 import numpy as np
@@ -59,10 +59,14 @@ def test_corrupted_artifact(mstream_bin, setup):
 
 
 def test_version_mismatch(mstream_bin, setup):
-    path = edited_artifact(setup, "version.mstream",
-                           lambda r: r.replace(b"compiler 0.1.0", b"compiler 9.9.9"))
-    assert "compiled by mstream 9.9.9 but this runtime is 0.1.0; recompile" in eval_error(
-        mstream_bin, setup, model=path)
+    versions = []
+
+    def edit(raw):
+        versions.append(re.search(rb"compiler (\S+)", raw).group(1).decode())
+        return re.sub(rb"compiler \S+", b"compiler 9.9.9", raw, count=1)
+    path = edited_artifact(setup, "version.mstream", edit)
+    assert (f"compiled by mstream 9.9.9 but this runtime is {versions[0]}; recompile"
+            in eval_error(mstream_bin, setup, model=path))
 
 
 def test_format_mismatch(mstream_bin, setup):

@@ -66,7 +66,8 @@ TEST(SgemmTest, GramOfRowsAndColumns) {
     auto expected =
         reference(transA, !transA, m, m, k, A, lda, A, lda, C, m + 1);
     mstream_sgemm(1, transA, !transA, m, m, k, address(A.data()), lda, 0,
-                  address(A.data()), lda, 0, address(C.data()), m + 1, 0);
+                  address(A.data()), lda, 0, address(C.data()), m + 1, 0,
+                  /*accumulate=*/1);
     expectNear(C, expected);
   }
 }
@@ -77,7 +78,7 @@ TEST(SgemmTest, SquareOfASymmetricMatrix) {
   std::vector<float> C(n * n, 0.0f);
   auto expected = reference(false, false, n, n, n, A, n, A, n, C, n);
   mstream_sgemm(1, 0, 0, n, n, n, address(A.data()), n, 0, address(A.data()), n,
-                0, address(C.data()), n, 0);
+                0, address(C.data()), n, 0, /*accumulate=*/1);
   expectNear(C, expected);
 }
 
@@ -88,13 +89,13 @@ TEST(SgemmTest, SelfProductsThatAreNotSymmetricUseTheGemm) {
   std::vector<float> C(n * n, 0.0f);
   auto expected = reference(false, false, n, n, n, A, n, A, n, C, n);
   mstream_sgemm(1, 0, 0, n, n, n, address(A.data()), n, 0, address(A.data()), n,
-                0, address(C.data()), n, 0);
+                0, address(C.data()), n, 0, /*accumulate=*/1);
   expectNear(C, expected);
   // A Aᵀ accumulated into a C that is not symmetric.
   std::vector<float> D = random(n, n, 5);
   expected = reference(false, true, n, n, n, A, n, A, n, D, n);
   mstream_sgemm(1, 0, 1, n, n, n, address(A.data()), n, 0, address(A.data()), n,
-                0, address(D.data()), n, 0);
+                0, address(D.data()), n, 0, /*accumulate=*/1);
   expectNear(D, expected);
 }
 
@@ -110,8 +111,33 @@ TEST(SgemmTest, BatchedGramsWithStrides) {
     expected.insert(expected.end(), one.begin(), one.end());
   }
   mstream_sgemm(batch, 0, 1, m, m, k, address(A.data()), k, m * k,
-                address(A.data()), k, m * k, address(C.data()), m, m * m);
+                address(A.data()), k, m * k, address(C.data()), m, m * m,
+                /*accumulate=*/1);
   expectNear(C, std::vector<double>(expected.begin(), expected.end()));
+}
+
+TEST(SgemmTest, OverwriteIgnoresWhatCHeld) {
+  // accumulate 0: C = op(A) op(B), whatever C held (here NaN), through the
+  // GEMM and through both ssyrk paths.
+  const int64_t n = 16, k = 24;
+  std::vector<float> A = random(n, k, 7), B = random(k, n, 8);
+  std::vector<float> S = symmetrised(random(n, n, 9), n, n);
+  const std::vector<float> zeros(n * n, 0.0f);
+  struct Case {
+    bool transB;
+    const std::vector<float> &lhs, &rhs;
+    int64_t k, ldb;
+  } cases[] = {{false, A, B, k, n}, {true, A, A, k, k}, {false, S, S, n, n}};
+  for (const Case &c : cases) {
+    std::vector<float> C(n * n, std::nanf(""));
+    int64_t lda = c.k;
+    auto expected = reference(false, c.transB, n, n, c.k, c.lhs, lda, c.rhs,
+                              c.ldb, zeros, n);
+    mstream_sgemm(1, 0, c.transB, n, n, c.k, address(c.lhs.data()), lda, 0,
+                  address(c.rhs.data()), c.ldb, 0, address(C.data()), n, 0,
+                  /*accumulate=*/0);
+    expectNear(C, expected);
+  }
 }
 
 } // namespace

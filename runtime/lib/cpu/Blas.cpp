@@ -46,11 +46,12 @@ bool isZeroOrSymmetric(const float *matrix, int64_t n, int64_t ld) {
   return zero || isSymmetric(matrix, n, ld);
 }
 
-/// C += A Aᵀ (or Aᵀ A) through ssyrk when the product is one, C is
-/// symmetric, and C shares no memory with A; returns false otherwise.
+/// C = beta C + A Aᵀ (or Aᵀ A) through ssyrk when the product is one, C is
+/// symmetric or overwritten (beta 0), and C shares no memory with A;
+/// returns false otherwise.
 bool selfProduct(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
                  const float *A, int64_t lda, const float *B, int64_t ldb,
-                 float *C, int64_t ldc) {
+                 float beta, float *C, int64_t ldc) {
   if (A != B || lda != ldb || m != n)
     return false;
   CBLAS_TRANSPOSE trans;
@@ -63,9 +64,9 @@ bool selfProduct(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
   const float *endA = A + (transA ? k : m) * lda;
   if (C < endA && A < C + m * ldc)
     return false;
-  if (!isZeroOrSymmetric(C, m, ldc))
+  if (beta != 0.0f && !isZeroOrSymmetric(C, m, ldc))
     return false;
-  cblas_ssyrk(CblasRowMajor, CblasUpper, trans, m, k, 1.0f, A, lda, 1.0f, C,
+  cblas_ssyrk(CblasRowMajor, CblasUpper, trans, m, k, 1.0f, A, lda, beta, C,
               ldc);
   forLowerTriangle(m, [&](int64_t i, int64_t j) {
     C[i * ldc + j] = C[j * ldc + i];
@@ -80,17 +81,19 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
                               int64_t m, int64_t n, int64_t k, int64_t a,
                               int64_t lda, int64_t strideA, int64_t b,
                               int64_t ldb, int64_t strideB, int64_t c,
-                              int64_t ldc, int64_t strideC) {
+                              int64_t ldc, int64_t strideC,
+                              int64_t accumulate) {
   auto *A = reinterpret_cast<const float *>(a);
   auto *B = reinterpret_cast<const float *>(b);
   auto *C = reinterpret_cast<float *>(c);
+  const float beta = accumulate ? 1.0f : 0.0f;
   for (int64_t i = 0; i < batch; ++i) {
     const float *Ai = A + i * strideA, *Bi = B + i * strideB;
     float *Ci = C + i * strideC;
-    if (selfProduct(transA, transB, m, n, k, Ai, lda, Bi, ldb, Ci, ldc))
+    if (selfProduct(transA, transB, m, n, k, Ai, lda, Bi, ldb, beta, Ci, ldc))
       continue;
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, Ai, lda, Bi,
-                ldb, 1.0f, Ci, ldc);
+                ldb, beta, Ci, ldc);
   }
 }

@@ -31,10 +31,15 @@ def GemmToBlas : Pass<"mstream-gemm-to-blas", "::mlir::ModuleOp"> {
 
       void mstream_sgemm(i64 batch, i64 transA, i64 transB, i64 M, i64 N,
                          i64 K, i64 a, i64 lda, i64 strideA, i64 b, i64 ldb,
-                         i64 strideB, i64 c, i64 ldc, i64 strideC)
+                         i64 strideB, i64 c, i64 ldc, i64 strideC,
+                         i64 accumulate)
 
     which the runtime implements with a real BLAS as `C += op(A) op(B)` per
-    batch entry; `a`, `b`, `c` are byte addresses. Anything else stays a
+    batch entry, or `C = op(A) op(B)` when `accumulate` is 0; `a`, `b`, `c`
+    are byte addresses. A zero `linalg.fill` of C right before the matmul
+    (how every GEMM's accumulator starts) is dropped for `accumulate` 0:
+    the library's overwrite is one pass over C fewer than a fill and an
+    accumulation, and on the GPU one kernel fewer. Anything else stays a
     linalg op and becomes generated loops.
   }];
   let options = [

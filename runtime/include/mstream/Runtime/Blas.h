@@ -1,8 +1,9 @@
 //===- Blas.h - the GEMM entry generated code calls -------------*- C++ -*-===//
 //
 // Generated CPU code routes every f32 GEMM here (passes/ GemmToBlas): per
-// batch entry, C += op(A) op(B) with row-major operands. Addresses are byte
-// addresses; strides are in elements.
+// batch entry, C += op(A) op(B) with row-major operands, or C = op(A) op(B)
+// when `accumulate` is 0. Addresses are byte addresses; strides are in
+// elements.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,6 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
                               int64_t m, int64_t n, int64_t k, int64_t a,
                               int64_t lda, int64_t strideA, int64_t b,
                               int64_t ldb, int64_t strideB, int64_t c,
-                              int64_t ldc, int64_t strideC);
+                              int64_t ldc, int64_t strideC, int64_t accumulate);
 
 #endif // MSTREAM_RUNTIME_BLAS_H

@@ -21,25 +21,14 @@ bool isInit(OpOperand &use) {
   return op && op.isDpsInit(&use);
 }
 
-/// Clones `fill` and its `tensor.empty` before each op that uses it as an
-/// init, unless that op is its only user and sits in the same block; then
-/// a fill that stays gets an empty of its own, next to it.
+/// Clones `fill` and its `tensor.empty` right before each op that uses it
+/// as an init; the original goes once nothing else uses it.
 void privatise(linalg::FillOp fill) {
   auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>();
   if (!empty || !empty.getDynamicSizes().empty())
     return;
-  Value result = fill.getResult(0);
-  Operation *only = result.hasOneUse() ? *result.user_begin() : nullptr;
-  if (only && only->getBlock() == fill->getBlock()) {
-    if (!empty->hasOneUse() || empty->getBlock() != fill->getBlock()) {
-      OpBuilder b(fill);
-      fill.getOutputsMutable()[0].set(b.clone(*empty)->getResult(0));
-      if (empty->use_empty())
-        empty->erase();
-    }
-    return;
-  }
-  for (OpOperand &use : llvm::make_early_inc_range(result.getUses())) {
+  for (OpOperand &use :
+       llvm::make_early_inc_range(fill.getResult(0).getUses())) {
     if (!isInit(use))
       continue;
     OpBuilder b(use.getOwner());

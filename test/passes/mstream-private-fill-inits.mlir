@@ -61,8 +61,27 @@ func.func @iteration(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
 
 // -----
 
-// Left alone: a fill that is its only user's neighbour, a fill read as an
-// input, and a fill of a dynamically shaped empty.
+// A fill with ops between it and its only user moves next to the user,
+// where mstream-gemm-to-blas finds it.
+// CHECK-LABEL: func.func @separated
+// CHECK: linalg.matmul
+// CHECK-NEXT: tensor.empty() : tensor<4x4xf32>
+// CHECK-NEXT: linalg.fill
+// CHECK-NEXT: linalg.matmul
+func.func @separated(%a: tensor<4x4xf32>, %b: tensor<4x4xf32>, %c: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty() : tensor<4x4xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%empty : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %ab = linalg.matmul ins(%a, %b : tensor<4x4xf32>, tensor<4x4xf32>) outs(%c : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %aa = linalg.matmul ins(%a, %a : tensor<4x4xf32>, tensor<4x4xf32>) outs(%fill : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %ab, %aa : tensor<4x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// One fill per init use, the op right before it (here the original's
+// place); a fill read as an input and a fill of a dynamically shaped empty
+// are left alone.
 // CHECK-LABEL: func.func @private_already
 // CHECK-COUNT-3: linalg.fill
 // CHECK-NOT: linalg.fill

@@ -75,9 +75,9 @@ def PrivateFillInits : Pass<"mstream-private-fill-inits", "::mlir::ModuleOp"> {
     output where a fill is only a write, and a loop that yields such an
     op's result copies it once more per iteration. This pass, run just
     before bufferization, clones the fill (and its `tensor.empty`) right
-    before each destination-passing op that uses it as an init, unless that
-    op is its only user in the same block, so that every op writes in place
-    into a fresh buffer.
+    before each destination-passing op that uses it as an init, so that
+    every op writes in place into a fresh buffer, and the fill is the op
+    right before it (which `mstream-gemm-to-blas` folds into the call).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];

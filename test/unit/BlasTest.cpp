@@ -116,6 +116,32 @@ TEST(SgemmTest, BatchedGramsWithStrides) {
   expectNear(C, std::vector<double>(expected.begin(), expected.end()));
 }
 
+TEST(SgemmTest, BatchEntriesRunOnThePoolIndependently) {
+  // More entries than the pool has threads: they run in parallel, each on
+  // its own operands.
+  const int64_t batch = 13, m = 9, n = 9, k = 20;
+  for (bool transA : {false, true}) {
+    int64_t lda = transA ? m : k;
+    std::vector<float> A = random(batch * k, m, 10);
+    std::vector<float> B = random(batch * k, n, 11);
+    std::vector<float> C = random(batch * m, n, 12);
+    std::vector<double> expected;
+    for (int64_t i = 0; i < batch; ++i) {
+      auto slice = [&](const std::vector<float> &x, int64_t size) {
+        return std::vector<float>(x.begin() + i * size,
+                                  x.begin() + (i + 1) * size);
+      };
+      auto one = reference(transA, false, m, n, k, slice(A, m * k), lda,
+                           slice(B, k * n), n, slice(C, m * n), n);
+      expected.insert(expected.end(), one.begin(), one.end());
+    }
+    mstream_sgemm(batch, transA, 0, m, n, k, address(A.data()), lda, m * k,
+                  address(B.data()), n, k * n, address(C.data()), n, m * n,
+                  /*accumulate=*/1);
+    expectNear(C, expected);
+  }
+}
+
 TEST(SgemmTest, OverwriteIgnoresWhatCHeld) {
   // accumulate 0: C = op(A) op(B), whatever C held (here NaN), through the
   // GEMM and through both ssyrk paths.

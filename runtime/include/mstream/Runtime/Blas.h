@@ -3,7 +3,7 @@
 // Generated CPU code routes every f32 GEMM here (passes/ GemmToBlas): per
 // batch entry, C += op(A) op(B) with row-major operands, or C = op(A) op(B)
 // when `accumulate` is 0. Addresses are byte addresses; strides are in
-// elements.
+// elements. The entries of a batch run in parallel (mstream_parallel_for).
 //
 //===----------------------------------------------------------------------===//
 

@@ -99,7 +99,8 @@ llvm::Error mstream::addGradients(ModuleOp module) {
 }
 
 llvm::Error mstream::addTrainStep(ModuleOp module,
-                                  const OptimizerOptions &options) {
+                                  const OptimizerOptions &options,
+                                  bool groupUpdates) {
   if (llvm::Error error = addGradients(module))
     return error;
   return runPasses(
@@ -108,6 +109,7 @@ llvm::Error mstream::addTrainStep(ModuleOp module,
         BuildTrainStepOptions passOptions;
         passOptions.recipe = options.recipe;
         passOptions.maxNorm = options.maxNorm;
+        passOptions.groupUpdates = groupUpdates;
         pm.addPass(mstream::createBuildTrainStep(passOptions));
         pm.addPass(createInlinerPass());
         // train_step has its own copy now; the training artifact needs no
@@ -122,7 +124,7 @@ llvm::Error mstream::addTrainStep(ModuleOp module,
 llvm::Error mstream::addRequestedEntries(ModuleOp module,
                                          const CompileRequest &request) {
   if (request.train)
-    return addTrainStep(module, request.optimizer);
+    return addTrainStep(module, request.optimizer, request.fuse);
   if (request.gradients)
     return addGradients(module);
   return llvm::Error::success();

@@ -156,6 +156,8 @@ struct BuildTrainStepPass
                          .Case("ln", 2)
                          .Default(3)];
     };
+    // One optimizer op per group, or per parameter (group-updates=false).
+    SmallVector<SmallVector<Slot *>> updates;
     for (StringRef group : {"embedding", "ln", "scalar", "matrix"}) {
       SmallVector<Slot *> members;
       for (Slot &slot : slots)
@@ -163,6 +165,14 @@ struct BuildTrainStepPass
           members.push_back(&slot);
       if (members.empty())
         continue;
+      if (groupUpdates)
+        updates.push_back(std::move(members));
+      else
+        for (Slot *slot : members)
+          updates.push_back({slot});
+    }
+    for (ArrayRef<Slot *> members : updates) {
+      StringRef group = members.front()->group;
       SmallVector<Value> ps, gs, s0, s1;
       SmallVector<Type> types;
       for (Slot *slot : members) {

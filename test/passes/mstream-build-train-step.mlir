@@ -1,5 +1,6 @@
 // RUN: mstream-opt %s --mstream-build-train-step --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: mstream-opt %s --mstream-build-train-step="recipe=adamw max-norm=0.5" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=ADAMW
+// RUN: mstream-opt %s --mstream-build-train-step="group-updates=false" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=ONE
 
 // One embedding, one LN gain, one raw scalar and two block matrices. The
 // hybrid recipe sends the matrices to one muon_update and each other group
@@ -32,6 +33,18 @@
 // ADAMW-COUNT-3: mstream.adamw_update
 // ADAMW: mstream.adamw_update params({{.*}}) {{.*}}weight_decay = 1.000000e-01 : f64} : tensor<32x8xf32>, tensor<8x32xf32>
 // ADAMW-NOT: mstream.muon_update
+
+// group-updates=false (the unfused build): one op per parameter, each
+// result returned where the grouped op's would be.
+// ONE-LABEL: func.func @train_step(
+// ONE: %[[R:.*]]:6 = call @loss_and_grads(
+// ONE: %[[N:.*]], %[[S:.*]] = mstream.clip_by_global_norm
+// ONE: %[[E:[^,]+]], %[[EM:[^,]+]], %[[EV:[^ ]+]] = mstream.adamw_update params({{.*}}) grads(%[[R]]#1) {{.*}} : tensor<16x8xf32>
+// ONE: %[[L:[^,]+]], %[[LM:[^,]+]], %[[LV:[^ ]+]] = mstream.adamw_update params({{.*}}) grads(%[[R]]#2) {{.*}} : tensor<8xf32>
+// ONE: %[[M:[^,]+]], %[[MM:[^,]+]], %[[MV:[^ ]+]] = mstream.adamw_update params({{.*}}) grads(%[[R]]#5) {{.*}} : tensor<1xf32>
+// ONE: %[[W1:[^,]+]], %[[B1:[^ ]+]] = mstream.muon_update params({{.*}}) grads(%[[R]]#3) {{.*}} : tensor<32x8xf32>
+// ONE: %[[W2:[^,]+]], %[[B2:[^ ]+]] = mstream.muon_update params({{.*}}) grads(%[[R]]#4) {{.*}} : tensor<8x32xf32>
+// ONE: return %[[R]]#0, %[[N]], %[[E]], %[[L]], %[[W1]], %[[W2]], %[[M]], %[[EM]], %[[EV]], %[[LM]], %[[LV]], %[[B1]], %[[B2]], %[[MM]], %[[MV]] :
 func.func @loss_and_grads(%tokens: tensor<2x4xi32> {mstream.input = "tokens"},
                           %targets: tensor<2x4xi32> {mstream.input = "targets"},
                           %emb: tensor<16x8xf32> {mstream.param = "emb.weight", mstream.group = "embedding"},

@@ -36,7 +36,9 @@ struct CompileRequest {
   /// Adds the train_step entry (and loss_and_grads).
   bool train = false;
   /// Runs the fusion passes (mstream-fuse-preconditioners,
-  /// mstream-fuse-streams): per-token regions, forward and backward.
+  /// mstream-fuse-streams): per-token regions, forward and backward; and
+  /// updates the weights by one optimizer op per parameter group (false:
+  /// one per parameter).
   bool fuse = true;
   /// cpu target only: lowers the fused regions as the cuda target does,
   /// each kernel block in one thread (mstream-cpu-pipeline's

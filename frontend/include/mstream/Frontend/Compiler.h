@@ -38,12 +38,14 @@ runPhases(mlir::ModuleOp module, const CompileRequest &request, Phase last,
 llvm::Error addGradients(mlir::ModuleOp module);
 
 /// Adds `loss_and_grads` and `train_step` (mstream-build-train-step with
-/// `options`, then inlined), in place.
-llvm::Error addTrainStep(mlir::ModuleOp module,
-                         const OptimizerOptions &options);
+/// `options`, then inlined), in place. `groupUpdates`: one optimizer op
+/// per parameter group, or (false) one per parameter.
+llvm::Error addTrainStep(mlir::ModuleOp module, const OptimizerOptions &options,
+                         bool groupUpdates = true);
 
 /// Adds what `request` asks beyond forward and loss: train_step (with
-/// loss_and_grads, as addTrainStep) or loss_and_grads alone.
+/// loss_and_grads, as addTrainStep, its updates grouped when the request
+/// fuses) or loss_and_grads alone.
 llvm::Error addRequestedEntries(mlir::ModuleOp module,
                                 const CompileRequest &request);
 

@@ -332,7 +332,9 @@ def BuildTrainStep : Pass<"mstream-build-train-step", "::mlir::ModuleOp"> {
     embeddings, LayerNorm gains and raw scalars by `mstream.adamw_update`;
     with the `adamw` recipe (§5.6) every group by AdamW. Learning rates and
     the step count (from 1) are runtime scalars, so one artifact serves a
-    whole schedule. State tensors are named like PyTorch's optimizer state
+    whole schedule. With `group-updates=false` each parameter gets its own
+    optimizer op instead, as eager frameworks update them one tensor at a
+    time (the unfused build). State tensors are named like PyTorch's optimizer state
     (`<param>.exp_avg`, `<param>.exp_avg_sq`, `<param>.momentum_buffer`).
     Only embeddings and (with `adamw`) matrices decay; the paper's Muon and
     the LN / scalar groups use no weight decay.
@@ -349,7 +351,9 @@ def BuildTrainStep : Pass<"mstream-build-train-step", "::mlir::ModuleOp"> {
     Option<"embeddingDecay", "embedding-decay", "double", "0.1",
            "AdamW weight decay of the embeddings">,
     Option<"matrixDecay", "matrix-decay", "double", "0.1",
-           "AdamW weight decay of the block matrices (adamw recipe)">
+           "AdamW weight decay of the block matrices (adamw recipe)">,
+    Option<"groupUpdates", "group-updates", "bool", "true",
+           "one optimizer op per parameter group (false: one per parameter)">
   ];
   let dependentDialects = ["::mstream::MStreamDialect"];
 }

@@ -15,9 +15,12 @@ fused kernels read and write, and what their ops would move as separate
 kernels) times the tokens of a step. Prints a table.
 
 OpenBLAS reads its thread count when it loads, so the script re-runs itself
-with OPENBLAS_NUM_THREADS set. Each measurement runs in its own process:
-idle OpenBLAS and OpenMP threads spin after each call, and those of one
-system would take cores from the other. PyTorch is timed with its own (OpenMP)
+with OPENBLAS_NUM_THREADS set. mstream and PyTorch each run in their own
+process: idle OpenBLAS and OpenMP threads spin after each call, and those
+of one system would take cores from the other. The fused and unfused
+builds share one process and alternate step by step, so that both see the
+same machine (on a shared machine, step times drift by 20% from minute to
+minute); their ratio is the median of the step pairs' ratios. PyTorch is timed with its own (OpenMP)
 intra-op pool at 1 thread and at N, and the faster is reported: its GEMMs
 run on OpenBLAS's N threads either way, and a second pool of N spinning
 threads on the same cores can slow it down 3x.
@@ -50,17 +53,26 @@ def median(values):
     return sorted(values)[len(values) // 2]
 
 
-def time_mstream(model, fuse, tokens, targets, repeats):
-    start = time.perf_counter()
-    compiled = model.compile(batch=BATCH, seq=SEQ, fuse=fuse).init(seed=0)
-    compile_s = time.perf_counter() - start
-    compiled.train_step(tokens, targets, LR)
-    times = []
-    for _ in range(repeats):
+def time_mstream(model, tokens, targets, repeats):
+    """Fused and unfused train steps alternating in one process (each pair
+    in turn order), so that both see the same machine: the ratio is the
+    median of the pairs' ratios."""
+    runs, compile_s = {}, {}
+    for fuse in (True, False):
         start = time.perf_counter()
-        compiled.train_step(tokens, targets, LR)
-        times.append((time.perf_counter() - start) * 1e3)
-    return median(times), compile_s
+        runs[fuse] = model.compile(batch=BATCH, seq=SEQ, fuse=fuse).init(seed=0)
+        compile_s[fuse] = time.perf_counter() - start
+    for run in runs.values():
+        run.train_step(tokens, targets, LR)
+    times = {True: [], False: []}
+    for i in range(repeats):
+        for fuse in (True, False) if i % 2 == 0 else (False, True):
+            start = time.perf_counter()
+            runs[fuse].train_step(tokens, targets, LR)
+            times[fuse].append((time.perf_counter() - start) * 1e3)
+    ratios = [u / f for f, u in zip(times[True], times[False])]
+    return {"fused_ms": median(times[True]), "unfused_ms": median(times[False]),
+            "ratio": median(ratios), "compile_s": [compile_s[True], compile_s[False]]}
 
 
 def time_torch(config, tokens, targets, repeats, threads):
@@ -123,9 +135,7 @@ def measure(args, tokens, targets):
         print(json.dumps({"ms": ms, "torch_threads": threads}))
     else:
         model = mstream.Model.from_config(config)
-        ms, compile_s = time_mstream(model, args.measure == "fused", tokens, targets,
-                                     args.repeats)
-        print(json.dumps({"ms": ms, "compile_s": compile_s}))
+        print(json.dumps(time_mstream(model, tokens, targets, args.repeats)))
 
 
 def measured(args, variant, what):
@@ -143,11 +153,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bindir", default=os.path.join(ROOT, "build", "bin"))
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--variants", default="tmm,adam,muon,soap")
     parser.add_argument("--layers", type=int, default=SHAPE["n_layers"],
                         help="n_layers")
-    parser.add_argument("--measure", choices=["fused", "unfused", "torch"],
+    parser.add_argument("--measure", choices=["mstream", "torch"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -162,7 +172,8 @@ def main():
     shape = dict(SHAPE, n_layers=args.layers)
     print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {BATCH}, {args.threads} threads; "
           f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up; "
-          f"each column in its own process")
+          f"mstream and PyTorch each in its own process; fused and unfused alternate in one, "
+          f"unfused/fused is the median of their step pairs' ratios")
     print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
           f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
           f"{'compile s f/u':>14} {'torch threads':>13}")
@@ -172,16 +183,15 @@ def main():
                                    f"fusion-bench-{variant}-{args.layers}.json")
         with open(config_path, "w") as f:
             json.dump(config, f)
-        fused = measured(args, variant, "fused")
-        unfused = measured(args, variant, "unfused")
+        ours = measured(args, variant, "mstream")
         peer = measured(args, variant, "torch")
-        fused_ms, unfused_ms, torch_ms = fused["ms"], unfused["ms"], peer["ms"]
+        fused_ms, unfused_ms, torch_ms = ours["fused_ms"], ours["unfused_ms"], peer["ms"]
         per_token, separate = fused_bytes(args.bindir, config_path)
         mb = BATCH * SEQ / 2**20
         print(f"{variant:8} {fused_ms:9.1f} {unfused_ms:11.1f} {torch_ms:9.1f} "
-              f"{unfused_ms / fused_ms:13.2f} {torch_ms / fused_ms:11.2f} "
+              f"{ours['ratio']:13.2f} {torch_ms / fused_ms:11.2f} "
               f"{per_token * mb:9.1f} {separate * mb:10.1f} "
-              f"{fused['compile_s']:7.0f}/{unfused['compile_s']:<6.0f} "
+              f"{ours['compile_s'][0]:7.0f}/{ours['compile_s'][1]:<6.0f} "
               f"{peer['torch_threads']:13d}", flush=True)
 
 

@@ -20,10 +20,10 @@ process: idle OpenBLAS and OpenMP threads spin after each call, and those
 of one system would take cores from the other. The fused and unfused
 builds share one process and alternate step by step, so that both see the
 same machine (on a shared machine, step times drift by 20% from minute to
-minute); their ratio is the median of the step pairs' ratios. PyTorch is timed with its own (OpenMP)
-intra-op pool at 1 thread and at N, and the faster is reported: its GEMMs
-run on OpenBLAS's N threads either way, and a second pool of N spinning
-threads on the same cores can slow it down 3x.
+minute); their ratio is the median of the step pairs' ratios. PyTorch is
+timed with its own (OpenMP) intra-op pool at 1 thread and at N, and the
+faster is reported: its GEMMs run on OpenBLAS's N threads either way, and a
+second pool of N spinning threads on the same cores can slow it down 3x.
 """
 
 import argparse
@@ -54,9 +54,9 @@ def median(values):
 
 
 def time_mstream(model, tokens, targets, repeats):
-    """Fused and unfused train steps alternating in one process (each pair
-    in turn order), so that both see the same machine: the ratio is the
-    median of the pairs' ratios."""
+    """Fused and unfused train steps alternating in one process (which
+    goes first swaps from pair to pair), so that both see the same machine:
+    the ratio is the median of the pairs' ratios."""
     runs, compile_s = {}, {}
     for fuse in (True, False):
         start = time.perf_counter()

@@ -334,8 +334,9 @@ def BuildTrainStep : Pass<"mstream-build-train-step", "::mlir::ModuleOp"> {
     the step count (from 1) are runtime scalars, so one artifact serves a
     whole schedule. With `group-updates=false` each parameter gets its own
     optimizer op instead, as eager frameworks update them one tensor at a
-    time (the unfused build). State tensors are named like PyTorch's optimizer state
-    (`<param>.exp_avg`, `<param>.exp_avg_sq`, `<param>.momentum_buffer`).
+    time (the unfused build). State tensors are named like PyTorch's
+    optimizer state (`<param>.exp_avg`, `<param>.exp_avg_sq`,
+    `<param>.momentum_buffer`).
     Only embeddings and (with `adamw`) matrices decay; the paper's Muon and
     the LN / scalar groups use no weight decay.
   }];

@@ -9,6 +9,7 @@
 
 #include "mstream/Frontend/Facade.h"
 #include "mstream/Runtime/Checkpoint.h"
+#include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Params.h"
 #include "mstream/Runtime/Program.h"
 #include "mstream/Runtime/Safetensors.h"
@@ -350,6 +351,14 @@ PYBIND11_MODULE(_mstream, m) {
                                              {"scalar", lr.scalar}};
       },
       py::arg("recipe"));
+  m.def("gemm_counters", [] {
+    rt::GemmCounters counters = rt::gemmCounters();
+    py::dict out;
+    out["calls"] = counters.calls;
+    out["multiply_adds"] = counters.multiplyAdds;
+    out["seconds"] = counters.seconds;
+    return out;
+  });
   m.def(
       "read_safetensors",
       [](const std::string &path) {

@@ -148,6 +148,33 @@ def test_train_steps_match_pytorch(tmm):
                                    atol=1e-4 * np.abs(ref).max() + 1e-7, err_msg=name)
 
 
+def test_gemm_counters_count_every_product_of_a_call(tmm):
+    _, net = tmm
+    c = small_config("tmm")
+    d, layers, heads, vocab = c["d_model"], c["n_layers"], c["n_heads"], c["vocab_size"]
+    net.init(seed=0)
+    tokens = np.random.default_rng(7).integers(0, vocab, (BATCH, SEQ)).astype(np.int32)
+
+    def counted(call):
+        before = mstream.gemm_counters()
+        call()
+        after = mstream.gemm_counters()
+        return {k: after[k] - before[k] for k in before}
+
+    forward = counted(lambda: net.logits(tokens))
+    rows = BATCH * SEQ
+    # Per layer: Q, K and V, the heads' scores and weighted values, the
+    # output projection and the MLP's two; then the tied head.
+    per_layer = rows * d * 3 * d + 2 * BATCH * heads * SEQ * SEQ * (d // heads) \
+        + rows * d * d + 2 * rows * d * 4 * d
+    assert forward["multiply_adds"] == layers * per_layer + rows * d * vocab
+    assert forward["seconds"] > 0
+    steps = [counted(lambda: net.train_step(tokens, np.roll(tokens, -1, 1), lr=1e-3))
+             for _ in range(2)]
+    assert steps[0]["calls"] == steps[1]["calls"]
+    assert steps[0]["multiply_adds"] == steps[1]["multiply_adds"] > 3 * forward["multiply_adds"]
+
+
 def test_trainer_runs_the_cli_loop_with_a_callback(tmm, tmp_path):
     _, net = tmm
     make_data(tmp_path / "data", 96)

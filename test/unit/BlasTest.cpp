@@ -1,6 +1,8 @@
 //===- BlasTest.cpp - mstream_sgemm, including its ssyrk paths ------------===//
 
 #include "mstream/Runtime/Blas.h"
+#include "mstream/Runtime/GemmCounters.h"
+#include "mstream/Runtime/Parallel.h"
 
 #include <gtest/gtest.h>
 
@@ -164,6 +166,40 @@ TEST(SgemmTest, OverwriteIgnoresWhatCHeld) {
                   /*accumulate=*/0);
     expectNear(C, expected);
   }
+}
+
+TEST(SgemmTest, CountersAddCallsOutsideParallelTasks) {
+  // A batched call counts once with every entry's multiply-adds; a call
+  // made by a parallel task (a token loop's product) is the task's work.
+  const int64_t batch = 5, m = 6, n = 7, k = 8;
+  std::vector<float> A = random(batch * m, k, 13), B = random(batch * k, n, 14);
+  std::vector<float> C(batch * m * n, 0.0f);
+  mstream::rt::GemmCounters before = mstream::rt::gemmCounters();
+  mstream_sgemm(batch, 0, 0, m, n, k, address(A.data()), k, m * k,
+                address(B.data()), n, k * n, address(C.data()), n, m * n,
+                /*accumulate=*/0);
+  mstream::rt::GemmCounters after = mstream::rt::gemmCounters();
+  EXPECT_EQ(after.calls - before.calls, 1);
+  EXPECT_EQ(after.multiplyAdds - before.multiplyAdds, batch * m * n * k);
+  EXPECT_GT(after.seconds, before.seconds);
+
+  struct Operands {
+    std::vector<float> &A, &B, &C;
+  } operands{A, B, C};
+  mstream_parallel_for(
+      0, batch,
+      [](void *context, int64_t begin, int64_t end) {
+        auto &o = *static_cast<Operands *>(context);
+        for (int64_t i = begin; i < end; ++i)
+          mstream_sgemm(1, 0, 0, m, n, k, address(o.A.data() + i * m * k), k, 0,
+                        address(o.B.data() + i * k * n), n, 0,
+                        address(o.C.data() + i * m * n), n, 0,
+                        /*accumulate=*/0);
+      },
+      &operands);
+  mstream::rt::GemmCounters inTasks = mstream::rt::gemmCounters();
+  EXPECT_EQ(inTasks.calls, after.calls);
+  EXPECT_EQ(inTasks.multiplyAdds, after.multiplyAdds);
 }
 
 } // namespace

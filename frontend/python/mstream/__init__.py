@@ -31,10 +31,18 @@ import numpy as np
 
 from . import _mstream
 
-__all__ = ["Error", "Model", "CompiledModel", "Trainer", "read_safetensors",
-           "write_safetensors"]
+__all__ = ["Error", "Model", "CompiledModel", "Trainer", "gemm_counters",
+           "read_safetensors", "write_safetensors"]
 
 Error = _mstream.Error
+
+
+def gemm_counters():
+    """Totals over the CPU runtime's matrix products since the process
+    started: {"calls", "multiply_adds", "seconds"} (wall time inside them).
+    The difference across a call is the part of it spent in GEMMs; products
+    inside a fused region's token loop count as the region's, not here."""
+    return _mstream.gemm_counters()
 
 
 def read_safetensors(path):

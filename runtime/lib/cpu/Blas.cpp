@@ -10,10 +10,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Runtime/Blas.h"
+#include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Parallel.h"
 
 #include <algorithm>
 #include <cblas.h>
+#include <chrono>
 
 namespace {
 
@@ -122,6 +124,11 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
                 {reinterpret_cast<const float *>(b), ldb, strideB},
                 {reinterpret_cast<float *>(c), ldc, strideC},
                 accumulate ? 1.0f : 0.0f};
+  if (mstream::rt::inParallelTask()) {
+    multiplyEntries(&entries, 0, batch);
+    return;
+  }
+  auto start = std::chrono::steady_clock::now();
   // A stack of products (Muon's same-shape matrices, attention's heads)
   // runs whole entries on the pool's threads with single-threaded BLAS, so
   // no thread waits for another's share of one product: Newton–Schulz on a
@@ -131,4 +138,8 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
     mstream_parallel_for(0, batch, multiplyEntries, &entries);
   else
     multiplyEntries(&entries, 0, batch);
+  mstream::rt::countGemm(batch * m * n * k,
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
 }

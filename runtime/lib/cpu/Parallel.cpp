@@ -120,12 +120,17 @@ Pool &pool() {
 
 int mstream::rt::parallelThreads() { return pool().size(); }
 
+bool mstream::rt::inParallelTask() { return inTask; }
+
 extern "C" void mstream_parallel_for(int64_t begin, int64_t end, Task task,
                                      void *context) {
   if (end <= begin)
     return;
   if (inTask || pool().size() == 1 || end - begin == 1) {
+    bool outer = inTask;
+    inTask = true;
     task(context, begin, end);
+    inTask = outer;
     return;
   }
   int blasThreads = openblas_get_num_threads();

@@ -4,6 +4,7 @@
 // batch entry, C += op(A) op(B) with row-major operands, or C = op(A) op(B)
 // when `accumulate` is 0. Addresses are byte addresses; strides are in
 // elements. The entries of a batch run in parallel (mstream_parallel_for).
+// Calls made outside parallel tasks are counted (GemmCounters.h).
 //
 //===----------------------------------------------------------------------===//
 

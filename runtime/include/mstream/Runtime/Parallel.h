@@ -24,6 +24,9 @@ namespace mstream::rt {
 /// The number of threads mstream_parallel_for uses (the caller included).
 int parallelThreads();
 
+/// Whether the calling thread is running a task of mstream_parallel_for.
+bool inParallelTask();
+
 } // namespace mstream::rt
 
 #endif // MSTREAM_RUNTIME_PARALLEL_H

@@ -12,7 +12,14 @@ running the test tree's reference model and training step
 d=512, L=8, 8 heads, T=256, batch 1, the same thread count for OpenBLAS and
 torch. Bytes: the fusion report's per-token totals for train_step (what the
 fused kernels read and write, and what their ops would move as separate
-kernels) times the tokens of a step. Prints a table.
+kernels) times the tokens of a step. GEMM: the part of a step spent in the
+runtime's matrix products (mstream.gemm_counters: the weight optimizer's
+Newton-Schulz, the projections and their gradients), the same work in both
+builds except per-token products (a fused region runs its own inside it,
+counted in its rest), with its multiply-adds (a self-product run as ssyrk
+counts twice what it does) and the fused build's rate; rest: the step's
+other time (token regions and loops), which is what fusion changes, and
+its unfused / fused ratio. Prints a table.
 
 OpenBLAS reads its thread count when it loads, so the script re-runs itself
 with OPENBLAS_NUM_THREADS set. mstream and PyTorch each run in their own
@@ -65,14 +72,30 @@ def time_mstream(model, tokens, targets, repeats):
     for run in runs.values():
         run.train_step(tokens, targets, LR)
     times = {True: [], False: []}
+    rest = {True: [], False: []}  # a step's time outside its GEMMs
+    gemm = {True: [], False: []}
     for i in range(repeats):
         for fuse in (True, False) if i % 2 == 0 else (False, True):
+            counters = mstream.gemm_counters()
             start = time.perf_counter()
             runs[fuse].train_step(tokens, targets, LR)
-            times[fuse].append((time.perf_counter() - start) * 1e3)
+            ms = (time.perf_counter() - start) * 1e3
+            after = mstream.gemm_counters()
+            gemm_ms = (after["seconds"] - counters["seconds"]) * 1e3
+            times[fuse].append(ms)
+            rest[fuse].append(ms - gemm_ms)
+            gemm[fuse].append((gemm_ms, after["multiply_adds"] - counters["multiply_adds"]))
     ratios = [u / f for f, u in zip(times[True], times[False])]
+    rest_ratios = [u / f for f, u in zip(rest[True], rest[False])]
+    gemm_ms = {fuse: median([ms for ms, _ in gemm[fuse]]) for fuse in gemm}
+    macs = {fuse: gemm[fuse][0][1] for fuse in gemm}
     return {"fused_ms": median(times[True]), "unfused_ms": median(times[False]),
-            "ratio": median(ratios), "compile_s": [compile_s[True], compile_s[False]]}
+            "ratio": median(ratios), "compile_s": [compile_s[True], compile_s[False]],
+            "gemm_ms": [gemm_ms[True], gemm_ms[False]],
+            "gemm_gmac": [macs[True] / 1e9, macs[False] / 1e9],
+            "gemm_gflops": 2 * macs[True] / gemm_ms[True] / 1e6,
+            "rest_ms": [median(rest[True]), median(rest[False])],
+            "rest_ratio": median(rest_ratios)}
 
 
 def time_torch(config, tokens, targets, repeats, threads):
@@ -176,7 +199,8 @@ def main():
           f"unfused/fused is the median of their step pairs' ratios")
     print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
           f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
-          f"{'compile s f/u':>14} {'torch threads':>13}")
+          f"{'GEMM ms f/u':>13} {'GEMM GMAC f/u':>13} {'GFLOP/s':>7} {'rest ms f/u':>13} "
+          f"{'rest u/f':>8} {'compile s f/u':>14} {'torch threads':>13}")
     for variant in args.variants.split(","):
         config = dict(shape, variant=variant)
         config_path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
@@ -191,6 +215,9 @@ def main():
         print(f"{variant:8} {fused_ms:9.1f} {unfused_ms:11.1f} {torch_ms:9.1f} "
               f"{ours['ratio']:13.2f} {torch_ms / fused_ms:11.2f} "
               f"{per_token * mb:9.1f} {separate * mb:10.1f} "
+              f"{ours['gemm_ms'][0]:6.0f}/{ours['gemm_ms'][1]:<6.0f} "
+              f"{ours['gemm_gmac'][0]:6.1f}/{ours['gemm_gmac'][1]:<6.1f} {ours['gemm_gflops']:7.0f} "
+              f"{ours['rest_ms'][0]:6.0f}/{ours['rest_ms'][1]:<6.0f} {ours['rest_ratio']:8.2f} "
               f"{ours['compile_s'][0]:7.0f}/{ours['compile_s'][1]:<6.0f} "
               f"{peer['torch_threads']:13d}", flush=True)
 

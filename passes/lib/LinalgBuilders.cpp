@@ -116,9 +116,20 @@ Value mstream::lowering::buildTrailingReduction(OpBuilder &b, Location loc,
                                              utils::IteratorType::parallel);
   for (unsigned i = 0; i < reduced; ++i)
     iterators[rank - 1 - i] = utils::IteratorType::reduction;
-  return buildGeneric(b, loc, filled(b, loc, resultType, init), inputs, maps,
-                      leadingMap(b.getContext(), rank, reduced), iterators,
-                      combine);
+  Value result = buildGeneric(b, loc, filled(b, loc, resultType, init), inputs,
+                              maps, leadingMap(b.getContext(), rank, reduced),
+                              iterators, combine);
+  // The combining op may reassociate, so that LLVM vectorises the reduction
+  // with several partial sums: otherwise a LayerNorm row of 512 is 512
+  // dependent adds, each waiting for the last.
+  auto generic = result.getDefiningOp<linalg::GenericOp>();
+  for (Value yielded : generic.getBody()->getTerminator()->getOperands())
+    if (auto math = yielded.getDefiningOp<arith::ArithFastMathInterface>())
+      math->setAttr(math.getFastMathAttrName(),
+                    arith::FastMathFlagsAttr::get(
+                        b.getContext(), math.getFastMathFlagsAttr().getValue() |
+                                            arith::FastMathFlags::reassoc));
+  return result;
 }
 
 /// `[m, n, k]`-style maps of a contraction with batch axes in front.

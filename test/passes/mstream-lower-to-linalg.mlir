@@ -1,10 +1,17 @@
 // RUN: mstream-opt %s --mstream-lower-to-linalg --split-input-file | FileCheck %s
 
 // Two-pass statistics (sum, centered squares) then the normalised map.
+// The reductions' adds may reassociate (so that they vectorise); the
+// squares' products and differences keep their exact order.
 // CHECK-LABEL: func.func @layer_norm
 // CHECK: %[[SUM:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
 // CHECK: %[[MEAN:.*]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<2x8xf32>)
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %[[MEAN]] : tensor<2x8x16xf32>, tensor<2x8xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.subf %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
 // CHECK: math.sqrt
 // CHECK: %[[Y:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[MEAN]], %{{.*}}, %{{.*}} : tensor<2x8x16xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<16xf32>)
 // CHECK-NOT: mstream.

@@ -87,13 +87,13 @@ def time_mstream(model, tokens, targets, repeats):
             gemm[fuse].append((gemm_ms, after["multiply_adds"] - counters["multiply_adds"]))
     ratios = [u / f for f, u in zip(times[True], times[False])]
     rest_ratios = [u / f for f, u in zip(rest[True], rest[False])]
-    gemm_ms = {fuse: median([ms for ms, _ in gemm[fuse]]) for fuse in gemm}
+    gemm_median = {fuse: median([ms for ms, _ in gemm[fuse]]) for fuse in gemm}
     macs = {fuse: gemm[fuse][0][1] for fuse in gemm}
     return {"fused_ms": median(times[True]), "unfused_ms": median(times[False]),
             "ratio": median(ratios), "compile_s": [compile_s[True], compile_s[False]],
-            "gemm_ms": [gemm_ms[True], gemm_ms[False]],
+            "gemm_ms": [gemm_median[True], gemm_median[False]],
             "gemm_gmac": [macs[True] / 1e9, macs[False] / 1e9],
-            "gemm_gflops": 2 * macs[True] / gemm_ms[True] / 1e6,
+            "gemm_gflops": 2 * macs[True] / gemm_median[True] / 1e6,
             "rest_ms": [median(rest[True]), median(rest[False])],
             "rest_ratio": median(rest_ratios)}
 

@@ -22,10 +22,19 @@ AffineMap leadingDims(unsigned loops, unsigned leading, MLIRContext *context) {
   return AffineMap::get(loops, 0, results, context);
 }
 
+/// Whether `input` is read with the result's map: one value per output,
+/// broadcast along the reduction (a LayerNorm variance reads the mean so).
+bool isBroadcastInput(linalg::GenericOp op, OpOperand *input,
+                      unsigned parallel) {
+  return op.getMatchingIndexingMap(input) ==
+         leadingDims(op.getNumLoops(), parallel, op.getContext());
+}
+
 /// The number of leading parallel dimensions of a generic that reduces
-/// identity-indexed tensors over its trailing dimensions into a result
-/// indexed by the leading ones, its body free of linalg.index; such a
-/// reduction may be flattened to one reduction dimension.
+/// tensors over its trailing dimensions into a result indexed by the
+/// leading ones, its body free of linalg.index, each input identity-indexed
+/// or broadcast along the reduction; such a reduction may be flattened to
+/// one reduction dimension.
 std::optional<unsigned> leadingParallelDims(linalg::GenericOp op) {
   if (op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0 ||
       !op.hasPureTensorSemantics() ||
@@ -37,7 +46,8 @@ std::optional<unsigned> leadingParallelDims(linalg::GenericOp op) {
     if ((iterators[i] == utils::IteratorType::parallel) != (i < parallel))
       return std::nullopt;
   for (OpOperand *input : op.getDpsInputOperands())
-    if (!op.getMatchingIndexingMap(input).isIdentity())
+    if (!op.getMatchingIndexingMap(input).isIdentity() &&
+        !isBroadcastInput(op, input, parallel))
       return std::nullopt;
   AffineMap result = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   if (result != leadingDims(op.getNumLoops(), parallel, op.getContext()))
@@ -85,8 +95,20 @@ struct SplitReductionsPass
     // Flatten: the reduction dimensions of each input become one.
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);
+    MLIRContext *context = &getContext();
+    unsigned loops = parallel + 1;
+    AffineMap element = AffineMap::getMultiDimIdentityMap(loops, context);
+    AffineMap result = leadingDims(loops, parallel, context);
     SmallVector<Value> flat;
-    for (Value input : op.getDpsInputs()) {
+    SmallVector<AffineMap> maps;
+    for (OpOperand *operand : op.getDpsInputOperands()) {
+      Value input = operand->get();
+      if (isBroadcastInput(op, operand, parallel)) {
+        flat.push_back(input);
+        maps.push_back(result);
+        continue;
+      }
+      maps.push_back(element);
       auto type = cast<RankedTensorType>(input.getType());
       SmallVector<ReassociationIndices> groups;
       for (unsigned i = 0; i < parallel; ++i)
@@ -100,11 +122,6 @@ struct SplitReductionsPass
               : tensor::CollapseShapeOp::create(rewriter, loc, input, groups)
                     .getResult());
     }
-    MLIRContext *context = &getContext();
-    unsigned loops = parallel + 1;
-    AffineMap element = AffineMap::getMultiDimIdentityMap(loops, context);
-    AffineMap result = leadingDims(loops, parallel, context);
-    SmallVector<AffineMap> maps(flat.size(), element);
     maps.push_back(result);
     SmallVector<utils::IteratorType> iterators(parallel,
                                                utils::IteratorType::parallel);

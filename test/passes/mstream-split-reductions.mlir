@@ -113,3 +113,43 @@ func.func @token_row_sum(%x: tensor<8x768xf32>, %out: tensor<8x1xf32>) -> tensor
   }
   return %r : tensor<8x1xf32>
 }
+
+// -----
+
+// A token's row variance reads the row's mean once per output (broadcast
+// along the reduction): the mean keeps its map in both the flattened and
+// the split reduction, the 1x2x384 row becomes 32 partials of 24.
+// TOKEN-DAG: #[[MEAN:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0)>
+// TOKEN-DAG: #[[PARTIAL:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// TOKEN-LABEL: func.func @token_row_variance
+// TOKEN: scf.forall
+// TOKEN: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<1x2x384xf32> into tensor<1x768xf32>
+// TOKEN: %[[SPLIT:.*]] = tensor.expand_shape %[[FLAT]] {{.*}} into tensor<1x24x32xf32>
+// TOKEN: linalg.generic {indexing_maps = [#{{.*}}, #[[MEAN]], #[[PARTIAL]]], iterator_types = ["parallel", "reduction", "parallel"]}
+// TOKEN-SAME: ins(%[[SPLIT]], %{{.*}} : tensor<1x24x32xf32>, tensor<1xf32>) outs(%{{.*}} : tensor<1x32xf32>)
+// TOKEN: arith.subf
+// TOKEN: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// TOKEN-SAME: ins({{.*}} : tensor<1x32xf32>)
+func.func @token_row_variance(%x: tensor<8x2x384xf32>, %means: tensor<8xf32>,
+                              %out: tensor<8xf32>) -> tensor<8xf32> {
+  %r = scf.forall (%t) in (8) shared_outs(%o = %out) -> tensor<8xf32> {
+    %row = tensor.extract_slice %x[%t, 0, 0] [1, 2, 384] [1, 1, 1] : tensor<8x2x384xf32> to tensor<1x2x384xf32>
+    %mean = tensor.extract_slice %means[%t] [1] [1] : tensor<8xf32> to tensor<1xf32>
+    %init = tensor.empty() : tensor<1xf32>
+    %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+                                            affine_map<(d0, d1, d2) -> (d0)>,
+                                            affine_map<(d0, d1, d2) -> (d0)>],
+                           iterator_types = ["parallel", "reduction", "reduction"]}
+        ins(%row, %mean : tensor<1x2x384xf32>, tensor<1xf32>) outs(%init : tensor<1xf32>) {
+    ^bb0(%a: f32, %m: f32, %acc: f32):
+      %d = arith.subf %a, %m : f32
+      %sq = arith.mulf %d, %d : f32
+      %n = arith.addf %acc, %sq : f32
+      linalg.yield %n : f32
+    } -> tensor<1xf32>
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %sum into %o[%t] [1] [1] : tensor<1xf32> into tensor<8xf32>
+    }
+  }
+  return %r : tensor<8xf32>
+}

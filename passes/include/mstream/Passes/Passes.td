@@ -94,6 +94,8 @@ def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
     reduction (`linalg::splitReduction`, inner-parallel so that
     neighbouring threads read neighbouring elements): `max-ratio` partial
     results per output in parallel, then one short reduction over them.
+    Each input is read element by element or, like the mean in a
+    LayerNorm's variance, once per output.
     Reductions with `max-ratio` or more outputs, of fewer than `min-size`
     elements each, whose parallel dimensions do not lead, whose body reads
     indices, or whose size has no power-of-two factor of at least 32 stay

@@ -17,9 +17,20 @@ namespace {
 struct ParallelDimsFirstPass
     : mstream::impl::ParallelDimsFirstBase<ParallelDimsFirstPass> {
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // A linalg.reduce has no interchange of its own (the fused regions'
+    // token sums reduce dimension 0): as a generic it gets one.
+    SmallVector<linalg::ReduceOp> reduces;
+    getOperation().walk([&](linalg::ReduceOp op) { reduces.push_back(op); });
+    for (linalg::ReduceOp op : reduces) {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::generalizeNamedOp(rewriter, op))) {
+        op.emitError("cannot rewrite this reduction as a linalg.generic");
+        return signalPassFailure();
+      }
+    }
     SmallVector<linalg::GenericOp> ops;
     getOperation().walk([&](linalg::GenericOp op) { ops.push_back(op); });
-    IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : ops) {
       SmallVector<unsigned> order;
       SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();

@@ -32,3 +32,27 @@ func.func @rows(%x: memref<8x16xf32>, %out: memref<8xf32>) {
   }
   return
 }
+
+// A fused region's token sums (linalg.reduce over dimension 0): generalized
+// and interchanged, so each is one kernel, not a launch per token.
+// CHECK-LABEL: func.func @token_sums
+// CHECK-NOT: linalg.reduce
+// CHECK: linalg.generic {indexing_maps = [#[[IN]], #[[OUT]]], iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME: ins(%{{.*}} : memref<2048x512xf32>) outs(%{{.*}} : memref<512xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}} : memref<2048x1xf32>) outs(%{{.*}} : memref<1xf32>)
+func.func @token_sums(%rows: memref<2048x512xf32>, %out: memref<512xf32>,
+                      %scalars: memref<2048x1xf32>, %s: memref<1xf32>) {
+  linalg.reduce ins(%rows : memref<2048x512xf32>) outs(%out : memref<512xf32>) dimensions = [0]
+    (%x: f32, %acc: f32) {
+      %sum = arith.addf %acc, %x : f32
+      linalg.yield %sum : f32
+    }
+  linalg.reduce ins(%scalars : memref<2048x1xf32>) outs(%s : memref<1xf32>) dimensions = [0]
+    (%x: f32, %acc: f32) {
+      %sum = arith.addf %acc, %x : f32
+      linalg.yield %sum : f32
+    }
+  return
+}

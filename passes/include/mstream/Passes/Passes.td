@@ -129,7 +129,8 @@ def ParallelDimsFirst : Pass<"mstream-parallel-dims-first", "::mlir::ModuleOp"> 
     the GPU, one kernel launch per reduction step. Interchanging puts the
     parallel dimensions outermost, so the whole op is one kernel with the
     reduction inside each thread; the indexing maps (and so the memory
-    order) are unchanged.
+    order) are unchanged. A `linalg.reduce` (a fused region's sum over its
+    tokens) becomes a `linalg.generic` first.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }

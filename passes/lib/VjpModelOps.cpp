@@ -92,11 +92,15 @@ struct EmbeddingVjp : VjpOpInterface::ExternalModel<EmbeddingVjp, EmbeddingOp> {
           Value row = arith::IndexCastOp::create(nb, l, nb.getIndexType(), id);
           Value current = rowSlice(nb, l, carried[0], row);
           Value update = rowSlice(nb, l, rows, position);
-          Value sum = buildElementwise(
-              nb, l, ValueRange{current, update},
-              [](OpBuilder &bb, Location bl, ValueRange a) {
-                return arith::AddFOp::create(bb, bl, a[0], a[1]).getResult();
-              });
+          // Into the row itself: the update bufferizes in place, with no
+          // temporary row and copy per position.
+          Value sum = buildElementwiseResults(
+              nb, l, ValueRange{current, update}, 1,
+              [](OpBuilder &bb, Location bl,
+                 ValueRange a) -> SmallVector<Value> {
+                return {arith::AddFOp::create(bb, bl, a[0], a[1])};
+              },
+              {current})[0];
           Value next = tensor::InsertSliceOp::create(
               nb, l, sum, carried[0], ValueRange{row}, ValueRange{},
               ValueRange{}, ArrayRef<int64_t>{ShapedType::kDynamic, 0},

@@ -37,6 +37,8 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createParallelDimsFirst());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // One launch, not one per token, for the embedding gradients.
+  pm.addPass(createHoistParallelLoops());
   DistributeTokenLoopsOptions distribute;
   distribute.oneThread = oneThread;
   pm.addPass(createDistributeTokenLoops(distribute));

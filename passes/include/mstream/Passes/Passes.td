@@ -135,6 +135,30 @@ def ParallelDimsFirst : Pass<"mstream-parallel-dims-first", "::mlir::ModuleOp"> 
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def HoistParallelLoops : Pass<"mstream-hoist-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Run a sequential loop inside the parallel loop it wraps when each parallel iteration owns its elements";
+  let description = [{
+    On the GPU a host-level `scf.for` around an `scf.parallel` launches a
+    kernel per iteration: the embedding gradient's scatter-add
+    (`dtok[ids[p], :] += dy[p, :]` for each of the B x T positions p) is
+    one launch per token. Where the parallel loop's iterations touch
+    disjoint elements of every buffer the nest writes, the loops swap: one
+    parallel loop whose every iteration runs the sequential loop, in the
+    same order, over its own elements. The pass requires:
+    - an `scf.for` without results, outside token loops and parallel
+      loops, whose body is pure ops and loads, then a one-dimensional
+      `scf.parallel` without reductions, bounded by values from outside;
+    - inside the parallel loop, only loads, stores and pure ops;
+    - no load before the parallel loop from a buffer the nest stores to;
+    - every access to such a buffer indexing one dimension with the
+      parallel induction variable, the buffer itself or a unit-stride
+      `memref.subview` of it whose offset in that dimension is defined
+      outside the `scf.for`, the same dimension and offset for all accesses
+      to that buffer (so two parallel iterations never touch one element).
+    Buffers are told apart by their allocation or entry-point argument.
+  }];
+}
+
 def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Run every host-level loop nest and memory access as a GPU kernel";
   let description = [{

@@ -85,11 +85,14 @@ struct SplitReductionsPass
     int64_t smallest = inToken ? tokenMinSize : minSize;
     int64_t largest = inToken ? tokenMaxRatio : maxRatio;
     int64_t fewest = inToken ? 8 : 32;
-    int64_t ratio = largest;
+    // Enough rows give every thread its own reduction. A long one still
+    // takes a warp's width of partials: a warp then reads whole cache lines
+    // of one row instead of one element of each of 32 rows (the loss's
+    // rows over the vocabulary).
+    int64_t ratio = rows < largest ? largest : inToken ? 0 : 32;
     while (ratio >= fewest && size % ratio != 0)
       ratio /= 2;
-    // Enough rows already give every thread its own reduction.
-    if (smallest == 0 || size < smallest || ratio < fewest || rows >= largest)
+    if (smallest == 0 || size < smallest || ratio < fewest)
       return;
 
     // Flatten: the reduction dimensions of each input become one.

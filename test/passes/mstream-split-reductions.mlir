@@ -153,3 +153,26 @@ func.func @token_row_variance(%x: tensor<8x2x384xf32>, %means: tensor<8xf32>,
   }
   return %r : tensor<8xf32>
 }
+
+// -----
+
+// The loss's log-sum-exp over a vocabulary of 8192 for 2048 tokens: enough
+// rows for a thread each, but each row is split in 32 partials of 256, so
+// that neighbouring threads read neighbouring elements of one row.
+// CHECK-LABEL: func.func @long_rows
+// CHECK: tensor.expand_shape {{.*}} into tensor<2048x256x32xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK-SAME: outs(%{{.*}} : tensor<2048x32xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: ins({{.*}} : tensor<2048x32xf32>) outs(%{{.*}} : tensor<2048xf32>)
+func.func @long_rows(%logits: tensor<2048x8192xf32>, %init: tensor<2048xf32>) -> tensor<2048xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%logits : tensor<2048x8192xf32>) outs(%init : tensor<2048xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %e = math.exp %x : f32
+    %sum = arith.addf %acc, %e : f32
+    linalg.yield %sum : f32
+  } -> tensor<2048xf32>
+  return %r : tensor<2048xf32>
+}

@@ -95,11 +95,13 @@ def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
     neighbouring threads read neighbouring elements): `max-ratio` partial
     results per output in parallel, then one short reduction over them.
     Each input is read element by element or, like the mean in a
-    LayerNorm's variance, once per output.
-    Reductions with `max-ratio` or more outputs, of fewer than `min-size`
-    elements each, whose parallel dimensions do not lead, whose body reads
-    indices, or whose size has no power-of-two factor of at least 32 stay
-    as they are. Inside a token loop (a fused region, one GPU block per
+    LayerNorm's variance, once per output. With `max-ratio` outputs or
+    more, each of at least `min-size` elements (the loss's log-sum-exp over
+    the vocabulary for every token) gets 32 partials, so that a warp reads
+    a row's consecutive elements.
+    Reductions of fewer than `min-size` elements each, whose parallel
+    dimensions do not lead, whose body reads indices, or whose size has no
+    power-of-two factor of at least 32 stay as they are. Inside a token loop (a fused region, one GPU block per
     token) the thresholds are `token-min-size` and `token-max-ratio`, and a
     factor of 8 is enough: a LayerNorm's mean over 768 features becomes 32
     partial sums of 24 in parallel, then one of 32, instead of one thread

@@ -2,12 +2,15 @@
 compiles (mstream-cuda-pipeline: kernels through NVVM and ptxas) to one
 cubin for the chosen architecture."""
 
+import json
 import os
 import struct
+import subprocess
+import sys
 
 import pytest
 
-from conftest import CONFIGS
+from conftest import BATCH, CONFIGS, SEQ
 from cuda_artifacts import compile_artifact
 
 EM_CUDA = 190
@@ -73,3 +76,21 @@ def test_chip_selects_the_architecture(mstream_bin, workdir):
               workdir / "x.mstream", check=False)
     assert bad.returncode != 0
     assert "unsupported GPU architecture 'sm_75' (expected sm_80 or sm_90)" in bad.stderr
+
+
+@pytest.mark.parametrize("fuse", ["true", "false"])
+def test_train_step_launches_no_kernel_per_token(mstream_bin, workdir, fuse):
+    """A host loop over the tokens around a launch costs a launch (~4 us on
+    an H100) per token: a fused backward's token sums and the embedding
+    scatter-add once did, 207,194 launches per step at d=512."""
+    config = workdir / "launches-tmm.json"
+    config.write_text(json.dumps(CONFIGS["tmm"]))
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts",
+                          "count-launches.py")
+    out = subprocess.run([sys.executable, script, str(config), "--batch", str(BATCH),
+                          "--seq", str(SEQ), f"--fuse={fuse}",
+                          "--bin", os.path.dirname(str(mstream_bin))],
+                         capture_output=True, text=True, check=True).stdout
+    launches, gemms, per_token = (int(c) for c in out.splitlines()[-1].split("|")[2:5])
+    assert per_token == 0
+    assert 0 < gemms < launches < 2000

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -16,12 +17,27 @@ using namespace mlir;
 
 namespace {
 
-/// The buffer `memref` is a view of: an allocation or a block argument.
+/// The buffer `memref` is a view of, where that is an allocation or an
+/// entry-point argument; null otherwise (a buffer an enclosing loop carries
+/// may be its initial value under another name).
 Value rootOf(Value memref) {
   while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
     memref = view.getViewSource();
-  return memref;
+  if (memref.getDefiningOp<memref::AllocOp>() ||
+      memref.getDefiningOp<memref::AllocaOp>())
+    return memref;
+  auto argument = dyn_cast<BlockArgument>(memref);
+  if (argument && isa<FunctionOpInterface>(argument.getOwner()->getParentOp()))
+    return memref;
+  return nullptr;
 }
+
+/// A load's or a store's buffer and indices.
+struct Access {
+  Value memref;
+  ValueRange indices;
+  bool store;
+};
 
 bool definedIn(Value value, scf::ForOp loop) {
   return loop->isAncestor(value.getParentRegion()->getParentOp());
@@ -41,20 +57,21 @@ struct Witness {
   }
 };
 
-/// The witness of an access to `memref` at `indices`, or nothing: the
-/// induction variable `iv` must index a dimension of the buffer itself, or
-/// of a unit-stride subview of it whose offset in that dimension is defined
+/// The witness of `access` to the buffer `root`, or nothing: the induction
+/// variable `iv` must index a dimension of the buffer itself, or of a
+/// unit-stride subview of it whose offset in that dimension is defined
 /// outside `loop`.
-std::optional<Witness> witnessOf(Value memref, ValueRange indices, Value iv,
+std::optional<Witness> witnessOf(const Access &access, Value root, Value iv,
                                  scf::ForOp loop) {
+  ValueRange indices = access.indices;
   auto position = llvm::find(indices, iv);
   if (position == indices.end() || llvm::count(indices, iv) != 1)
     return std::nullopt;
   unsigned index = position - indices.begin();
-  if (memref == rootOf(memref))
-    return Witness{memref, index, Builder(loop).getIndexAttr(0)};
-  auto subview = memref.getDefiningOp<memref::SubViewOp>();
-  if (!subview || rootOf(subview.getSource()) != subview.getSource())
+  if (access.memref == root)
+    return Witness{root, index, Builder(loop).getIndexAttr(0)};
+  auto subview = access.memref.getDefiningOp<memref::SubViewOp>();
+  if (!subview || subview.getSource() != root)
     return std::nullopt;
   // Result dimension `index` is the source's dimension `dim`, counting the
   // dimensions a rank-reducing subview drops.
@@ -90,19 +107,21 @@ scf::ParallelOp hoistable(scf::ForOp loop) {
     if (definedIn(bound, loop))
       return nullptr;
 
-  SmallVector<Operation *> loads, stores;
+  SmallVector<Access> reads;
   for (Operation &op : body->without_terminator()) {
     if (&op == parallel.getOperation())
       break;
-    if (isa<memref::LoadOp>(op))
-      loads.push_back(&op);
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      reads.push_back({load.getMemref(), load.getIndices(), false});
     else if (!isMemoryEffectFree(&op))
       return nullptr;
   }
-  SmallVector<Operation *> inner;
+  SmallVector<Access> inner;
   WalkResult walk = parallel.getBody()->walk([&](Operation *op) {
-    if (isa<memref::LoadOp, memref::StoreOp>(op))
-      inner.push_back(op);
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      inner.push_back({load.getMemref(), load.getIndices(), false});
+    else if (auto store = dyn_cast<memref::StoreOp>(op))
+      inner.push_back({store.getMemref(), store.getIndices(), true});
     else if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() &&
              !isMemoryEffectFree(op))
       return WalkResult::interrupt();
@@ -110,29 +129,26 @@ scf::ParallelOp hoistable(scf::ForOp loop) {
   });
   if (walk.wasInterrupted())
     return nullptr;
+  for (const Access &access : llvm::concat<const Access>(reads, inner))
+    if (!rootOf(access.memref))
+      return nullptr;
 
   llvm::SmallDenseSet<Value> written;
-  for (Operation *op : inner)
-    if (auto store = dyn_cast<memref::StoreOp>(op))
-      written.insert(rootOf(store.getMemref()));
+  for (const Access &access : inner)
+    if (access.store)
+      written.insert(rootOf(access.memref));
   // Reads before the parallel loop run once per position: none of them may
   // read what it writes.
-  for (Operation *op : loads)
-    if (written.contains(rootOf(cast<memref::LoadOp>(op).getMemref())))
+  for (const Access &access : reads)
+    if (written.contains(rootOf(access.memref)))
       return nullptr;
   Value iv = parallel.getInductionVars()[0];
   llvm::SmallDenseMap<Value, Witness> witnesses;
-  for (Operation *op : inner) {
-    Value memref = isa<memref::LoadOp>(op)
-                       ? cast<memref::LoadOp>(op).getMemref()
-                       : cast<memref::StoreOp>(op).getMemref();
-    ValueRange indices = isa<memref::LoadOp>(op)
-                             ? cast<memref::LoadOp>(op).getIndices()
-                             : cast<memref::StoreOp>(op).getIndices();
-    Value root = rootOf(memref);
+  for (const Access &access : inner) {
+    Value root = rootOf(access.memref);
     if (!written.contains(root))
       continue;
-    std::optional<Witness> witness = witnessOf(memref, indices, iv, loop);
+    std::optional<Witness> witness = witnessOf(access, root, iv, loop);
     if (!witness)
       return nullptr;
     auto [it, inserted] = witnesses.try_emplace(root, *witness);

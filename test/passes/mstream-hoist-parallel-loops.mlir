@@ -112,3 +112,32 @@ func.func @unchanged(%x: memref<32x64xf32>, %acc: memref<64xf32>, %sum: memref<1
   }
   return
 }
+
+// -----
+
+// A buffer an enclosing loop carries starts as its initial value: the
+// nest writes %b while it reads %acc, one buffer under two names, so it
+// stays as it is.
+// CHECK-LABEL: func.func @carried
+// CHECK: scf.for
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: scf.parallel
+func.func @carried(%acc: memref<64xf32>) -> memref<64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %r = scf.for %o = %c0 to %c2 step %c1 iter_args(%b = %acc) -> memref<64xf32> {
+    scf.for %p = %c0 to %c32 step %c1 {
+      scf.parallel (%d) = (%c1) to (%c64) step (%c1) {
+        %left = arith.subi %d, %c1 : index
+        %a = memref.load %acc[%left] : memref<64xf32>
+        memref.store %a, %b[%d] : memref<64xf32>
+        scf.reduce
+      }
+    }
+    scf.yield %b : memref<64xf32>
+  }
+  return %r : memref<64xf32>
+}

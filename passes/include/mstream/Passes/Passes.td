@@ -101,11 +101,11 @@ def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
     a row's consecutive elements.
     Reductions of fewer than `min-size` elements each, whose parallel
     dimensions do not lead, whose body reads indices, or whose size has no
-    power-of-two factor of at least 32 stay as they are. Inside a token loop (a fused region, one GPU block per
-    token) the thresholds are `token-min-size` and `token-max-ratio`, and a
-    factor of 8 is enough: a LayerNorm's mean over 768 features becomes 32
-    partial sums of 24 in parallel, then one of 32, instead of one thread
-    adding 768 numbers.
+    power-of-two factor of at least 32 stay as they are. Inside a token
+    loop (a fused region, one GPU block per token) the thresholds are
+    `token-min-size` and `token-max-ratio`, and a factor of 8 is enough: a
+    LayerNorm's mean over 768 features becomes 32 partial sums of 24 in
+    parallel, then one of 32, instead of one thread adding 768 numbers.
   }];
   let options = [
     Option<"minSize", "min-size", "int64_t", "4096",
@@ -157,7 +157,9 @@ def HoistParallelLoops : Pass<"mstream-hoist-parallel-loops", "::mlir::ModuleOp"
       `memref.subview` of it whose offset in that dimension is defined
       outside the `scf.for`, the same dimension and offset for all accesses
       to that buffer (so two parallel iterations never touch one element).
-    Buffers are told apart by their allocation or entry-point argument.
+    Buffers are told apart by their allocation or entry-point argument; a
+    nest that reaches a buffer otherwise (one an enclosing loop carries,
+    which may be its initial value under another name) stays as it is.
   }];
 }
 

@@ -110,6 +110,27 @@ def test_load_state_dict_checks_names_and_shapes(tmm):
         net.load_state_dict(state)
 
 
+def test_the_runtime_holds_the_parameters(tmm):
+    """Parameters live in the runtime between calls: state_dict returns
+    copies, and a failed step changes neither them nor the step count."""
+    _, net = tmm
+    config = small_config("tmm")
+    _, tokens, targets = random_inputs(config, seed=5)
+    before = net.init(seed=2).state_dict()
+    before["tok_emb.weight"][:] = 7.0
+    assert not (net.state_dict()["tok_emb.weight"] == 7.0).any()
+    before = net.state_dict()
+    with pytest.raises(mstream.Error, match=r"input 'tokens' must be int32 \[2, 16\], got int32 \[2, 3\]"):
+        net.train_step(tokens[:, :3], targets[:, :3], lr=1e-3)
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    assert net.train_step(tokens, targets, lr=1e-3)["step"] == 1
+    after = net.state_dict()
+    assert not np.array_equal(after["tok_emb.weight"], before["tok_emb.weight"])
+    assert net.train_step(tokens, targets, lr=1e-3)["step"] == 2
+    assert not np.array_equal(net.state_dict()["tok_emb.weight"], after["tok_emb.weight"])
+
+
 def test_grads_match_autograd(tmm):
     _, net = tmm
     config = small_config("tmm")

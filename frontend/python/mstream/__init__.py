@@ -24,8 +24,10 @@ Errors from the compiler and the runtime raise mstream.Error (a ValueError)
 with the located message, e.g. "cfg.json:4:14: error: key 'n_heads': ...".
 """
 
+import functools
 import json
 import os
+import threading
 
 import numpy as np
 
@@ -117,18 +119,33 @@ class Model:
         return CompiledModel(self, _mstream.Program.from_bytes(raw, "<compiled>"), options)
 
 
+def _locked(method):
+    """Runs a CompiledModel method under its lock: the runtime updates the
+    parameters in place with the GIL released, so two threads must not use
+    them at once."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class CompiledModel:
-    """A compiled step shape with its parameters (and optimizer state)."""
+    """A compiled step shape with its parameters (and optimizer state), held
+    by the runtime: a train step updates them in place."""
 
     def __init__(self, model, program, options):
         self.model = model
         self._program = program
         self._options = options
         self._names = [n for n, _, _ in program.params()]
-        self._params = None
+        self._params = None  # _mstream.Tensors
         self._state = None
         self._step = 0
         self._grads = None
+        self._lock = threading.RLock()
 
     @property
     def batch(self):
@@ -142,13 +159,15 @@ class CompiledModel:
         """Writes the parameters to a safetensors file."""
         write_safetensors(os.fspath(path), self.state_dict())
 
+    @_locked
     def init(self, seed=0):
         """SPEC.md §1 initialisation (as `mstream init --seed`); resets the
         optimizer state."""
-        self._params = list(self._program.init_params(seed))
+        self._params = self._program.init_params(seed)
         self._reset_optimizer()
         return self
 
+    @_locked
     def load_state_dict(self, state):
         """Loads a dict of arrays (PyTorch names; torch tensors work through
         numpy()) or a safetensors path; every parameter must be present with
@@ -166,26 +185,30 @@ class CompiledModel:
             value = np.asarray(state[name], dtype=np.float32)
             if tuple(value.shape) != tuple(shape):
                 raise Error(f"parameter '{name}' must be {list(shape)}, got {list(value.shape)}")
-            params.append(np.ascontiguousarray(value))
-        self._params = params
+            params.append(value)
+        self._params = _mstream.Tensors(params, "params")
         self._reset_optimizer()
         return self
 
+    @_locked
     def state_dict(self):
-        """{state_dict name: float32 array}."""
+        """{state_dict name: float32 array} (copies)."""
         self._need_params()
-        return dict(zip(self._names, (p.copy() for p in self._params)))
+        return dict(zip(self._names, self._params.arrays()))
 
+    @_locked
     def logits(self, tokens):
         """Logits [batch, seq, vocab] of int tokens [batch, seq]."""
         self._need_params()
         return self._program.run("forward", [tokens], self._params)[0]
 
+    @_locked
     def loss(self, tokens, targets):
         """Mean next-token cross-entropy (nats) of targets given tokens."""
         self._need_params()
         return float(self._program.run("loss", [tokens, targets], self._params)[0])
 
+    @_locked
     def grads(self, tokens, targets):
         """(loss, {name: d loss / d param}) by reverse-mode autodiff; the
         first call compiles the gradient entry."""
@@ -199,6 +222,7 @@ class CompiledModel:
         out = self._grads.run("loss_and_grads", [tokens, targets], self._params)
         return float(out[0]), dict(zip(self._names, out[1:]))
 
+    @_locked
     def train_step(self, tokens, targets, lr):
         """One optimizer step in place. `lr` is the learning rate of every
         group (a float) or a dict {"matrix", "embedding", "ln", "scalar"}.
@@ -208,9 +232,9 @@ class CompiledModel:
             raise Error("compiled with train=False: there is no train_step")
         if not isinstance(lr, dict):
             lr = {g: lr for g in self.peak_lr()}
+        loss, norm = self._program.train_step(tokens, targets, lr, self._step + 1,
+                                              self._state, self._params)
         self._step += 1
-        loss, norm, self._params, self._state = self._program.train_step(
-            tokens, targets, lr, self._step, self._state, self._params)
         return {"loss": loss, "grad_norm": norm, "step": self._step}
 
     def peak_lr(self):
@@ -219,7 +243,7 @@ class CompiledModel:
 
     def _reset_optimizer(self):
         self._step = 0
-        self._state = list(self._program.zero_optimizer_state())
+        self._state = self._program.zero_optimizer_state()
 
     def _need_params(self):
         if self._params is None:
@@ -253,8 +277,10 @@ class Trainer:
                 callback(report)
 
         options = dict(self.options)
-        if self.model._params is not None and not options.get("resume"):
-            options["params"] = self.model._params
-        params = _mstream.train(self.model._program, options, on_step)
-        self.model.load_state_dict(dict(zip(self.model._names, params)))
+        net = self.model
+        with net._lock:
+            if net._params is not None and not options.get("resume"):
+                options["params"] = net._params
+            net._params = _mstream.train(net._program, options, on_step)
+            net._reset_optimizer()
         return reports

@@ -4,10 +4,12 @@
 #include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Parallel.h"
 
+#include <cblas.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -166,6 +168,95 @@ TEST(SgemmTest, OverwriteIgnoresWhatCHeld) {
                   /*accumulate=*/0);
     expectNear(C, expected);
   }
+}
+
+// Products of more than 2^21 multiply-adds are cut over the pool's threads
+// (CMakeLists.txt runs this binary with 3, so the parts are uneven): rows
+// of C, or its columns when it is wider than tall; OpenBLAS's own thread
+// count is left as it was.
+TEST(SgemmTest, LargeProductsAreCutOverThePool) {
+  int blas = openblas_get_num_threads();
+  struct Case {
+    int64_t m, n, k;
+  } cases[] = {{150, 90, 200}, {12, 500, 400}};
+  for (const Case &c : cases)
+    for (bool transA : {false, true})
+      for (bool transB : {false, true}) {
+        int64_t lda = (transA ? c.m : c.k) + 1, ldb = (transB ? c.k : c.n) + 2;
+        int64_t ldc = c.n + 3;
+        std::vector<float> A = random(transA ? c.k : c.m, lda, 15);
+        std::vector<float> B = random(transB ? c.n : c.k, ldb, 16);
+        std::vector<float> C = random(c.m, ldc, 17);
+        auto expected =
+            reference(transA, transB, c.m, c.n, c.k, A, lda, B, ldb, C, ldc);
+        mstream_sgemm(1, transA, transB, c.m, c.n, c.k, address(A.data()), lda,
+                      0, address(B.data()), ldb, 0, address(C.data()), ldc, 0,
+                      /*accumulate=*/1);
+        SCOPED_TRACE(testing::Message()
+                     << c.m << "x" << c.n << "x" << c.k << " transA " << transA
+                     << " transB " << transB);
+        expectNear(C, expected);
+      }
+  EXPECT_EQ(openblas_get_num_threads(), blas);
+}
+
+TEST(SgemmTest, APoolMadeByAGemmHasOpenBlasThreads) {
+  // The pool's size defaults to OpenBLAS's thread count, which a GEMM call
+  // sets to 1 while it runs; a pool first needed by a GEMM (in a forked
+  // child, which makes a pool of its own) must not read that 1.
+  std::vector<float> A = random(8, 8, 21), C(64, 0.0f);
+  EXPECT_EXIT(
+      {
+        ::unsetenv("MSTREAM_NUM_THREADS");
+        mstream_sgemm(1, 0, 0, 8, 8, 8, address(A.data()), 8, 0,
+                      address(A.data()), 8, 0, address(C.data()), 8, 0,
+                      /*accumulate=*/0);
+        std::exit(mstream::rt::parallelThreads() == openblas_get_num_threads()
+                      ? 0
+                      : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(SgemmTest, LargeSelfProductsAreCutOverThePool) {
+  // Grams X Xᵀ and Xᵀ X accumulated into a symmetric C and written over a
+  // NaN one, and the square of a symmetric matrix: each part computes its
+  // rows of the upper triangle and mirrors its columns of the lower one.
+  const int64_t m = 200, k = 120, ldc = m + 5;
+  for (bool transA : {false, true})
+    for (bool accumulate : {true, false}) {
+      int64_t lda = (transA ? m : k) + 3;
+      std::vector<float> A = random(transA ? k : m, lda, 18);
+      std::vector<float> C = accumulate
+                                 ? symmetrised(random(m, ldc, 19), m, ldc)
+                                 : std::vector<float>(m * ldc, std::nanf(""));
+      const std::vector<float> before = C;
+      std::vector<float> base =
+          accumulate ? C : std::vector<float>(m * ldc, 0.0f);
+      auto expected =
+          reference(transA, !transA, m, m, k, A, lda, A, lda, base, ldc);
+      mstream_sgemm(1, transA, !transA, m, m, k, address(A.data()), lda, 0,
+                    address(A.data()), lda, 0, address(C.data()), ldc, 0,
+                    accumulate);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = m; j < ldc; ++j) {
+          float &pad = C[i * ldc + j];
+          ASSERT_TRUE(pad == before[i * ldc + j] ||
+                      (std::isnan(pad) && std::isnan(before[i * ldc + j])))
+              << "padding (" << i << ", " << j << ") was written";
+          pad = base[i * ldc + j];
+        }
+      SCOPED_TRACE(testing::Message()
+                   << "transA " << transA << " accumulate " << accumulate);
+      expectNear(C, expected);
+    }
+  const int64_t n = 170;
+  std::vector<float> S = symmetrised(random(n, n, 20), n, n);
+  std::vector<float> C(n * n, 0.0f);
+  auto expected = reference(false, false, n, n, n, S, n, S, n, C, n);
+  mstream_sgemm(1, 0, 0, n, n, n, address(S.data()), n, 0, address(S.data()), n,
+                0, address(C.data()), n, 0, /*accumulate=*/0);
+  expectNear(C, expected);
 }
 
 TEST(SgemmTest, CountersAddCallsOutsideParallelTasks) {

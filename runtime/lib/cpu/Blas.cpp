@@ -7,6 +7,10 @@
 // operands' addresses and an exact symmetry check, rather than in the
 // compiler, because G's symmetry is a property of its values.
 //
+// OpenBLAS always runs single-threaded here; the runtime's thread pool
+// (Parallel.cpp) runs a stack's entries, or the parts of one large product,
+// in parallel.
+//
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Runtime/Blas.h"
@@ -16,6 +20,8 @@
 #include <algorithm>
 #include <cblas.h>
 #include <chrono>
+#include <cmath>
+#include <optional>
 
 namespace {
 
@@ -49,33 +55,69 @@ bool isZeroOrSymmetric(const float *matrix, int64_t n, int64_t ld) {
   return zero || isSymmetric(matrix, n, ld);
 }
 
-/// C = beta C + A Aᵀ (or Aᵀ A) through ssyrk when the product is one, C is
-/// symmetric or overwritten (beta 0), and C shares no memory with A;
-/// returns false otherwise.
-bool selfProduct(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
-                 const float *A, int64_t lda, const float *B, int64_t ldb,
-                 float beta, float *C, int64_t ldc) {
+/// Fills the lower triangle of C from the upper one in columns [begin, end),
+/// in 32 x 32 tiles so that both sides are read from cache.
+void mirrorUpper(float *C, int64_t ldc, int64_t m, int64_t begin, int64_t end) {
+  constexpr int64_t kTile = 32;
+  for (int64_t tj = begin; tj < end; tj += kTile)
+    for (int64_t ti = tj; ti < m; ti += kTile)
+      for (int64_t j = tj; j < std::min(tj + kTile, end); ++j)
+        for (int64_t i = std::max(ti, j + 1); i < std::min(ti + kTile, m); ++i)
+          C[i * ldc + j] = C[j * ldc + i];
+}
+
+/// A product of one operand with itself, C = beta C + X Xᵀ for X = op(A)
+/// (m x k): Aᵀ A, A Aᵀ, or A A for a symmetric A.
+struct SelfProduct {
+  bool transposed; // X = Aᵀ
+  int64_t m, k;
+  const float *A;
+  int64_t lda;
+  float beta;
+  float *C;
+  int64_t ldc;
+
+  /// Rows [begin, end) of X, as BLAS reads them.
+  const float *rows(int64_t begin) const {
+    return transposed ? A + begin : A + begin * lda;
+  }
+
+  /// Rows [begin, end) of C's upper triangle (ssyrk on the diagonal block,
+  /// a GEMM right of it) and the columns [begin, end) of its lower one.
+  void run(int64_t begin, int64_t end) const {
+    CBLAS_TRANSPOSE trans = transposed ? CblasTrans : CblasNoTrans;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, trans, end - begin, k, 1.0f,
+                rows(begin), lda, beta, C + begin * ldc + begin, ldc);
+    if (end < m)
+      cblas_sgemm(CblasRowMajor, trans, transposed ? CblasNoTrans : CblasTrans,
+                  end - begin, m - end, k, 1.0f, rows(begin), lda, rows(end),
+                  lda, beta, C + begin * ldc + end, ldc);
+    mirrorUpper(C, ldc, m, begin, end);
+  }
+};
+
+/// The product as a SelfProduct when it is one that ssyrk can compute: C
+/// symmetric or overwritten (beta 0) and sharing no memory with A.
+std::optional<SelfProduct> asSelfProduct(bool transA, bool transB, int64_t m,
+                                         int64_t n, int64_t k, const float *A,
+                                         int64_t lda, const float *B,
+                                         int64_t ldb, float beta, float *C,
+                                         int64_t ldc) {
   if (A != B || lda != ldb || m != n)
-    return false;
-  CBLAS_TRANSPOSE trans;
+    return std::nullopt;
+  bool transposed;
   if (transA != transB)
-    trans = transA ? CblasTrans : CblasNoTrans;
+    transposed = transA;
   else if (!transA && m == k && isSymmetric(A, m, lda))
-    trans = CblasNoTrans; // A A = A Aᵀ.
+    transposed = false; // A A = A Aᵀ.
   else
-    return false;
+    return std::nullopt;
   const float *endA = A + (transA ? k : m) * lda;
   if (C < endA && A < C + m * ldc)
-    return false;
+    return std::nullopt;
   if (beta != 0.0f && !isZeroOrSymmetric(C, m, ldc))
-    return false;
-  cblas_ssyrk(CblasRowMajor, CblasUpper, trans, m, k, 1.0f, A, lda, beta, C,
-              ldc);
-  forLowerTriangle(m, [&](int64_t i, int64_t j) {
-    C[i * ldc + j] = C[j * ldc + i];
-    return true;
-  });
-  return true;
+    return std::nullopt;
+  return SelfProduct{transposed, m, k, A, lda, beta, C, ldc};
 }
 
 /// One operand of a batched call: entry i starts at data + i * stride.
@@ -91,21 +133,108 @@ struct Batch {
   Strided<const float> A, B;
   Strided<float> C;
   float beta;
+
+  std::optional<SelfProduct> selfProduct(int64_t i) const {
+    return asSelfProduct(transA, transB, m, n, k, A.entry(i), A.ld, B.entry(i),
+                         B.ld, beta, C.entry(i), C.ld);
+  }
+
+  /// Rows [begin, end) of entry i's C, or its columns when `columns`.
+  void gemm(int64_t i, bool columns, int64_t begin, int64_t end) const {
+    const float *a = A.entry(i), *b = B.entry(i);
+    float *c = C.entry(i);
+    int64_t rows = m, cols = n;
+    if (columns) {
+      b += transB ? begin * B.ld : begin;
+      c += begin;
+      cols = end - begin;
+    } else {
+      a += transA ? begin : begin * A.ld;
+      c += begin * C.ld;
+      rows = end - begin;
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, rows, cols, k, 1.0f, a,
+                A.ld, b, B.ld, beta, c, C.ld);
+  }
 };
 
 void multiplyEntries(void *context, int64_t begin, int64_t end) {
   const Batch &g = *static_cast<const Batch *>(context);
   for (int64_t i = begin; i < end; ++i) {
-    const float *Ai = g.A.entry(i), *Bi = g.B.entry(i);
-    float *Ci = g.C.entry(i);
-    if (selfProduct(g.transA, g.transB, g.m, g.n, g.k, Ai, g.A.ld, Bi, g.B.ld,
-                    g.beta, Ci, g.C.ld))
-      continue;
-    cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans,
-                g.transB ? CblasTrans : CblasNoTrans, g.m, g.n, g.k, 1.0f, Ai,
-                g.A.ld, Bi, g.B.ld, g.beta, Ci, g.C.ld);
+    if (std::optional<SelfProduct> self = g.selfProduct(i))
+      self->run(0, g.m);
+    else
+      g.gemm(i, /*columns=*/false, 0, g.m);
   }
 }
+
+/// Below this many multiply-adds (about 20 us on one core) a product runs
+/// on the calling thread: waking the pool would cost more than it saves.
+constexpr int64_t kSplitMultiplyAdds = int64_t(1) << 21;
+
+/// One product cut into a part per pool thread.
+struct Parts {
+  const Batch *g;
+  int64_t entry, count;
+  std::optional<SelfProduct> self;
+  bool columns; // of C, else rows
+  int64_t size; // of the cut dimension
+
+  /// Part p's range. A self product's row r costs m - r multiply-adds per
+  /// k, so its cuts give each part the same area of the upper triangle.
+  std::pair<int64_t, int64_t> range(int64_t p) const {
+    auto cut = [&](int64_t q) {
+      double f = double(q) / double(count);
+      if (self)
+        f = 1.0 - std::sqrt(1.0 - f);
+      return q == count ? size : int64_t(f * double(size));
+    };
+    return {cut(p), cut(p + 1)};
+  }
+};
+
+void multiplyParts(void *context, int64_t begin, int64_t end) {
+  const Parts &parts = *static_cast<const Parts *>(context);
+  for (int64_t p = begin; p < end; ++p) {
+    auto [from, to] = parts.range(p);
+    if (from == to)
+      continue;
+    if (parts.self)
+      parts.self->run(from, to);
+    else
+      parts.g->gemm(parts.entry, parts.columns, from, to);
+  }
+}
+
+/// Entry i on all the pool's threads, cut along C's longer side, so that
+/// OpenBLAS's own threads never run: they spin after each call and took a
+/// core from the pool's next token loop (soap's fused step was 16% slower
+/// outside its GEMMs that way).
+void multiplySplit(const Batch &g, int64_t i, int threads) {
+  Parts parts{&g, i, threads, g.selfProduct(i), g.n > g.m, std::max(g.m, g.n)};
+  if (threads == 1 || g.m * g.n * g.k < kSplitMultiplyAdds ||
+      parts.size < 2 * threads)
+    parts.count = 1;
+  mstream_parallel_for(0, parts.count, multiplyParts, &parts);
+}
+
+/// OpenBLAS at one thread for the duration of a call. Made after the pool,
+/// whose size defaults to OpenBLAS's thread count.
+class SingleThreadedBlas {
+public:
+  SingleThreadedBlas() : saved(openblas_get_num_threads()) {
+    if (saved != 1)
+      openblas_set_num_threads(1);
+  }
+  ~SingleThreadedBlas() {
+    if (saved != 1)
+      openblas_set_num_threads(saved);
+  }
+
+private:
+  int saved;
+};
 
 } // namespace
 
@@ -130,14 +259,18 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
   }
   auto start = std::chrono::steady_clock::now();
   // A stack of products (Muon's same-shape matrices, attention's heads)
-  // runs whole entries on the pool's threads with single-threaded BLAS, so
-  // no thread waits for another's share of one product: Newton–Schulz on a
-  // stack of 512 x 512 matrices ran 1.6x faster this way than on OpenBLAS's two
-  // threads. A stack shorter than the pool keeps BLAS's threads.
-  if (batch >= mstream::rt::parallelThreads())
+  // runs whole entries on the pool's threads, so no thread waits for
+  // another's share of one product: Newton–Schulz on a stack of 512 x 512
+  // matrices ran 1.6x faster this way than on OpenBLAS's two threads. A
+  // stack shorter than the pool runs its entries one by one, each cut over
+  // the pool.
+  int threads = mstream::rt::parallelThreads();
+  SingleThreadedBlas single;
+  if (batch >= threads)
     mstream_parallel_for(0, batch, multiplyEntries, &entries);
   else
-    multiplyEntries(&entries, 0, batch);
+    for (int64_t i = 0; i < batch; ++i)
+      multiplySplit(entries, i, threads);
   mstream::rt::countGemm(batch * m * n * k,
                          std::chrono::duration_cast<std::chrono::nanoseconds>(
                              std::chrono::steady_clock::now() - start)

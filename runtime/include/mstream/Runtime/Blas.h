@@ -3,7 +3,8 @@
 // Generated CPU code routes every f32 GEMM here (passes/ GemmToBlas): per
 // batch entry, C += op(A) op(B) with row-major operands, or C = op(A) op(B)
 // when `accumulate` is 0. Addresses are byte addresses; strides are in
-// elements. The entries of a batch run in parallel (mstream_parallel_for).
+// elements. The entries of a batch, or the parts of one large product, run
+// in parallel (mstream_parallel_for), OpenBLAS itself single-threaded.
 // Calls made outside parallel tasks are counted (GemmCounters.h).
 //
 //===----------------------------------------------------------------------===//

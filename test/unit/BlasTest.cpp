@@ -170,15 +170,15 @@ TEST(SgemmTest, OverwriteIgnoresWhatCHeld) {
   }
 }
 
-// Products of more than 2^21 multiply-adds are cut over the pool's threads
-// (CMakeLists.txt runs this binary with 3, so the parts are uneven): rows
-// of C, or its columns when it is wider than tall; OpenBLAS's own thread
-// count is left as it was.
+// Products are cut over the pool's threads into parts of at least 2^20
+// multiply-adds (CMakeLists.txt runs this binary with 3, and these are cut
+// in 3 uneven parts): rows of C, or its columns when it is wider than
+// tall; OpenBLAS's own thread count is left as it was.
 TEST(SgemmTest, LargeProductsAreCutOverThePool) {
   int blas = openblas_get_num_threads();
   struct Case {
     int64_t m, n, k;
-  } cases[] = {{150, 90, 200}, {12, 500, 400}};
+  } cases[] = {{150, 90, 256}, {12, 500, 600}};
   for (const Case &c : cases)
     for (bool transA : {false, true})
       for (bool transB : {false, true}) {

@@ -169,11 +169,11 @@ void multiplyEntries(void *context, int64_t begin, int64_t end) {
   }
 }
 
-/// Below this many multiply-adds (about 20 us on one core) a product runs
-/// on the calling thread: waking the pool would cost more than it saves.
-constexpr int64_t kSplitMultiplyAdds = int64_t(1) << 21;
+/// A part of a cut product does at least this many multiply-adds (about
+/// 10 us on one core): waking a thread for less costs more than it saves.
+constexpr int64_t kPartMultiplyAdds = int64_t(1) << 20;
 
-/// One product cut into a part per pool thread.
+/// One product cut into parts, at most one per pool thread.
 struct Parts {
   const Batch *g;
   int64_t entry, count;
@@ -207,15 +207,17 @@ void multiplyParts(void *context, int64_t begin, int64_t end) {
   }
 }
 
-/// Entry i on all the pool's threads, cut along C's longer side, so that
-/// OpenBLAS's own threads never run: they spin after each call and took a
-/// core from the pool's next token loop (soap's fused step was 16% slower
-/// outside its GEMMs that way).
+/// Entry i on the pool's threads, cut along C's longer side into parts of
+/// at least kPartMultiplyAdds and two rows (columns), so that OpenBLAS's own
+/// threads never run: they spin after each call and took a core from the
+/// pool's next token loop (soap's fused step was 16% slower outside its
+/// GEMMs that way).
 void multiplySplit(const Batch &g, int64_t i, int threads) {
-  Parts parts{&g, i, threads, g.selfProduct(i), g.n > g.m, std::max(g.m, g.n)};
-  if (threads == 1 || g.m * g.n * g.k < kSplitMultiplyAdds ||
-      parts.size < 2 * threads)
-    parts.count = 1;
+  int64_t size = std::max(g.m, g.n);
+  int64_t count = std::min<int64_t>(
+      {threads, g.m * g.n * g.k / kPartMultiplyAdds, size / 2});
+  Parts parts{&g,        i,   std::max<int64_t>(count, 1), g.selfProduct(i),
+              g.n > g.m, size};
   mstream_parallel_for(0, parts.count, multiplyParts, &parts);
 }
 

@@ -76,14 +76,18 @@ TEST(SgemmTest, GramOfRowsAndColumns) {
   }
 }
 
-TEST(SgemmTest, SquareOfASymmetricMatrix) {
-  const int64_t n = 32;
-  std::vector<float> A = symmetrised(random(n, n, 3), n, n);
+/// S S for a random symmetric n x n S, into a zero C.
+void expectSquareOfSymmetric(int64_t n, unsigned seed, bool accumulate) {
+  std::vector<float> S = symmetrised(random(n, n, seed), n, n);
   std::vector<float> C(n * n, 0.0f);
-  auto expected = reference(false, false, n, n, n, A, n, A, n, C, n);
-  mstream_sgemm(1, 0, 0, n, n, n, address(A.data()), n, 0, address(A.data()), n,
-                0, address(C.data()), n, 0, /*accumulate=*/1);
+  auto expected = reference(false, false, n, n, n, S, n, S, n, C, n);
+  mstream_sgemm(1, 0, 0, n, n, n, address(S.data()), n, 0, address(S.data()), n,
+                0, address(C.data()), n, 0, accumulate);
   expectNear(C, expected);
+}
+
+TEST(SgemmTest, SquareOfASymmetricMatrix) {
+  expectSquareOfSymmetric(32, 3, /*accumulate=*/true);
 }
 
 TEST(SgemmTest, SelfProductsThatAreNotSymmetricUseTheGemm) {
@@ -235,6 +239,8 @@ TEST(SgemmTest, LargeSelfProductsAreCutOverThePool) {
           accumulate ? C : std::vector<float>(m * ldc, 0.0f);
       auto expected =
           reference(transA, !transA, m, m, k, A, lda, A, lda, base, ldc);
+      SCOPED_TRACE(testing::Message()
+                   << "transA " << transA << " accumulate " << accumulate);
       mstream_sgemm(1, transA, !transA, m, m, k, address(A.data()), lda, 0,
                     address(A.data()), lda, 0, address(C.data()), ldc, 0,
                     accumulate);
@@ -246,17 +252,9 @@ TEST(SgemmTest, LargeSelfProductsAreCutOverThePool) {
               << "padding (" << i << ", " << j << ") was written";
           pad = base[i * ldc + j];
         }
-      SCOPED_TRACE(testing::Message()
-                   << "transA " << transA << " accumulate " << accumulate);
       expectNear(C, expected);
     }
-  const int64_t n = 170;
-  std::vector<float> S = symmetrised(random(n, n, 20), n, n);
-  std::vector<float> C(n * n, 0.0f);
-  auto expected = reference(false, false, n, n, n, S, n, S, n, C, n);
-  mstream_sgemm(1, 0, 0, n, n, n, address(S.data()), n, 0, address(S.data()), n,
-                0, address(C.data()), n, 0, /*accumulate=*/0);
-  expectNear(C, expected);
+  expectSquareOfSymmetric(170, 20, /*accumulate=*/false);
 }
 
 TEST(SgemmTest, CountersAddCallsOutsideParallelTasks) {

@@ -25,22 +25,23 @@
 
 namespace {
 
-/// Visits the pairs (i, j), j < i, of an n x n matrix in 32 x 32 tiles, so
-/// that both (i, j) and (j, i) are read from cache; stops when `visit`
-/// returns false.
-template <typename Visit> bool forLowerTriangle(int64_t n, Visit visit) {
+/// Visits the pairs (i, j), j < i, of an n x n matrix with j in the columns
+/// [begin, end), in 32 x 32 tiles, so that both (i, j) and (j, i) are read
+/// from cache; stops when `visit` returns false.
+template <typename Visit>
+bool forLowerTriangle(int64_t n, int64_t begin, int64_t end, Visit visit) {
   constexpr int64_t kTile = 32;
-  for (int64_t ti = 0; ti < n; ti += kTile)
-    for (int64_t tj = 0; tj <= ti; tj += kTile)
+  for (int64_t tj = begin; tj < end; tj += kTile)
+    for (int64_t ti = tj; ti < n; ti += kTile)
       for (int64_t i = ti; i < std::min(ti + kTile, n); ++i)
-        for (int64_t j = tj; j < std::min(tj + kTile, i); ++j)
+        for (int64_t j = tj; j < std::min({tj + kTile, end, i}); ++j)
           if (!visit(i, j))
             return false;
   return true;
 }
 
 bool isSymmetric(const float *matrix, int64_t n, int64_t ld) {
-  return forLowerTriangle(n, [&](int64_t i, int64_t j) {
+  return forLowerTriangle(n, 0, n, [&](int64_t i, int64_t j) {
     return matrix[i * ld + j] == matrix[j * ld + i];
   });
 }
@@ -53,17 +54,6 @@ bool isZeroOrSymmetric(const float *matrix, int64_t n, int64_t ld) {
     zero = std::all_of(matrix + i * ld, matrix + i * ld + n,
                        [](float value) { return value == 0.0f; });
   return zero || isSymmetric(matrix, n, ld);
-}
-
-/// Fills the lower triangle of C from the upper one in columns [begin, end),
-/// in 32 x 32 tiles so that both sides are read from cache.
-void mirrorUpper(float *C, int64_t ldc, int64_t m, int64_t begin, int64_t end) {
-  constexpr int64_t kTile = 32;
-  for (int64_t tj = begin; tj < end; tj += kTile)
-    for (int64_t ti = tj; ti < m; ti += kTile)
-      for (int64_t j = tj; j < std::min(tj + kTile, end); ++j)
-        for (int64_t i = std::max(ti, j + 1); i < std::min(ti + kTile, m); ++i)
-          C[i * ldc + j] = C[j * ldc + i];
 }
 
 /// A product of one operand with itself, C = beta C + X Xᵀ for X = op(A)
@@ -92,7 +82,10 @@ struct SelfProduct {
       cblas_sgemm(CblasRowMajor, trans, transposed ? CblasNoTrans : CblasTrans,
                   end - begin, m - end, k, 1.0f, rows(begin), lda, rows(end),
                   lda, beta, C + begin * ldc + end, ldc);
-    mirrorUpper(C, ldc, m, begin, end);
+    forLowerTriangle(m, begin, end, [&](int64_t i, int64_t j) {
+      C[i * ldc + j] = C[j * ldc + i];
+      return true;
+    });
   }
 };
 
@@ -159,16 +152,6 @@ struct Batch {
   }
 };
 
-void multiplyEntries(void *context, int64_t begin, int64_t end) {
-  const Batch &g = *static_cast<const Batch *>(context);
-  for (int64_t i = begin; i < end; ++i) {
-    if (std::optional<SelfProduct> self = g.selfProduct(i))
-      self->run(0, g.m);
-    else
-      g.gemm(i, /*columns=*/false, 0, g.m);
-  }
-}
-
 /// A part of a cut product does at least this many multiply-adds (about
 /// 10 us on one core): waking a thread for less costs more than it saves.
 constexpr int64_t kPartMultiplyAdds = int64_t(1) << 20;
@@ -204,6 +187,15 @@ void multiplyParts(void *context, int64_t begin, int64_t end) {
       parts.self->run(from, to);
     else
       parts.g->gemm(parts.entry, parts.columns, from, to);
+  }
+}
+
+/// Entries [begin, end) of a batch, each whole on the calling thread.
+void multiplyEntries(void *context, int64_t begin, int64_t end) {
+  const Batch &g = *static_cast<const Batch *>(context);
+  for (int64_t i = begin; i < end; ++i) {
+    Parts whole{&g, i, 1, g.selfProduct(i), /*columns=*/false, g.m};
+    multiplyParts(&whole, 0, 1);
   }
 }
 

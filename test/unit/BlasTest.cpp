@@ -61,19 +61,22 @@ std::vector<float> symmetrised(std::vector<float> matrix, int64_t n,
   return matrix;
 }
 
+// Self-products of at least 2^20 multiply-adds take the ssyrk paths, and
+// smaller ones are GEMMs; the tests of those paths use sizes above it.
 TEST(SgemmTest, GramOfRowsAndColumns) {
-  const int64_t m = 24, k = 40;
-  for (bool transA : {false, true}) {
-    int64_t rows = transA ? k : m, lda = (transA ? m : k) + 3;
-    std::vector<float> A = random(rows, lda, 1);
-    std::vector<float> C = symmetrised(random(m, m + 1, 2), m, m + 1);
-    auto expected =
-        reference(transA, !transA, m, m, k, A, lda, A, lda, C, m + 1);
-    mstream_sgemm(1, transA, !transA, m, m, k, address(A.data()), lda, 0,
-                  address(A.data()), lda, 0, address(C.data()), m + 1, 0,
-                  /*accumulate=*/1);
-    expectNear(C, expected);
-  }
+  // A per-token Gram of 8 heads (a GEMM) and a large one (ssyrk).
+  for (auto [m, k] : {std::pair<int64_t, int64_t>{64, 8}, {104, 100}})
+    for (bool transA : {false, true}) {
+      int64_t rows = transA ? k : m, lda = (transA ? m : k) + 3;
+      std::vector<float> A = random(rows, lda, 1);
+      std::vector<float> C = symmetrised(random(m, m + 1, 2), m, m + 1);
+      auto expected =
+          reference(transA, !transA, m, m, k, A, lda, A, lda, C, m + 1);
+      mstream_sgemm(1, transA, !transA, m, m, k, address(A.data()), lda, 0,
+                    address(A.data()), lda, 0, address(C.data()), m + 1, 0,
+                    /*accumulate=*/1);
+      expectNear(C, expected);
+    }
 }
 
 /// S S for a random symmetric n x n S, into a zero C.
@@ -87,11 +90,11 @@ void expectSquareOfSymmetric(int64_t n, unsigned seed, bool accumulate) {
 }
 
 TEST(SgemmTest, SquareOfASymmetricMatrix) {
-  expectSquareOfSymmetric(32, 3, /*accumulate=*/true);
+  expectSquareOfSymmetric(104, 3, /*accumulate=*/true);
 }
 
 TEST(SgemmTest, SelfProductsThatAreNotSymmetricUseTheGemm) {
-  const int64_t n = 16;
+  const int64_t n = 104;
   // A A with A not symmetric.
   std::vector<float> A = random(n, n, 4);
   std::vector<float> C(n * n, 0.0f);
@@ -153,7 +156,7 @@ TEST(SgemmTest, BatchEntriesRunOnThePoolIndependently) {
 TEST(SgemmTest, OverwriteIgnoresWhatCHeld) {
   // accumulate 0: C = op(A) op(B), whatever C held (here NaN), through the
   // GEMM and through both ssyrk paths.
-  const int64_t n = 16, k = 24;
+  const int64_t n = 104, k = 100;
   std::vector<float> A = random(n, k, 7), B = random(k, n, 8);
   std::vector<float> S = symmetrised(random(n, n, 9), n, n);
   const std::vector<float> zeros(n * n, 0.0f);

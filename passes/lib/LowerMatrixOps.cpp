@@ -1,9 +1,11 @@
 //===- LowerMatrixOps.cpp - per-token matrix iterations to linalg ---------===//
 //
 // Newton-Schulz and the inverse square root act on each token's own small
-// matrices. They lower to generated contractions over `[N, m, n]` (N the
-// flattened leading axes) inside an scf.for over the iterations, following
-// SPEC.md §1.1 operation for operation.
+// matrices. They lower to contractions over `[N, m, n]` (N the flattened
+// leading axes): Newton-Schulz as SPEC.md §1.1 writes it (on the smaller
+// Gram side) inside an scf.for over the iterations, the inverse square root
+// unrolled in the coupled form that computes the same iterates with fewer
+// products (invSqrtSteps).
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,12 +52,9 @@ struct LowerInvSqrt : OpRewritePattern<InvSqrtOp> {
     Value r = collapseLeading(rewriter, loc, op.getInput(), 2);
     InvSqrtSetup setup =
         buildInvSqrtSetup(rewriter, loc, r, op.getEps().convertToDouble());
-    Value identity =
-        identityMatrices(rewriter, loc, cast<RankedTensorType>(r.getType()));
-    Value x = iterate(rewriter, loc, op.getIterations(), identity,
-                      [&](OpBuilder &b, Location l, Value current) {
-                        return invSqrtStep(b, l, current, setup.normalized);
-                      });
+    Value x = invSqrtSteps(rewriter, loc, setup.normalized, op.getIterations())
+                  .back()
+                  .x;
     // X / sqrt(c).
     Value root = buildElementwise(
         rewriter, loc, setup.scale,

@@ -139,12 +139,25 @@ InvSqrtSetup mstream::lowering::buildInvSqrtSetup(OpBuilder &b, Location loc,
   return setup;
 }
 
-Value mstream::lowering::invSqrtStep(OpBuilder &b, Location loc, Value x,
-                                     Value normalized) {
-  Value xn = buildTokenMatmul(b, loc, x, normalized, false);
-  Value xnx = buildTokenMatmul(b, loc, xn, x, false);
-  Value inner = identityCombination(b, loc, 1.5, xnx, -0.5);
-  return buildTokenMatmul(b, loc, x, inner, false);
+SmallVector<InvSqrtStep> mstream::lowering::invSqrtSteps(OpBuilder &b,
+                                                         Location loc,
+                                                         Value normalized,
+                                                         int64_t iterations) {
+  SmallVector<InvSqrtStep> steps;
+  Value x, p = normalized;
+  for (int64_t k = 0; k < iterations; ++k) {
+    InvSqrtStep step;
+    step.factor = identityCombination(b, loc, 1.5, p, -0.5);
+    step.x = x ? buildTokenMatmul(b, loc, x, step.factor, false) : step.factor;
+    if (k + 1 < iterations) {
+      step.square = buildTokenMatmul(b, loc, step.factor, step.factor, false);
+      step.p = buildTokenMatmul(b, loc, p, step.square, false);
+    }
+    steps.push_back(step);
+    x = step.x;
+    p = step.p;
+  }
+  return steps;
 }
 
 Value mstream::lowering::iterate(

@@ -62,8 +62,21 @@ struct InvSqrtSetup {
 };
 InvSqrtSetup buildInvSqrtSetup(OpBuilder &b, Location loc, Value r, double eps);
 
-/// One Newton step X (1.5 I - 0.5 X N X) of the inverse square root.
-Value invSqrtStep(OpBuilder &b, Location loc, Value x, Value normalized);
+/// The inverse square root's Newton iteration X_{k+1} = X_k (1.5 I - 0.5
+/// X_k N X_k), X_0 = I, in coupled form. Every X_k is a polynomial in N, so
+/// P_k = X_k N X_k = X_k² N, with P_0 = N, and with T_k = 1.5 I - 0.5 P_k:
+/// X_{k+1} = X_k T_k and P_{k+1} = P_k T_k². As many products as X N X
+/// takes, but its derivative is cheaper (backInvSqrt in VjpMatrixOps.cpp),
+/// and X_1 = T_0 needs none.
+struct InvSqrtStep {
+  /// T_k, T_k² (null in the last step), X_{k+1}, P_{k+1} (null in the last
+  /// step).
+  Value factor, square, x, p;
+};
+/// All `iterations` steps from N = `normalized`, unrolled: a loop carrying
+/// both X and P would need runtime alias checks on its buffers.
+llvm::SmallVector<InvSqrtStep>
+invSqrtSteps(OpBuilder &b, Location loc, Value normalized, int64_t iterations);
 
 /// Runs `step` `count` times on `init` in an scf.for over tensors.
 Value iterate(OpBuilder &b, Location loc, int64_t count, Value init,

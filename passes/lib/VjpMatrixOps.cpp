@@ -2,8 +2,9 @@
 //
 // Newton-Schulz and the inverse square root, and the step ops built on them
 // (muon, ortho, shampoo, soap). The backward replays the iterations
-// unrolled, keeping every iterate, then walks them in reverse. All matrices
-// are per token, `[N, m, n]`.
+// unrolled, keeping every iterate, then walks them in reverse (Newton-Schulz)
+// or forward (the inverse square root, backInvSqrt). All matrices are per
+// token, `[N, m, n]`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -104,11 +105,11 @@ Value backNewtonSchulz(OpBuilder &b, Location loc, Value z,
 }
 
 /// InvSqrt forward, unrolled: Rr = R + eps I, c = max(||Rr||, eps),
-/// Nm = Rr / c, X_0 = I, X_{k+1} = 0.5 X_k (3I - X_k Nm X_k); out = X_K /
-/// sqrt(c).
+/// Nm = Rr / c, the coupled Newton iteration (invSqrtSteps) from X_0 = I and
+/// P_0 = Nm; out = X_K / sqrt(c).
 struct InvSqrtTrace {
   Value ridged, scale, normalized, root, output;
-  SmallVector<Value> iterates;
+  SmallVector<InvSqrtStep> steps;
 };
 
 InvSqrtTrace traceInvSqrt(OpBuilder &b, Location loc, Value r,
@@ -118,45 +119,55 @@ InvSqrtTrace traceInvSqrt(OpBuilder &b, Location loc, Value r,
   t.ridged = setup.ridged;
   t.scale = setup.scale;
   t.normalized = setup.normalized;
-  t.iterates.push_back(
-      identityMatrices(b, loc, cast<RankedTensorType>(r.getType())));
-  for (int64_t k = 0; k < iterations; ++k)
-    t.iterates.push_back(invSqrtStep(b, loc, t.iterates.back(), t.normalized));
+  t.steps = invSqrtSteps(b, loc, t.normalized, iterations);
   t.root = buildElementwise(
       b, loc, t.scale, [](OpBuilder &nb, Location l, ValueRange a) {
         return math::SqrtOp::create(nb, l, a[0]).getResult();
       });
-  t.output = scaleMatrices(b, loc, t.iterates.back(), t.root, true);
+  t.output = scaleMatrices(b, loc, t.steps.back().x, t.root, true);
   return t;
 }
 
-/// dR from d out. X and Nm are symmetric, so with T = X Nm X and
-/// G = dX': dX = 1.5 G - 0.5 G T + dT X Nm + Nm dM, dT = -0.5 Xᵀ G,
-/// dM = Xᵀ dT, dNm += dM X.
+/// dR from d out. The iteration computes a polynomial f(Nm), and for a
+/// symmetric Nm the adjoint of its derivative is the derivative itself:
+/// <G, Df(Nm)[E]> = <Df(Nmᵀ)[G], E>. So dNm is the iteration's
+/// forward-mode derivative in the direction G = dX_K, carried along the
+/// trace from Ẋ_0 = 0, Ṗ_0 = G: Ṫ_k = -0.5 Ṗ_k, Ẋ_{k+1} = Ẋ_k T_k +
+/// X_k Ṫ_k, Ṗ_{k+1} = Ṗ_k T_k² + P_k (Ṫ_k T_k + T_k Ṫ_k): six products a
+/// step, as many as a reverse sweep. With `symmetric`, the caller needs
+/// only dR's symmetric part (R is symmetric by construction and every use
+/// of its cotangent sees only that part): the tangent starts from G's
+/// symmetric part and stays symmetric, so T_k Ṫ_k = (Ṫ_k T_k)ᵀ, five
+/// products a step.
 Value backInvSqrt(OpBuilder &b, Location loc, const InvSqrtTrace &t, Value dOut,
-                  double eps) {
+                  double eps, bool symmetric) {
   Type element = cast<RankedTensorType>(dOut.getType()).getElementType();
   // out = X_K / root: dX_K = dOut / root, d root = -sum(dOut X_K) / root².
-  Value grad = scaleMatrices(b, loc, dOut, t.root, true);
-  Value dRootSum = matrixDot(b, loc, dOut, t.iterates.back());
-  Value dNormalized =
-      filled(b, loc, cast<RankedTensorType>(dOut.getType()), 0.0);
-  Value half = constant(b, loc, element, -0.5);
-  for (int64_t k = int64_t(t.iterates.size()) - 2; k >= 0; --k) {
-    Value x = t.iterates[k];
-    Value xn = buildTokenMatmul(b, loc, x, t.normalized, false);
-    Value xnx = buildTokenMatmul(b, loc, xn, x, false);
-    Value dT = scale(b, loc, half, buildTokenMatmul(b, loc, x, grad, true));
-    Value dM = buildTokenMatmul(b, loc, x, dT, true);
-    dNormalized =
-        plus(b, loc, dNormalized, buildTokenMatmul(b, loc, dM, x, false));
-    Value direct =
-        identityCombination(b, loc, 0.0, grad, 1.5,
-                            buildTokenMatmul(b, loc, grad, xnx, false), -0.5);
-    Value viaT = buildTokenMatmul(b, loc, dT, xn, false);
-    Value viaM = buildTokenMatmul(b, loc, t.normalized, dM, true);
-    grad = plus(b, loc, direct, plus(b, loc, viaT, viaM));
+  Value dRootSum = matrixDot(b, loc, dOut, t.steps.back().x);
+  if (symmetric)
+    dOut = identityCombination(b, loc, 0.0, dOut, 0.5,
+                               transposeMatrices(b, loc, dOut), 0.5);
+  Value dp = scaleMatrices(b, loc, dOut, t.root, true);
+  Value dx, x, p = t.normalized;
+  for (const InvSqrtStep &step : t.steps) {
+    Value dFactor = scale(b, loc, constant(b, loc, element, -0.5), dp);
+    Value viaFactor = x ? buildTokenMatmul(b, loc, x, dFactor, false) : dFactor;
+    dx = dx ? plus(b, loc, buildTokenMatmul(b, loc, dx, step.factor, false),
+                   viaFactor)
+            : viaFactor;
+    if (!step.p)
+      break;
+    Value half = buildTokenMatmul(b, loc, dFactor, step.factor, false);
+    Value dSquare =
+        plus(b, loc, half,
+             symmetric ? transposeMatrices(b, loc, half)
+                       : buildTokenMatmul(b, loc, step.factor, dFactor, false));
+    dp = plus(b, loc, buildTokenMatmul(b, loc, dp, step.square, false),
+              buildTokenMatmul(b, loc, p, dSquare, false));
+    x = step.x;
+    p = step.p;
   }
+  Value dNormalized = dx;
   // root = sqrt(c): dc = d root / (2 root); Nm = Rr / c: dRr = dNm / c,
   // dc -= sum(dNm Rr) / c²; c = max(||Rr||, eps): dRr += dc Rr / c.
   Value dNormSum = matrixDot(b, loc, dNormalized, t.ridged);
@@ -235,8 +246,9 @@ struct InvSqrtVjp : VjpOpInterface::ExternalModel<InvSqrtVjp, InvSqrtOp> {
     InvSqrtTrace trace =
         traceInvSqrt(b, loc, collapseLeading(b, loc, op.getInput(), 2),
                      op.getIterations(), eps);
-    Value dr = backInvSqrt(b, loc, trace,
-                           collapseLeading(b, loc, cotangents[0], 2), eps);
+    Value dr =
+        backInvSqrt(b, loc, trace, collapseLeading(b, loc, cotangents[0], 2),
+                    eps, /*symmetric=*/false);
     out.push_back(expandLeading(b, loc, dr, op.getType()));
     return success();
   }
@@ -365,8 +377,11 @@ struct PreconditionedVjp
       // Both InvSqrt(R') and its input are symmetric.
       dLhs = buildTokenMatmul(b, loc, du, trace.output, false);
       Value dRoot = buildTokenMatmul(b, loc, lhs, du, true);
+      // R' and the stream R are sums of Grams, and the derivatives below
+      // (the Gram's, the EMA's) read only dRNew's symmetric part.
       Value viaRoot = backInvSqrt(b, loc, trace, dRoot,
-                                  op.getInvSqrtEpsAttr().getValueAsDouble());
+                                  op.getInvSqrtEpsAttr().getValueAsDouble(),
+                                  /*symmetric=*/true);
       Value collapsedIncoming =
           dRNew ? collapseLeading(b, loc, dRNew, 2) : Value();
       dRNew = collapsedIncoming ? plus(b, loc, collapsedIncoming, viaRoot)

@@ -86,10 +86,26 @@ func.func @newton_schulz_tall(%z: tensor<2x8x8x2xf32>) -> tensor<2x8x8x2xf32> {
 
 // -----
 
+// InvSqrt in coupled form, unrolled: X_1 = T_0 = 1.5 I - 0.5 N (no
+// product), P_1 = N T_0², then X_{k+1} = X_k T_k and P_{k+1} = P_k T_k²;
+// the last step forms X_10 only: 27 products in all.
 // CHECK-LABEL: func.func @inv_sqrt
-// CHECK: %[[C10:.*]] = arith.constant 10 : index
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C10]]
+// CHECK-NOT: scf.for
+// CHECK: %[[N:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16x4x4xf32>, tensor<16xf32>)
+// CHECK: arith.divf
+// CHECK: %[[T0:.*]] = linalg.generic {{.*}} ins(%[[N]] : tensor<16x4x4xf32>)
+// CHECK: %[[S0:.*]] = linalg.generic {{.*}} ins(%[[T0]], %[[T0]] :
+// CHECK: %[[P1:.*]] = linalg.generic {{.*}} ins(%[[N]], %[[S0]] :
+// CHECK: %[[T1:.*]] = linalg.generic {{.*}} ins(%[[P1]] : tensor<16x4x4xf32>)
+// CHECK: %[[X2:.*]] = linalg.generic {{.*}} ins(%[[T0]], %[[T1]] :
+// CHECK: %[[S1:.*]] = linalg.generic {{.*}} ins(%[[T1]], %[[T1]] :
+// CHECK: %[[P2:.*]] = linalg.generic {{.*}} ins(%[[P1]], %[[S1]] :
+// CHECK: %[[T2:.*]] = linalg.generic {{.*}} ins(%[[P2]] : tensor<16x4x4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[X2]], %[[T2]] :
+// CHECK-COUNT-21: iterator_types = ["parallel", "parallel", "reduction", "parallel"]
+// CHECK-NOT: iterator_types = ["parallel", "parallel", "reduction", "parallel"]
 // CHECK: math.sqrt
+// CHECK: return
 func.func @inv_sqrt(%r: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
   %0 = mstream.inv_sqrt %r : tensor<2x8x4x4xf32>
   return %0 : tensor<2x8x4x4xf32>
@@ -118,11 +134,13 @@ func.func @tmm(%x: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %g: tensor<2x8x16
 
 // -----
 
-// soap: G viewed per head, GᵀG per token, InvSqrt in a loop, M' x R^-1/2.
+// soap: G viewed per head, GᵀG per token, InvSqrt (its square root of the
+// norm last), M' x R^-1/2.
 // CHECK-LABEL: func.func @soap
 // CHECK: tensor.expand_shape %arg3 {{.*}} into tensor<2x8x4x4xf32>
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel"]
-// CHECK: scf.for
+// CHECK: math.sqrt
+// CHECK: math.sqrt
 // CHECK: tensor.collapse_shape {{.*}} into tensor<2x8x16xf32>
 // CHECK-NOT: mstream.
 func.func @soap(%x: tensor<2x8x16xf32>, %m: tensor<2x8x16xf32>, %r: tensor<2x8x4x4xf32>, %g: tensor<2x8x16xf32>, %c: tensor<1xf32>, %w: tensor<16xf32>) -> tensor<2x8x16xf32> {

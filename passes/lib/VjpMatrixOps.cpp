@@ -33,6 +33,11 @@ Value plus(OpBuilder &b, Location loc, Value lhs, Value rhs) {
       rhs);
 }
 
+/// Per matrix, x + xᵀ.
+Value plusTranspose(OpBuilder &b, Location loc, Value x) {
+  return plus(b, loc, x, transposeMatrices(b, loc, x));
+}
+
 /// Per matrix: the gradient through `y = z / norm(z)` with the norm clamped
 /// at `clamp` (no norm gradient where the clamp holds).
 Value backNormalize(OpBuilder &b, Location loc, Value z, Value norm, Value dy,
@@ -94,7 +99,7 @@ Value backNewtonSchulz(OpBuilder &b, Location loc, Value z,
     Value right = buildTokenMatmul(b, loc, gram, dPoly, false);
     Value dGram = identityCombination(b, loc, 0.0, dPoly, c[1],
                                       plus(b, loc, left, right), c[2]);
-    Value symmetric = plus(b, loc, dGram, transposeMatrices(b, loc, dGram));
+    Value symmetric = plusTranspose(b, loc, dGram);
     Value throughPoly = rows ? buildTokenMatmul(b, loc, poly, grad, false)
                              : buildTokenMatmul(b, loc, grad, poly, false);
     Value throughGram = rows ? buildTokenMatmul(b, loc, symmetric, y, false)
@@ -148,20 +153,22 @@ Value backInvSqrt(OpBuilder &b, Location loc, const InvSqrtTrace &t, Value dOut,
     dOut = identityCombination(b, loc, 0.0, dOut, 0.5,
                                transposeMatrices(b, loc, dOut), 0.5);
   Value dp = scaleMatrices(b, loc, dOut, t.root, true);
+  Value minusHalf = constant(b, loc, element, -0.5);
   Value dx, x, p = t.normalized;
   for (const InvSqrtStep &step : t.steps) {
-    Value dFactor = scale(b, loc, constant(b, loc, element, -0.5), dp);
+    Value dFactor = scale(b, loc, minusHalf, dp);
     Value viaFactor = x ? buildTokenMatmul(b, loc, x, dFactor, false) : dFactor;
     dx = dx ? plus(b, loc, buildTokenMatmul(b, loc, dx, step.factor, false),
                    viaFactor)
             : viaFactor;
     if (!step.p)
       break;
-    Value half = buildTokenMatmul(b, loc, dFactor, step.factor, false);
+    // Ṫ T + T Ṫ.
+    Value left = buildTokenMatmul(b, loc, dFactor, step.factor, false);
     Value dSquare =
-        plus(b, loc, half,
-             symmetric ? transposeMatrices(b, loc, half)
-                       : buildTokenMatmul(b, loc, step.factor, dFactor, false));
+        symmetric ? plusTranspose(b, loc, left)
+                  : plus(b, loc, left,
+                         buildTokenMatmul(b, loc, step.factor, dFactor, false));
     dp = plus(b, loc, buildTokenMatmul(b, loc, dp, step.square, false),
               buildTokenMatmul(b, loc, p, dSquare, false));
     x = step.x;
@@ -399,7 +406,7 @@ struct PreconditionedVjp
       dBetaR = rawScalarCotangent(b, loc, op.getBetaR(), dRNew, difference,
                                   sigmoidDerivative(b, loc, betaR));
       Value dGram = scale(b, loc, restR, dRNew);
-      Value symmetric = plus(b, loc, dGram, transposeMatrices(b, loc, dGram));
+      Value symmetric = plusTranspose(b, loc, dGram);
       dgFromGram = buildTokenMatmul(b, loc, g, symmetric, false);
     }
     auto addFlat = [&](Value acc, Value matrices) -> Value {

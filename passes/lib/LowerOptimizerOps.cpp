@@ -3,7 +3,8 @@
 // Each parameter's update is one elementwise generic that reads the weight,
 // its gradient and its optimizer state once and writes the new ones once.
 // Muon's orthogonalisation runs on whole matrices through BLAS GEMMs, in the
-// matrix's short orientation as PyTorch does.
+// matrix's short orientation as PyTorch does, and on a rectangular matrix
+// with every iteration on the short side's Gram (gramSpaceNewtonSchulz).
 //
 //===----------------------------------------------------------------------===//
 
@@ -215,14 +216,18 @@ struct LowerMuonUpdate : OpRewritePattern<MuonUpdateOp> {
           frobeniusNorm(b, loc, stack.value, op.getEps().convertToDouble()));
     for (auto [stack, norm] : llvm::zip_equal(stacks, norms))
       stack.value = scaleMatrices(b, loc, stack.value, norm, /*divide=*/true);
-    // NS5 on each matrix's short side, through BLAS.
+    // NS5 on each matrix's short side, through BLAS; on a rectangular one
+    // all in the Gram space.
     for (Stack &stack : stacks)
       stack.value =
-          iterate(b, loc, op.getNsSteps(), stack.value,
-                  [&](OpBuilder &nb, Location l, Value y) {
-                    return newtonSchulzStep(nb, l, y, op.getCoefficients(),
-                                            buildBatchMatmul);
-                  });
+          gramSpaceIsCheaper(stack.value)
+              ? gramSpaceNewtonSchulz(b, loc, stack.value, op.getCoefficients(),
+                                      op.getNsSteps(), buildBatchMatmul)
+              : iterate(b, loc, op.getNsSteps(), stack.value,
+                        [&](OpBuilder &nb, Location l, Value y) {
+                          return newtonSchulzStep(
+                              nb, l, y, op.getCoefficients(), buildBatchMatmul);
+                        });
     SmallVector<Value> params;
     for (auto [p, place] : llvm::zip_equal(op.getParams(), places)) {
       Stack &stack = stacks[place.first];

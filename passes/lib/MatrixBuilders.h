@@ -55,6 +55,22 @@ NewtonSchulzPoly newtonSchulzPoly(OpBuilder &b, Location loc, Value y,
 Value newtonSchulzStep(OpBuilder &b, Location loc, Value y,
                        llvm::ArrayRef<double> coeffs,
                        MatmulBuilder matmul = buildTokenMatmul);
+
+/// Whether Newton-Schulz on `[N, m, n]` costs fewer multiply-adds in the
+/// Gram space (gramSpaceNewtonSchulz) than on Y: from a long side twice the
+/// short one (for 5 steps, 3r + 10 against 7.5r + 2.5 short-side cubes, r
+/// the aspect ratio, counting self-products at half).
+bool gramSpaceIsCheaper(Value y);
+/// `steps` Newton-Schulz steps with every product on the short side s x s:
+/// every iterate is Y_k = P_k Y (Y P_k when tall) for a polynomial P_k in
+/// the Gram A = Y Yᵀ, so P_{k+1} = p(A_k) P_k and A_{k+1} = p(A_k)² A_k,
+/// and only the first Gram and the last product touch Y. P_k's errors grow
+/// with its norm (up to 3.4^k), so every 3 steps the iterate is formed and
+/// its Gram recomputed. Equal to newtonSchulzStep applied
+/// `steps` times in exact arithmetic.
+Value gramSpaceNewtonSchulz(OpBuilder &b, Location loc, Value y,
+                            llvm::ArrayRef<double> coeffs, int64_t steps,
+                            MatmulBuilder matmul);
 /// The inverse square root's set-up on `[N, n, n]`: Rr = R + eps I,
 /// scale = max(||Rr||_F, eps), normalized = Rr / scale.
 struct InvSqrtSetup {

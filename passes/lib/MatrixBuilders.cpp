@@ -52,12 +52,28 @@ Value mstream::lowering::scaleMatrices(OpBuilder &b, Location loc, Value z,
       });
 }
 
+/// Reads `[N, m, m]` element (n, i, j) at (n, j, i).
+static AffineMap transposedMap(OpBuilder &b) {
+  return AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1},
+                                      b.getContext());
+}
+
 Value mstream::lowering::transposeMatrices(OpBuilder &b, Location loc,
                                            Value z) {
-  return buildMap(
-      b, loc, cast<RankedTensorType>(z.getType()), z,
-      AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1}, b.getContext()),
-      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  return buildMap(b, loc, cast<RankedTensorType>(z.getType()), z,
+                  transposedMap(b),
+                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+}
+
+Value mstream::lowering::symmetricPart(OpBuilder &b, Location loc, Value m) {
+  Type element = cast<RankedTensorType>(m.getType()).getElementType();
+  Value half = constant(b, loc, element, 0.5);
+  return buildMap(b, loc, cast<RankedTensorType>(m.getType()), ValueRange{m, m},
+                  {b.getMultiDimIdentityMap(3), transposedMap(b)},
+                  [&](OpBuilder &nb, Location l, ValueRange a) {
+                    Value sum = arith::AddFOp::create(nb, l, a[0], a[1]);
+                    return arith::MulFOp::create(nb, l, half, sum).getResult();
+                  });
 }
 
 Value mstream::lowering::identityCombination(OpBuilder &b, Location loc,
@@ -127,21 +143,6 @@ Value gramPolynomial(OpBuilder &b, Location loc, Value gram,
   Value gram2 = matmul(b, loc, gram, gram, false, false);
   return identityCombination(b, loc, coeffs[0], gram, coeffs[1], gram2,
                              coeffs[2]);
-}
-
-/// ½ (M + Mᵀ) per matrix, in one generic. Exactly symmetric, so the
-/// runtime squares it with ssyrk.
-Value symmetricPart(OpBuilder &b, Location loc, Value m) {
-  Type element = cast<RankedTensorType>(m.getType()).getElementType();
-  Value half = constant(b, loc, element, 0.5);
-  AffineMap transposed =
-      AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1}, b.getContext());
-  return buildMap(b, loc, cast<RankedTensorType>(m.getType()), ValueRange{m, m},
-                  {b.getMultiDimIdentityMap(3), transposed},
-                  [&](OpBuilder &nb, Location l, ValueRange a) {
-                    Value sum = arith::AddFOp::create(nb, l, a[0], a[1]);
-                    return arith::MulFOp::create(nb, l, half, sum).getResult();
-                  });
 }
 
 /// Newton-Schulz steps between two Gram recomputations: P_k's norm, and so

@@ -27,6 +27,10 @@ Value scaleMatrices(OpBuilder &b, Location loc, Value z, Value perMatrix,
 /// Each matrix transposed.
 Value transposeMatrices(OpBuilder &b, Location loc, Value z);
 
+/// ½ (M + Mᵀ) per matrix, in one generic. Exactly symmetric, so the
+/// runtime squares it with ssyrk.
+Value symmetricPart(OpBuilder &b, Location loc, Value m);
+
 /// alpha I + beta A (+ gamma B when B is given), per matrix.
 Value identityCombination(OpBuilder &b, Location loc, double alpha, Value a,
                           double beta, Value bm = Value(), double gamma = 0);
@@ -66,8 +70,8 @@ bool gramSpaceIsCheaper(Value y);
 /// the Gram A = Y Yᵀ, so P_{k+1} = p(A_k) P_k and A_{k+1} = p(A_k)² A_k,
 /// and only the first Gram and the last product touch Y. P_k's errors grow
 /// with its norm (up to 3.4^k), so every 3 steps the iterate is formed and
-/// its Gram recomputed. Equal to newtonSchulzStep applied
-/// `steps` times in exact arithmetic.
+/// its Gram recomputed. Equal to newtonSchulzStep applied `steps` times in
+/// exact arithmetic.
 Value gramSpaceNewtonSchulz(OpBuilder &b, Location loc, Value y,
                             llvm::ArrayRef<double> coeffs, int64_t steps,
                             MatmulBuilder matmul);

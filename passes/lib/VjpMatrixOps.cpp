@@ -150,8 +150,7 @@ Value backInvSqrt(OpBuilder &b, Location loc, const InvSqrtTrace &t, Value dOut,
   // out = X_K / root: dX_K = dOut / root, d root = -sum(dOut X_K) / root².
   Value dRootSum = matrixDot(b, loc, dOut, t.steps.back().x);
   if (symmetric)
-    dOut = identityCombination(b, loc, 0.0, dOut, 0.5,
-                               transposeMatrices(b, loc, dOut), 0.5);
+    dOut = symmetricPart(b, loc, dOut);
   Value dp = scaleMatrices(b, loc, dOut, t.root, true);
   Value minusHalf = constant(b, loc, element, -0.5);
   Value dx, x, p = t.normalized;

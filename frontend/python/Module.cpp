@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Frontend/Facade.h"
+#include "mstream/Runtime/BlasCore.h"
 #include "mstream/Runtime/Checkpoint.h"
 #include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Params.h"
@@ -361,6 +362,7 @@ PYBIND11_MODULE(_mstream, m) {
                                              {"scalar", lr.scalar}};
       },
       py::arg("recipe"));
+  m.def("blas_core", [] { return rt::blasCore(); });
   m.def("gemm_counters", [] {
     rt::GemmCounters counters = rt::gemmCounters();
     py::dict out;

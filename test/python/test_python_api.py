@@ -3,6 +3,7 @@ against the float64 PyTorch reference (tolerances as in the CLI tests:
 loss 1e-5 relative, gradients and trained weights 1e-4 of the largest
 magnitude plus 1e-7)."""
 
+import ctypes
 import json
 import os
 import pydoc
@@ -167,6 +168,21 @@ def test_train_steps_match_pytorch(tmm):
         ref = ref.numpy()
         np.testing.assert_allclose(got[name], ref, rtol=0,
                                    atol=1e-4 * np.abs(ref).max() + 1e-7, err_msg=name)
+
+
+def test_blas_core_is_the_kernels_openblas_runs():
+    # The runtime links the system's OpenBLAS; after its selection, the
+    # binding reports the kernels that library now runs.
+    openblas = ctypes.CDLL("libopenblas.so.0")
+    openblas.openblas_get_corename.restype = ctypes.c_char_p
+    core = mstream.blas_core()
+    assert core == openblas.openblas_get_corename().decode()
+    assert core != "Prescott" or not _has_avx() or "OPENBLAS_CORETYPE" in os.environ
+
+
+def _has_avx():
+    with open("/proc/cpuinfo") as cpuinfo:
+        return " avx " in cpuinfo.read()
 
 
 def test_gemm_counters_count_every_product_of_a_call(tmm):

@@ -193,6 +193,10 @@ def main():
     if args.measure:
         return measure(args, tokens, targets)
     shape = dict(SHAPE, n_layers=args.layers)
+    # PyTorch's products run on the same OpenBLAS (Debian's python3-torch
+    # links it): both systems get the kernels mstream's runtime picks.
+    os.environ.setdefault("OPENBLAS_CORETYPE", mstream.blas_core())
+    print(f"OpenBLAS kernels: {os.environ['OPENBLAS_CORETYPE']} (mstream and PyTorch)")
     print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {BATCH}, {args.threads} threads; "
           f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up; "
           f"mstream and PyTorch each in its own process; fused and unfused alternate in one, "

@@ -33,10 +33,18 @@ import numpy as np
 
 from . import _mstream
 
-__all__ = ["Error", "Model", "CompiledModel", "Trainer", "gemm_counters",
+__all__ = ["Error", "Model", "CompiledModel", "Trainer", "blas_core", "gemm_counters",
            "read_safetensors", "write_safetensors"]
 
 Error = _mstream.Error
+
+
+def blas_core():
+    """The OpenBLAS kernels ("SkylakeX", "Haswell", ...) the CPU runtime's
+    matrix products run on. OPENBLAS_CORETYPE chooses them; unset, the
+    runtime replaces OpenBLAS's generic fallback for a CPU model it does not
+    know by the kernels the CPU's vector extensions allow."""
+    return _mstream.blas_core()
 
 
 def gemm_counters():

@@ -7,13 +7,14 @@
 // operands' addresses and an exact symmetry check, rather than in the
 // compiler, because G's symmetry is a property of its values.
 //
-// OpenBLAS always runs single-threaded here; the runtime's thread pool
-// (Parallel.cpp) runs a stack's entries, or the parts of one large product,
-// in parallel.
+// OpenBLAS always runs single-threaded here, on the kernels BlasCore.h
+// picks; the runtime's thread pool (Parallel.cpp) runs a stack's entries,
+// or the parts of one large product, in parallel.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Runtime/Blas.h"
+#include "mstream/Runtime/BlasCore.h"
 #include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Parallel.h"
 
@@ -254,6 +255,7 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
                 {reinterpret_cast<const float *>(b), ldb, strideB},
                 {reinterpret_cast<float *>(c), ldc, strideC},
                 accumulate ? 1.0f : 0.0f};
+  mstream::rt::blasCore();
   if (mstream::rt::inParallelTask()) {
     multiplyEntries(&entries, 0, batch);
     return;

@@ -110,6 +110,9 @@ def time_torch(config, tokens, targets, repeats, threads):
 
 
 def time_torch_step(config, tokens, targets, repeats):
+    # mstream's entry points flush subnormals (docs/cpu-backend.md); PyTorch
+    # runs in the same mode.
+    torch.set_flush_denormal(True)
     state = reference.random_state_dict(config, 0, dtype=torch.float32)
     params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
     groups = {k: train_reference.group_of(k, v.shape) for k, v in params.items()}

@@ -1,6 +1,7 @@
 //===- Parallel.cpp - the parallel-for generated code calls ---------------===//
 
 #include "mstream/Runtime/Parallel.h"
+#include "mstream/Runtime/Denormals.h"
 
 #include <algorithm>
 #include <atomic>
@@ -45,7 +46,8 @@ public:
     {
       std::lock_guard<std::mutex> lock(mutex);
       job = {task, context, end,
-             std::max<int64_t>(1, (end - begin) / (4 * size()))};
+             std::max<int64_t>(1, (end - begin) / (4 * size())),
+             mstream::rt::floatControl()};
       next.store(begin);
       busy = static_cast<int>(workers.size());
       ++generation;
@@ -63,6 +65,7 @@ private:
     Task task;
     void *context;
     int64_t end, chunk;
+    unsigned floatControl; // the caller's: subnormals flushed or not
   };
 
   void work() {
@@ -74,6 +77,7 @@ private:
         wake.wait(lock, [&] { return generation != seen; });
         seen = generation;
       }
+      mstream::rt::setFloatControl(job.floatControl);
       claimChunks();
       std::lock_guard<std::mutex> lock(mutex);
       if (--busy == 0)

@@ -4,6 +4,7 @@
 
 #include "mstream/Runtime/Blas.h"
 #include "mstream/Runtime/Cuda.h"
+#include "mstream/Runtime/Denormals.h"
 #include "mstream/Runtime/Files.h"
 
 #include "absl/strings/numbers.h"
@@ -185,6 +186,7 @@ Program::run(absl::string_view entryName,
   auto fn = reinterpret_cast<EntryFn>(
       ::dlsym(library_, absl::StrCat("mstream_entry_", entryName).c_str()));
   if (cudaChipOf(manifest_.target).empty()) {
+    ScopedFlushDenormals flush;
     fn(args.data());
     return outputs;
   }

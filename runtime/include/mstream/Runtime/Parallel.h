@@ -7,7 +7,8 @@
 // The range is split over a pool of threads whose size is
 // MSTREAM_NUM_THREADS, or else OpenBLAS's thread count
 // (OPENBLAS_NUM_THREADS); BLAS calls made by the tasks run single-threaded
-// meanwhile, since the pool already occupies the cores.
+// meanwhile, since the pool already occupies the cores. Tasks run in the
+// caller's floating-point mode (Denormals.h).
 //
 //===----------------------------------------------------------------------===//
 

@@ -177,12 +177,9 @@ Program::run(absl::string_view entryName,
                        formatShape(params[i].shape)));
     args.push_back(params[i].data());
   }
-  std::vector<Tensor> outputs;
-  outputs.reserve(entry->outputs.size());
-  for (const ArgSpec &spec : entry->outputs) {
-    outputs.push_back(Tensor::zeros(spec.dtype, spec.shape));
-    args.push_back(outputs.back().data());
-  }
+  std::vector<Tensor> outputs = outputBuffers(entryName, entry->outputs);
+  for (Tensor &output : outputs)
+    args.push_back(output.data());
   auto fn = reinterpret_cast<EntryFn>(
       ::dlsym(library_, absl::StrCat("mstream_entry_", entryName).c_str()));
   if (cudaChipOf(manifest_.target).empty()) {
@@ -200,6 +197,34 @@ Program::run(absl::string_view entryName,
     buffers.push_back({output.data(), output.storage.size() * 4, true});
   if (absl::Status status = cuda::call(fn, buffers, entryName); !status.ok())
     return status;
+  return outputs;
+}
+
+void Program::recycle(absl::string_view entry, std::vector<Tensor> outputs) {
+  std::lock_guard<std::mutex> lock(recycledMutex_);
+  recycled_[std::string(entry)] = std::move(outputs);
+}
+
+std::vector<Tensor> Program::outputBuffers(absl::string_view entry,
+                                           const std::vector<ArgSpec> &specs) {
+  std::vector<Tensor> spare;
+  {
+    std::lock_guard<std::mutex> lock(recycledMutex_);
+    auto it = recycled_.find(std::string(entry));
+    if (it != recycled_.end()) {
+      spare = std::move(it->second);
+      recycled_.erase(it);
+    }
+  }
+  std::vector<Tensor> outputs;
+  outputs.reserve(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (i < spare.size() && spare[i].dtype == specs[i].dtype &&
+        spare[i].shape == specs[i].shape)
+      outputs.push_back(std::move(spare[i]));
+    else
+      outputs.push_back(Tensor::zeros(specs[i].dtype, specs[i].shape));
+  }
   return outputs;
 }
 

@@ -381,10 +381,12 @@ absl::StatusOr<StepOutputs> runTrainStep(Program &program, const Tensor &tokens,
     return out.status();
   size_t numParams = params.size();
   for (size_t i = 0; i < numParams; ++i)
-    params[i] = std::move((*out)[2 + i]);
+    std::swap(params[i], (*out)[2 + i]);
   for (size_t i = 0; i < optimizer.size(); ++i)
-    optimizer[i] = std::move((*out)[2 + numParams + i]);
-  return StepOutputs{(*out)[0].f32()[0], (*out)[1].f32()[0]};
+    std::swap(optimizer[i], (*out)[2 + numParams + i]);
+  StepOutputs result{(*out)[0].f32()[0], (*out)[1].f32()[0]};
+  program.recycle("train_step", std::move(*out));
+  return result;
 }
 
 absl::Status train(Program &program, const TrainOptions &options,

@@ -80,7 +80,18 @@ def main():
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
+    if "OPENBLAS_CORETYPE" not in os.environ:
+        # PyTorch's products run on the same OpenBLAS (Debian's python3-torch
+        # links it), loaded before this line: re-run with the kernels that
+        # mstream's runtime picks, so that both systems use them.
+        sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+        import mstream
+        os.environ["OPENBLAS_CORETYPE"] = mstream.blas_core()
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     torch.set_num_threads(args.threads)
+    # mstream's entry points flush subnormals (docs/cpu-backend.md).
+    torch.set_flush_denormal(True)
+    print(f"OpenBLAS kernels: {os.environ['OPENBLAS_CORETYPE']} (mstream and PyTorch)")
     print(f"PyTorch {torch.__version__} eager, {args.threads} threads; "
           f"mstream CPU backend, OPENBLAS_NUM_THREADS={args.threads}; "
           f"median of {args.repeats} after one warm-up")

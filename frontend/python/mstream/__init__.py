@@ -38,6 +38,11 @@ __all__ = ["Error", "Model", "CompiledModel", "Trainer", "blas_core", "gemm_coun
 
 Error = _mstream.Error
 
+# The runtime may switch OpenBLAS to other kernels before its first product
+# (blas_core below); doing it at import, rather than inside a first train
+# step that releases the GIL, keeps it clear of other threads' numpy calls.
+_mstream.blas_core()
+
 
 def blas_core():
     """The OpenBLAS kernels ("SkylakeX", "Haswell", ...) the CPU runtime's

@@ -62,7 +62,9 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(createCanonicalizerPass());
     bufferization::BufferDeallocationPipelineOptions deallocation;
     bufferization::buildBufferDeallocationPipeline(pm, deallocation);
-    pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+    // Parallel dimensions as scf.parallel: mstream-outline-loop-nests runs
+    // the large ones on the runtime's threads.
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   }
   pm.addPass(createRecordEntryShapes());
   pm.addPass(createOutlineLoopNests());

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace mstream {
@@ -86,7 +87,7 @@ func::FuncOp createKernel(Operation *loop, func::FuncOp parent,
 }
 
 /// `loop` becomes a call of a function holding it.
-func::FuncOp outline(scf::ForOp loop, func::FuncOp parent, Operation *previous,
+func::FuncOp outline(Operation *loop, func::FuncOp parent, Operation *previous,
                      SymbolTable &symbols) {
   SmallVector<Value> arguments;
   IRMapping map;
@@ -94,10 +95,10 @@ func::FuncOp outline(scf::ForOp loop, func::FuncOp parent, Operation *previous,
       createKernel(loop, parent, previous, symbols, {}, arguments, map);
   auto b = OpBuilder::atBlockEnd(&kernel.getBody().front());
   Operation *cloned = b.clone(*loop, map);
-  func::ReturnOp::create(b, loop.getLoc(), cloned->getResults());
+  func::ReturnOp::create(b, loop->getLoc(), cloned->getResults());
 
   b.setInsertionPoint(loop);
-  auto call = func::CallOp::create(b, loop.getLoc(), kernel, arguments);
+  auto call = func::CallOp::create(b, loop->getLoc(), kernel, arguments);
   loop->replaceAllUsesWith(call.getResults());
   loop->erase();
   return kernel;
@@ -146,6 +147,101 @@ func::FuncOp outlineTokens(scf::ForallOp loop, func::FuncOp parent,
   return kernel;
 }
 
+int64_t work(Block &block);
+
+/// The operations `op` runs, counting each loop's static trip count (a
+/// dynamic one as 1): roughly the work of a nest.
+int64_t work(Operation &op) {
+  int64_t trips = 1;
+  if (auto loop = dyn_cast<LoopLikeOpInterface>(op)) {
+    auto lowers = loop.getLoopLowerBounds(), uppers = loop.getLoopUpperBounds();
+    auto steps = loop.getLoopSteps();
+    if (lowers && uppers && steps)
+      for (auto [lower, upper, step] : llvm::zip(*lowers, *uppers, *steps)) {
+        std::optional<int64_t> l = getConstantIntValue(lower),
+                               u = getConstantIntValue(upper),
+                               s = getConstantIntValue(step);
+        if (l && u && s && *s > 0)
+          trips *= std::max<int64_t>(0, (*u - *l + *s - 1) / *s);
+      }
+  }
+  int64_t inner = 0;
+  for (Region &region : op.getRegions())
+    for (Block &block : region)
+      inner += work(block);
+  return trips * std::max<int64_t>(inner, 1);
+}
+
+int64_t work(Block &block) {
+  int64_t total = 0;
+  for (Operation &op : block)
+    total += work(op);
+  return total;
+}
+
+/// A nest of less work runs on the calling thread: waking the pool's
+/// threads would cost more than they save.
+constexpr int64_t kParallelWork = int64_t(1) << 16;
+
+/// A top-level `scf.parallel` (convert-linalg-to-parallel-loops: the
+/// parallel dimensions of an op outside a token loop) with enough work
+/// becomes a token-range function over its first dimension, like a token
+/// loop, which mstream-parallel-token-loops hands to the runtime's threads;
+/// its other dimensions stay an `scf.parallel` inside, run in sequence.
+/// Others become plain functions.
+func::FuncOp outlineParallel(scf::ParallelOp loop, func::FuncOp parent,
+                             Operation *previous, SymbolTable &symbols) {
+  std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound()[0]),
+                         step = getConstantIntValue(loop.getStep()[0]);
+  if (!lower || *lower != 0 || !step || *step != 1 ||
+      loop.getNumResults() != 0 || work(*loop) < kParallelWork)
+    return outline(loop, parent, previous, symbols);
+  Location loc = loop.getLoc();
+  OpBuilder b(loop);
+  SmallVector<Value> arguments;
+  IRMapping map;
+  Type index = b.getIndexType();
+  func::FuncOp kernel = createKernel(loop, parent, previous, symbols,
+                                     {index, index}, arguments, map);
+  kernel->setAttr(mstream::kTokenRangeAttrName, b.getUnitAttr());
+  Block &entry = kernel.getBody().front();
+  b.setInsertionPointToEnd(&entry);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto rows = scf::ForOp::create(b, loc, entry.getArgument(0),
+                                 entry.getArgument(1), one);
+  map.map(loop.getInductionVars()[0], rows.getInductionVar());
+  b.setInsertionPoint(rows.getBody()->getTerminator());
+  if (loop.getNumLoops() == 1) {
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, map);
+  } else {
+    auto rest = [](OperandRange range) { return range.drop_front(); };
+    SmallVector<Value> lowers, uppers, steps;
+    for (Value v : rest(loop.getLowerBound()))
+      lowers.push_back(map.lookupOrDefault(v));
+    for (Value v : rest(loop.getUpperBound()))
+      uppers.push_back(map.lookupOrDefault(v));
+    for (Value v : rest(loop.getStep()))
+      steps.push_back(map.lookupOrDefault(v));
+    auto inner = scf::ParallelOp::create(b, loc, lowers, uppers, steps);
+    SmallVector<Value> outer = loop.getInductionVars();
+    map.map(ArrayRef<Value>(outer).drop_front(), inner.getInductionVars());
+    b.setInsertionPoint(inner.getBody()->getTerminator());
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, map);
+  }
+  b.setInsertionPointAfter(rows);
+  func::ReturnOp::create(b, loc);
+
+  b.setInsertionPoint(loop);
+  SmallVector<Value> operands = {arith::ConstantIndexOp::create(b, loc, 0),
+                                 loop.getUpperBound()[0]};
+  llvm::append_range(operands, arguments);
+  func::CallOp::create(b, loc, kernel, operands);
+  loop->erase();
+  return kernel;
+}
+
 struct OutlineLoopNestsPass
     : mstream::impl::OutlineLoopNestsBase<OutlineLoopNestsPass> {
   void runOnOperation() override {
@@ -161,6 +257,8 @@ struct OutlineLoopNestsPass
             previous = outline(loop, func, previous, symbols);
           else if (auto tokens = dyn_cast<scf::ForallOp>(op))
             previous = outlineTokens(tokens, func, previous, symbols);
+          else if (auto parallel = dyn_cast<scf::ParallelOp>(op))
+            previous = outlineParallel(parallel, func, previous, symbols);
           if (!previous)
             return signalPassFailure();
         }

@@ -101,3 +101,46 @@ func.func @tokens(%x: memref<8x4xf32>, %y: memref<8x4xf32>) {
   } loc(#attn)
   return
 }
+
+// A top-level scf.parallel (the parallel dimensions of an op outside a
+// token loop) with at least 2^16 operations of work becomes a token-range
+// function over its first dimension, its other dimensions an scf.parallel
+// inside; a smaller one becomes a plain function, run on the calling
+// thread. Here: 256 x 512 iterations of three operations, and 4 x 8 of two.
+// CHECK-LABEL: func.func @rows(
+// CHECK-SAME: %[[BIG:[^:]*]]: memref<256x512xf32>, %[[SMALL:[^:]*]]: memref<4x8xf32>)
+// CHECK-DAG: %[[ROWS:.*]] = arith.constant 256 : index
+// CHECK: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK-NEXT: call @rows.loop(%[[ZERO]], %[[ROWS]], %[[BIG]]) : (index, index, memref<256x512xf32>) -> ()
+// CHECK-NEXT: call @[[SMALLFN:rows.loop_[0-9]+]](%[[SMALL]]) : (memref<4x8xf32>) -> ()
+// CHECK-NOT: scf.parallel
+// CHECK-LABEL: func.func private @rows.loop(
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[M:[^:]*]]: memref<256x512xf32>)
+// CHECK-SAME: mstream.token_range
+// CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] step
+// CHECK-NEXT: scf.parallel (%[[J:.*]]) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
+// CHECK-NEXT: %[[X:.*]] = memref.load %[[M]][%[[I]], %[[J]]]
+// CHECK-NEXT: %[[Y:.*]] = arith.negf %[[X]]
+// CHECK-NEXT: memref.store %[[Y]], %[[M]][%[[I]], %[[J]]]
+// CHECK: func.func private @[[SMALLFN]](
+// CHECK-NOT: mstream.token_range
+// CHECK: scf.parallel
+// CHECK: return
+func.func @rows(%big: memref<256x512xf32>, %small: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c256 = arith.constant 256 : index
+  %c512 = arith.constant 512 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c256, %c512) step (%c1, %c1) {
+    %x = memref.load %big[%i, %j] : memref<256x512xf32>
+    %y = arith.negf %x : f32
+    memref.store %y, %big[%i, %j] : memref<256x512xf32>
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
+    %x = memref.load %small[%i, %j] : memref<4x8xf32>
+    memref.store %x, %small[%i, %j] : memref<4x8xf32>
+  }
+  return
+}

@@ -3,14 +3,14 @@
 PyTorch eager, with the bytes the fused kernels move.
 
     /usr/bin/python3 examples/bench/fusion/run.py [--variants tmm,adam,muon,soap]
-        [--repeats R] [--threads N]
+        [--repeats R] [--threads N] [--batch B] [--layers L]
 
 One invocation measures everything: for each variant, mstream's train step
 compiled with fusion (the default) and with --fuse=false, and PyTorch eager
 running the test tree's reference model and training step
 (test/python/train_reference.py: clipping, AdamW, Muon) in float32, all at
-d=512, L=8, 8 heads, T=256, batch 1, the same thread count for OpenBLAS and
-torch. Bytes: the fusion report's per-token totals for train_step (what the
+d=512, L=8, 8 heads, T=256, batch 1 (--batch and --layers change those),
+the same thread count for OpenBLAS and torch. Bytes: the fusion report's per-token totals for train_step (what the
 fused kernels read and write, and what their ops would move as separate
 kernels) times the tokens of a step. GEMM: the part of a step spent in the
 runtime's matrix products (mstream.gemm_counters: the weight optimizer's
@@ -52,7 +52,7 @@ import reference  # noqa: E402
 import train_reference  # noqa: E402
 
 SHAPE = dict(vocab_size=8192, max_seq_len=256, d_model=512, n_layers=8, n_heads=8)
-BATCH, SEQ = 1, 256
+SEQ = 256
 LR = 1e-3
 
 
@@ -67,7 +67,7 @@ def time_mstream(model, tokens, targets, repeats):
     runs, compile_s = {}, {}
     for fuse in (True, False):
         start = time.perf_counter()
-        runs[fuse] = model.compile(batch=BATCH, seq=SEQ, fuse=fuse).init(seed=0)
+        runs[fuse] = model.compile(batch=len(tokens), seq=SEQ, fuse=fuse).init(seed=0)
         compile_s[fuse] = time.perf_counter() - start
     for run in runs.values():
         run.train_step(tokens, targets, LR)
@@ -142,10 +142,10 @@ def time_torch_step(config, tokens, targets, repeats):
     return median(times)
 
 
-def fused_bytes(bindir, config_path):
+def fused_bytes(bindir, config_path, batch):
     """(fused, separate-op) bytes per token of train_step's fused kernels."""
     out = subprocess.run([os.path.join(bindir, "mstream"), "compile", config_path,
-                          "--compile-to=training", "--train", "--batch", str(BATCH),
+                          "--compile-to=training", "--train", "--batch", str(batch),
                           "--seq", str(SEQ), "--print-fusion-report", "-o", os.devnull],
                          check=True, capture_output=True, text=True).stderr
     section = out[out.index("@train_step"):]
@@ -170,7 +170,7 @@ def measured(args, variant, what):
     from the other."""
     out = subprocess.run([sys.executable, __file__, "--measure", what, "--variant", variant,
                           "--threads", str(args.threads), "--repeats", str(args.repeats),
-                          "--layers", str(args.layers)],
+                          "--layers", str(args.layers), "--batch", str(args.batch)],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -181,6 +181,8 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--variants", default="tmm,adam,muon,soap")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="sequences per step (more tokens than fit in L2)")
     parser.add_argument("--layers", type=int, default=SHAPE["n_layers"],
                         help="n_layers")
     parser.add_argument("--measure", choices=["mstream", "torch"],
@@ -191,7 +193,7 @@ def main():
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
     rng = np.random.default_rng(0)
-    tokens = rng.integers(0, SHAPE["vocab_size"], (BATCH, SEQ)).astype(np.int32)
+    tokens = rng.integers(0, SHAPE["vocab_size"], (args.batch, SEQ)).astype(np.int32)
     targets = np.roll(tokens, -1, axis=1)
     if args.measure:
         return measure(args, tokens, targets)
@@ -200,7 +202,7 @@ def main():
     # links it): both systems get the kernels mstream's runtime picks.
     os.environ.setdefault("OPENBLAS_CORETYPE", mstream.blas_core())
     print(f"OpenBLAS kernels: {os.environ['OPENBLAS_CORETYPE']} (mstream and PyTorch)")
-    print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {BATCH}, {args.threads} threads; "
+    print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {args.batch}, {args.threads} threads; "
           f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up; "
           f"mstream and PyTorch each in its own process; fused and unfused alternate in one, "
           f"unfused/fused is the median of their step pairs' ratios")
@@ -217,8 +219,8 @@ def main():
         ours = measured(args, variant, "mstream")
         peer = measured(args, variant, "torch")
         fused_ms, unfused_ms, torch_ms = ours["fused_ms"], ours["unfused_ms"], peer["ms"]
-        per_token, separate = fused_bytes(args.bindir, config_path)
-        mb = BATCH * SEQ / 2**20
+        per_token, separate = fused_bytes(args.bindir, config_path, args.batch)
+        mb = args.batch * SEQ / 2**20
         print(f"{variant:8} {fused_ms:9.1f} {unfused_ms:11.1f} {torch_ms:9.1f} "
               f"{ours['ratio']:13.2f} {torch_ms / fused_ms:11.2f} "
               f"{per_token * mb:9.1f} {separate * mb:10.1f} "

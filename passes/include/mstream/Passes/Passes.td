@@ -393,7 +393,7 @@ def BuildTrainStep : Pass<"mstream-build-train-step", "::mlir::ModuleOp"> {
 def OutlineLoopNests : Pass<"mstream-outline-loop-nests", "::mlir::ModuleOp"> {
   let summary = "Move each top-level loop nest of a function into its own function";
   let description = [{
-    Runs on bufferized loops: every `scf.for` or `scf.forall` directly in a defined
+    Runs on bufferized loops: every `scf.for`, `scf.forall` or `scf.parallel` directly in a defined
     function's body becomes a call to a new private function
     `<function>.<name>` (name: the loop's location name, e.g. the fused
     region `layers.3.attn.grad`), marked `noinline` and internal. Values the
@@ -408,7 +408,13 @@ def OutlineLoopNests : Pass<"mstream-outline-loop-nests", "::mlir::ModuleOp"> {
     A bufferized token loop (an `scf.forall` from mstream-fused-to-loops)
     becomes a function `(begin, end, values...)` that runs tokens
     [begin, end) in an `scf.for`, marked `mstream.token_range` for
-    mstream-parallel-token-loops.
+    mstream-parallel-token-loops. So does an `scf.parallel` (the parallel
+    dimensions of an op outside the token loops: the cross-entropy, the
+    embedding, the weight optimizer's elementwise updates) over its first
+    dimension when the nest runs at least 2^16 operations (static trip
+    counts); its other dimensions stay an `scf.parallel` inside. A smaller
+    one runs on the calling thread, where waking the runtime's threads
+    would cost more than they save.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

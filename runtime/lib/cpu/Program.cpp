@@ -63,7 +63,7 @@ absl::StatusOr<void *> openHostCode(const std::string &object,
   void *library =
       written ? ::dlopen(pattern.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
   std::string error = written ? (library ? "" : ::dlerror()) : "write failed";
-  if (!std::getenv("KEEPSO")) ::unlink(pattern.c_str());
+  ::unlink(pattern.c_str());
   if (!library)
     return absl::InternalError(
         absl::StrCat(path, ": cannot load its host code: ", error));

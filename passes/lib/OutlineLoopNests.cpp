@@ -20,6 +20,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SmallVectorExtras.h"
 
 namespace mstream {
 #define GEN_PASS_DEF_OUTLINELOOPNESTS
@@ -104,21 +105,21 @@ func::FuncOp outline(Operation *loop, func::FuncOp parent, Operation *previous,
   return kernel;
 }
 
-/// A bufferized token loop (an `scf.forall` over [0, count) with no results)
-/// becomes `kernel(0, count, values...)`, where `kernel(begin, end, ...)`
-/// runs tokens [begin, end) in an `scf.for`; the function is marked for
-/// mstream-parallel-token-loops.
-func::FuncOp outlineTokens(scf::ForallOp loop, func::FuncOp parent,
-                           Operation *previous, SymbolTable &symbols) {
-  Location loc = loop.getLoc();
+/// Clones `body`'s operations, not its terminator, at `b`.
+void cloneBody(Block *body, OpBuilder &b, IRMapping &map) {
+  for (Operation &op : body->without_terminator())
+    b.clone(op, map);
+}
+
+/// `loop` becomes `kernel(0, count, values...)`, where `kernel(begin, end,
+/// ...)` runs `emitRow` for each `row` in [begin, end) in an `scf.for`; the
+/// function is marked for mstream-parallel-token-loops.
+func::FuncOp
+outlineRange(Operation *loop, Value row, OpFoldResult count,
+             func::FuncOp parent, Operation *previous, SymbolTable &symbols,
+             function_ref<void(OpBuilder &, IRMapping &)> emitRow) {
+  Location loc = loop->getLoc();
   OpBuilder b(loop);
-  std::optional<SmallVector<OpFoldResult>> upper = loop.getLoopUpperBounds();
-  if (loop.getRank() != 1 || loop.getNumResults() != 0 || !upper ||
-      !loop.isNormalized()) {
-    loop.emitError("expected a bufferized token loop: one normalized "
-                   "dimension and no results");
-    return {};
-  }
   SmallVector<Value> arguments;
   IRMapping map;
   Type index = b.getIndexType();
@@ -128,23 +129,38 @@ func::FuncOp outlineTokens(scf::ForallOp loop, func::FuncOp parent,
   Block &entry = kernel.getBody().front();
   b.setInsertionPointToEnd(&entry);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto tokens = scf::ForOp::create(b, loc, entry.getArgument(0),
-                                   entry.getArgument(1), one);
-  map.map(loop.getInductionVar(0), tokens.getInductionVar());
-  b.setInsertionPoint(tokens.getBody()->getTerminator());
-  for (Operation &op : loop.getBody()->without_terminator())
-    b.clone(op, map);
-  b.setInsertionPointAfter(tokens);
+  auto rows = scf::ForOp::create(b, loc, entry.getArgument(0),
+                                 entry.getArgument(1), one);
+  map.map(row, rows.getInductionVar());
+  b.setInsertionPoint(rows.getBody()->getTerminator());
+  emitRow(b, map);
+  b.setInsertionPointAfter(rows);
   func::ReturnOp::create(b, loc);
 
   b.setInsertionPoint(loop);
   SmallVector<Value> operands = {
       arith::ConstantIndexOp::create(b, loc, 0),
-      getValueOrCreateConstantIndexOp(b, loc, upper->front())};
+      getValueOrCreateConstantIndexOp(b, loc, count)};
   llvm::append_range(operands, arguments);
   func::CallOp::create(b, loc, kernel, operands);
   loop->erase();
   return kernel;
+}
+
+/// A bufferized token loop (an `scf.forall` over [0, count) with no results)
+/// becomes a token-range function (outlineRange) over its tokens.
+func::FuncOp outlineTokens(scf::ForallOp loop, func::FuncOp parent,
+                           Operation *previous, SymbolTable &symbols) {
+  std::optional<SmallVector<OpFoldResult>> upper = loop.getLoopUpperBounds();
+  if (loop.getRank() != 1 || loop.getNumResults() != 0 || !upper ||
+      !loop.isNormalized()) {
+    loop.emitError("expected a bufferized token loop: one normalized "
+                   "dimension and no results");
+    return {};
+  }
+  return outlineRange(
+      loop, loop.getInductionVar(0), upper->front(), parent, previous, symbols,
+      [&](OpBuilder &b, IRMapping &map) { cloneBody(loop.getBody(), b, map); });
 }
 
 int64_t work(Block &block);
@@ -196,50 +212,24 @@ func::FuncOp outlineParallel(scf::ParallelOp loop, func::FuncOp parent,
   if (!lower || *lower != 0 || !step || *step != 1 ||
       loop.getNumResults() != 0 || work(*loop) < kParallelWork)
     return outline(loop, parent, previous, symbols);
-  Location loc = loop.getLoc();
-  OpBuilder b(loop);
-  SmallVector<Value> arguments;
-  IRMapping map;
-  Type index = b.getIndexType();
-  func::FuncOp kernel = createKernel(loop, parent, previous, symbols,
-                                     {index, index}, arguments, map);
-  kernel->setAttr(mstream::kTokenRangeAttrName, b.getUnitAttr());
-  Block &entry = kernel.getBody().front();
-  b.setInsertionPointToEnd(&entry);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto rows = scf::ForOp::create(b, loc, entry.getArgument(0),
-                                 entry.getArgument(1), one);
-  map.map(loop.getInductionVars()[0], rows.getInductionVar());
-  b.setInsertionPoint(rows.getBody()->getTerminator());
-  if (loop.getNumLoops() == 1) {
-    for (Operation &op : loop.getBody()->without_terminator())
-      b.clone(op, map);
-  } else {
-    auto rest = [](OperandRange range) { return range.drop_front(); };
-    SmallVector<Value> lowers, uppers, steps;
-    for (Value v : rest(loop.getLowerBound()))
-      lowers.push_back(map.lookupOrDefault(v));
-    for (Value v : rest(loop.getUpperBound()))
-      uppers.push_back(map.lookupOrDefault(v));
-    for (Value v : rest(loop.getStep()))
-      steps.push_back(map.lookupOrDefault(v));
-    auto inner = scf::ParallelOp::create(b, loc, lowers, uppers, steps);
-    SmallVector<Value> outer = loop.getInductionVars();
-    map.map(ArrayRef<Value>(outer).drop_front(), inner.getInductionVars());
-    b.setInsertionPoint(inner.getBody()->getTerminator());
-    for (Operation &op : loop.getBody()->without_terminator())
-      b.clone(op, map);
-  }
-  b.setInsertionPointAfter(rows);
-  func::ReturnOp::create(b, loc);
-
-  b.setInsertionPoint(loop);
-  SmallVector<Value> operands = {arith::ConstantIndexOp::create(b, loc, 0),
-                                 loop.getUpperBound()[0]};
-  llvm::append_range(operands, arguments);
-  func::CallOp::create(b, loc, kernel, operands);
-  loop->erase();
-  return kernel;
+  return outlineRange(
+      loop, loop.getInductionVars()[0], loop.getUpperBound()[0], parent,
+      previous, symbols, [&](OpBuilder &b, IRMapping &map) {
+        if (loop.getNumLoops() == 1)
+          return cloneBody(loop.getBody(), b, map);
+        auto rest = [&](OperandRange range) {
+          return llvm::map_to_vector(range.drop_front(), [&](Value v) {
+            return map.lookupOrDefault(v);
+          });
+        };
+        auto inner = scf::ParallelOp::create(
+            b, loop.getLoc(), rest(loop.getLowerBound()),
+            rest(loop.getUpperBound()), rest(loop.getStep()));
+        SmallVector<Value> outer = loop.getInductionVars();
+        map.map(ArrayRef<Value>(outer).drop_front(), inner.getInductionVars());
+        b.setInsertionPoint(inner.getBody()->getTerminator());
+        cloneBody(loop.getBody(), b, map);
+      });
 }
 
 struct OutlineLoopNestsPass

@@ -10,9 +10,10 @@ compiled with fusion (the default) and with --fuse=false, and PyTorch eager
 running the test tree's reference model and training step
 (test/python/train_reference.py: clipping, AdamW, Muon) in float32, all at
 d=512, L=8, 8 heads, T=256, batch 1 (--batch and --layers change those),
-the same thread count for OpenBLAS and torch. Bytes: the fusion report's per-token totals for train_step (what the
-fused kernels read and write, and what their ops would move as separate
-kernels) times the tokens of a step. GEMM: the part of a step spent in the
+the same thread count for OpenBLAS and torch. Bytes: the fusion report's
+per-token totals for train_step (what the fused kernels read and write,
+and what their ops would move as separate kernels) times the tokens of a
+step. GEMM: the part of a step spent in the
 runtime's matrix products (mstream.gemm_counters: the weight optimizer's
 Newton-Schulz, the projections and their gradients), the same work in both
 builds except per-token products (a fused region runs its own inside it,

@@ -6,6 +6,7 @@
 #include "mstream/Runtime/Cuda.h"
 #include "mstream/Runtime/Denormals.h"
 #include "mstream/Runtime/Files.h"
+#include "mstream/Runtime/Heap.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,7 +14,6 @@
 
 #include <cstdlib>
 #include <dlfcn.h>
-#include <malloc.h>
 #include <unistd.h>
 
 namespace mstream::rt {
@@ -32,19 +32,6 @@ void exportRuntimeSymbols() {
   if (::dladdr(reinterpret_cast<void *>(&mstream_sgemm), &info) &&
       info.dli_fname)
     ::dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
-}
-
-/// Generated code mallocs and frees each step's temporaries. glibc would
-/// serve the large ones with fresh mmaps, so every step paid for zeroing
-/// new pages (a third of the tiny model's time); keep them in the heap for
-/// reuse instead. 32 MiB is glibc's largest mmap threshold, and a stack of
-/// Muon's matrices is often larger (8 x 2048 x 512 floats at d=512: 85,000
-/// page faults a step, 5% of it), so no allocation is mmapped at all; the
-/// heap still falls back to mmap where it cannot grow.
-void keepStepBuffers() {
-  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  ::mallopt(M_MMAP_MAX, 0);
-  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 absl::StatusOr<void *> openHostCode(const std::string &object,

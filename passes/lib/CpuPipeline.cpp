@@ -62,6 +62,7 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(createCanonicalizerPass());
     bufferization::BufferDeallocationPipelineOptions deallocation;
     bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+    pm.addPass(createFreeAfterLastUse());
     // Parallel dimensions as scf.parallel: mstream-outline-loop-nests runs
     // the large ones on the runtime's threads.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

@@ -45,6 +45,10 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
   // A few launches for runs of small independent loops: the weight
   // optimizer's updates, per-tensor norms.
   pm.addPass(createMergeParallelLoops());
+  // After the merge, so that no free splits a run of loops. Frees are
+  // stream-ordered (cudaFreeAsync on the runtime's one stream), so a free
+  // right after the last launch that uses a buffer is safe.
+  pm.addPass(createFreeAfterLastUse());
 }
 
 void mstream::buildCudaPipeline(OpPassManager &pm,

@@ -43,8 +43,8 @@ static llvm::Error runPasses(ModuleOp module,
 }
 
 llvm::ArrayRef<llvm::StringLiteral> mstream::phaseNames() {
-  static constexpr llvm::StringLiteral names[] = {"imported", "fused",
-                                                  "training", "lowered", "llvm"};
+  static constexpr llvm::StringLiteral names[] = {
+      "imported", "fused", "training", "lowered", "llvm"};
   return names;
 }
 
@@ -368,11 +368,11 @@ static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
 }
 } // namespace mstream
 
-llvm::Expected<std::string> mstream::compileArtifact(
-    MLIRContext &context, const ParsedConfig &parsed,
-    const CompileRequest &request,
-    llvm::function_ref<void(Phase, ModuleOp)> observe,
-    llvm::function_ref<void(llvm::Module &)> observeLlvm) {
+llvm::Expected<std::string>
+mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
+                         const CompileRequest &request,
+                         llvm::function_ref<void(Phase, ModuleOp)> observe,
+                         llvm::function_ref<void(llvm::Module &)> observeLlvm) {
   StepShape shape{request.batch, request.seq};
   auto module = importModel(context, parsed, shape);
   if (!module)

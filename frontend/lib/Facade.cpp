@@ -71,8 +71,8 @@ ModelDefinition::ir(const std::string &phase,
     auto module = importModel(context, parsed_, {request.batch, request.seq});
     if (!module)
       return module.takeError();
-    if (llvm::Error error = runPhases(**module, entries,
-                                      std::min(*stage, Phase::Lowered)))
+    if (llvm::Error error =
+            runPhases(**module, entries, std::min(*stage, Phase::Lowered)))
       return std::move(error);
     std::string text;
     llvm::raw_string_ostream out(text);

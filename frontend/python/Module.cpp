@@ -242,9 +242,9 @@ PYBIND11_MODULE(_mstream, m) {
              int64_t seq, bool gradients, bool train, const std::string &recipe,
              double maxNorm, const std::string &target, const std::string &chip,
              bool fuse) {
-            return take(d.ir(phase, request(batch, seq, gradients, train,
-                                            recipe, maxNorm, target, chip,
-                                            fuse)));
+            return take(
+                d.ir(phase, request(batch, seq, gradients, train, recipe,
+                                    maxNorm, target, chip, fuse)));
           },
           py::arg("phase"), py::arg("batch"), py::arg("seq"),
           py::arg("gradients"), py::arg("train"), py::arg("recipe"),
@@ -259,9 +259,9 @@ PYBIND11_MODULE(_mstream, m) {
             std::string bytes;
             {
               py::gil_scoped_release release;
-              bytes = take(d.compile(request(batch, seq, gradients, train,
-                                             recipe, maxNorm, target, chip,
-                                             fuse)));
+              bytes =
+                  take(d.compile(request(batch, seq, gradients, train, recipe,
+                                         maxNorm, target, chip, fuse)));
             }
             return py::bytes(bytes);
           },

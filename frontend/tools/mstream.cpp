@@ -118,11 +118,12 @@ cl::opt<std::string> compileTo(
              "(needs --target) or llvm (host LLVM IR, needs --target)"),
     cl::value_desc("phase"), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
-cl::opt<std::string> dumpIrDir(
-    "dump-ir-dir",
-    cl::desc("Also write the IR after every phase that runs to "
-             "DIR/NN-phase.mlir (NN-llvm.ll for the host LLVM IR)"),
-    cl::value_desc("dir"), cl::sub(compileCommand), cl::cat(mstreamCategory));
+cl::opt<std::string>
+    dumpIrDir("dump-ir-dir",
+              cl::desc("Also write the IR after every phase that runs to "
+                       "DIR/NN-phase.mlir (NN-llvm.ll for the host LLVM IR)"),
+              cl::value_desc("dir"), cl::sub(compileCommand),
+              cl::cat(mstreamCategory));
 
 cl::opt<bool> printFusionReport(
     "print-fusion-report",
@@ -175,12 +176,10 @@ void dumpPhase(mstream::Phase phase, llvm::StringRef extension,
                llvm::function_ref<void(llvm::raw_ostream &)> print) {
   unsigned index = static_cast<unsigned>(phase);
   llvm::SmallString<128> path(dumpIrDir);
-  llvm::sys::path::append(path, llvm::formatv("{0}{1}-{2}.{3}",
-                                              index + 1 < 10 ? "0" : "",
-                                              index + 1,
-                                              mstream::phaseNames()[index],
-                                              extension)
-                                    .str());
+  llvm::sys::path::append(
+      path, llvm::formatv("{0}{1}-{2}.{3}", index + 1 < 10 ? "0" : "",
+                          index + 1, mstream::phaseNames()[index], extension)
+                .str());
   std::error_code error;
   llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_Text);
   if (error) {

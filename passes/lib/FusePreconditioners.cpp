@@ -24,8 +24,7 @@ namespace {
 
 /// The ops whose lowering iterates per-token matrices.
 bool isPreconditioner(Operation *op) {
-  return isa<MuonOp, OrthoOp, ShampooOp, SoapOp, NewtonSchulzOp, InvSqrtOp>(
-      op);
+  return isa<MuonOp, OrthoOp, ShampooOp, SoapOp, NewtonSchulzOp, InvSqrtOp>(op);
 }
 
 struct FusePreconditionersPass
@@ -40,10 +39,9 @@ struct FusePreconditionersPass
       auto input = cast<RankedTensorType>(op->getOperand(0).getType());
       // newton_schulz / inv_sqrt: every axis before the trailing matrix is
       // a token axis. Step ops: [batch, seq] of the stream.
-      ArrayRef<int64_t> tokens =
-          isa<NewtonSchulzOp, InvSqrtOp>(op)
-              ? input.getShape().drop_back(2)
-              : streamTokens(op->getOperand(0));
+      ArrayRef<int64_t> tokens = isa<NewtonSchulzOp, InvSqrtOp>(op)
+                                     ? input.getShape().drop_back(2)
+                                     : streamTokens(op->getOperand(0));
       if (tokens.empty())
         continue;
       (void)fuseIntoRegion({op}, regionName(op), tokens);

@@ -64,9 +64,8 @@ void mstream::printFusionReport(ModuleOp module, llvm::raw_ostream &os) {
     os << "fusion report: @" << func.getSymName() << ", " << regions.size()
        << " fused kernels (GEMMs, attention and the weight optimizers are "
           "not listed)\n";
-    os << llvm::format("  %-28s %-10s %5s %12s %12s %14s\n", "kernel",
-                       "tokens", "ops", "read B/tok", "write B/tok",
-                       "unfused B/tok");
+    os << llvm::format("  %-28s %-10s %5s %12s %12s %14s\n", "kernel", "tokens",
+                       "ops", "read B/tok", "write B/tok", "unfused B/tok");
     int64_t fusedTotal = 0, unfusedTotal = 0;
     for (FusedOp op : regions) {
       size_t dims = op.getTokens().size();
@@ -81,12 +80,11 @@ void mstream::printFusionReport(ModuleOp module, llvm::raw_ostream &os) {
       std::string tokens;
       for (auto [i, size] : llvm::enumerate(op.getTokens()))
         tokens += (i ? "x" : "") + std::to_string(size);
-      os << llvm::format("  %-28s %-10s %5lld %12lld %12lld %14lld\n",
-                         op.getName().str().c_str(), tokens.c_str(),
-                         static_cast<long long>(kernels),
-                         static_cast<long long>(read),
-                         static_cast<long long>(written),
-                         static_cast<long long>(unfused));
+      os << llvm::format(
+          "  %-28s %-10s %5lld %12lld %12lld %14lld\n",
+          op.getName().str().c_str(), tokens.c_str(),
+          static_cast<long long>(kernels), static_cast<long long>(read),
+          static_cast<long long>(written), static_cast<long long>(unfused));
       fusedTotal += read + written;
       unfusedTotal += unfused;
     }

@@ -15,3 +15,8 @@ config.environment["PATH"] = os.pathsep.join(
     [config.mstream_tools_dir, config.llvm_tools_dir, os.environ.get("PATH", "")]
 )
 config.substitutions.append(("%examples", os.path.join(config.mstream_src_root, "examples")))
+# mlir-runner's printing helpers, for tests that run lowered code.
+config.substitutions.append(
+    ("%mlir_c_runner_utils",
+     os.path.join(config.llvm_tools_dir, "..", "lib", "libmlir_c_runner_utils.so"))
+)

@@ -67,6 +67,8 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
     // the large ones on the runtime's threads.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   }
+  // exp and erf as code the loop vectorizer widens, not libm calls.
+  pm.addPass(createApproximateMath());
   pm.addPass(createRecordEntryShapes());
   pm.addPass(createOutlineLoopNests());
 

@@ -1,8 +1,16 @@
 // The whole CPU pipeline on a two-layer TMMFormer: only the LLVM dialect is
 // left, every GEMM calls the runtime's BLAS entry, every loop nest is its own
 // internal noinline function (named "loop" here: the input has no location
-// names), and both entry points get packed wrappers.
+// names), and both entry points get packed wrappers. exp (softmax) and erf
+// (GELU) are inline polynomials, not libm calls, and no fma or floor is
+// left for the baseline CPU to call libm for (mstream-approximate-math).
 // RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s
+// RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s --check-prefix=MATH
+
+// MATH-NOT: llvm.intr.exp
+// MATH-NOT: @erff
+// MATH-NOT: llvm.intr.fma
+// MATH-NOT: llvm.intr.floor
 
 // CHECK-NOT: mstream.tmm
 // CHECK-NOT: linalg.

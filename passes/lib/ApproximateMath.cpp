@@ -24,29 +24,13 @@ bool isApproximated(StringRef name) {
          name == math::ErfOp::getOperationName();
 }
 
-bool isF32(Value value) { return value.getType().isF32(); }
-
-/// a * b + c as two roundings: SSE2 has no fused multiply-add.
-struct FmaToMultiplyAdd : OpRewritePattern<math::FmaOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(math::FmaOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!isF32(op.getResult()))
-      return failure();
-    Location loc = op.getLoc();
-    Value product = arith::MulFOp::create(rewriter, loc, op.getA(), op.getB());
-    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, product, op.getC());
-    return success();
-  }
-};
-
 /// floor(x) through a truncating conversion, which SSE2 has.
 struct FloorByTruncation : OpRewritePattern<math::FloorOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(math::FloorOp op,
                                 PatternRewriter &rewriter) const override {
     Value x = op.getOperand();
-    if (!isF32(x))
+    if (!x.getType().isF32())
       return failure();
     Location loc = op.getLoc();
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
@@ -79,7 +63,9 @@ struct ApproximateMathPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(patterns, isApproximated);
-    patterns.add<FmaToMultiplyAdd, FloorByTruncation>(&getContext());
+    // SSE2 has no fused multiply-add: a multiply and an add.
+    math::populateExpansionPatterns(patterns, {"fma"});
+    patterns.add<FloorByTruncation>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

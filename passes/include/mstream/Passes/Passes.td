@@ -405,8 +405,8 @@ def ApproximateMath : Pass<"mstream-approximate-math", "::mlir::ModuleOp"> {
     The host code is built for a baseline CPU (x86-64: SSE2), which has
     neither a fused multiply-add nor a rounding instruction, so LLVM would
     make `math.fma` and `math.floor` calls to `fmaf` and `floorf` again.
-    Each f32 `math.fma` becomes a multiply and an add, and each f32
-    `math.floor` the exact truncation `t = float(int(x))`, minus 1 where
+    Each `math.fma` becomes a multiply and an add (MLIR's math expansion),
+    and each f32 `math.floor` the exact truncation `t = float(int(x))`, minus 1 where
     `x < t`, kept as `x` from |x| >= 2^23 on (already integral, infinite or
     NaN) and given x's sign. Other math ops and types are left as they are.
   }];

@@ -3,12 +3,16 @@ order, for every variant, forward, gradients and training steps.
 
 Fusion changes only summation order: a token-sum (the cotangent of a raw
 scalar or a LayerNorm gain) is accumulated token by token instead of in one
-reduction. Forward values are computed by the same per-token formulas.
-Tolerances: loss and logits within 1e-6 relative (observed: identical);
-gradients and trained weights as in test_grads_reference.py, 1e-4 of the
-tensor's largest magnitude plus 1e-7, because raw-scalar gradients are sums
-of thousands of nearly cancelling terms whose float32 rounding depends on
-the order.
+reduction. Forward values are computed by the same per-token formulas, but
+LLVM vectorises a formula's `reassoc` reductions (LayerNorm means, row
+sums) depending on its surroundings, so the two builds can add a row's
+float32 terms in different orders. Tolerances: loss and logits within 1e-5
+relative (observed: up to 1.5e-6 of the largest logit, muon and ortho);
+gradients as in test_grads_reference.py, 1e-4 of the tensor's largest
+magnitude plus 1e-7, because raw-scalar gradients are sums of thousands of
+nearly cancelling terms whose float32 rounding depends on the order;
+trained weights the same plus what AdamW makes of those differences
+(test_fused_training_matches_unfused).
 """
 
 import json
@@ -64,8 +68,8 @@ def test_fused_matches_unfused(name, mstream_bin, workdir):
                                            f"fusion-{name}-true", inputs, "--fuse=true")
     loss0, logits0, grads0 = compile_and_eval(mstream_bin, workdir, config_path,
                                               f"fusion-{name}-false", inputs, "--fuse=false")
-    assert loss == pytest.approx(loss0, rel=1e-6)
-    np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-6 * np.abs(logits0).max())
+    assert loss == pytest.approx(loss0, rel=1e-5)
+    np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-5 * np.abs(logits0).max())
     assert list(grads) == list(grads0)
     for param in grads0:
         close(grads[param], grads0[param], param)
@@ -126,19 +130,50 @@ def test_emulating_gpu_kernels_needs_cpu(mstream_bin, workdir):
     assert "emulating the GPU kernels needs the cpu target" in result.stderr
 
 
+# AdamW's eps (SPEC.md §5.2) and a bound on how much its step
+# m_hat / (sqrt(v_hat) + eps) moves per unit relative change of one of its
+# gradients over the first steps: at most 1.7 with betas (0.9, 0.95),
+# taken twice; the step itself stays below 2 in size.
+ADAM_EPS, ADAM_SENSITIVITY = 1e-8, 4.0
+
+
 @pytest.mark.parametrize("name", ["tmm", "muon", "soap"])
 def test_fused_training_matches_unfused(name):
+    """Three train steps of both builds from the same weights: losses within
+    1e-5 relative; trained weights within close()'s 1e-4 of the largest
+    plus what the optimizer makes of the step's gradients, which differ by
+    rounding. AdamW normalises each element's gradient, so an element whose
+    gradient is near zero (6e-8 against a largest 0.06 and eps 1e-8 in
+    muon's pos_emb) turns a rounding difference into a different step: the
+    allowance is lr times the sensitivity times that element's relative
+    gradient difference, per step, at most lr times the sensitivity. The
+    difference is measured at the same weights (the unfused run's, loaded
+    into a third, fused instance), so a wrong update in one step does not
+    widen the allowance of the next. Checked 2026-12-03 on muon: the
+    allowance passes the base tolerance for at most 4% of a matrix's or
+    embedding's elements, and a 1% larger lr in the fused run fails every
+    tensor."""
     model = mstream.Model.from_config(ONE_LAYER[name])
     runs = [model.compile(batch=BATCH, seq=SEQ, fuse=fuse).init(seed=7) for fuse in (True, False)]
+    probe = model.compile(batch=BATCH, seq=SEQ, fuse=True, train=False)
     rng = np.random.default_rng(3)
+    lr = 1e-2
+    allowance = {}
     for step in range(3):
         tokens = rng.integers(0, ONE_LAYER[name]["vocab_size"], (BATCH, SEQ)).astype(np.int32)
         targets = np.roll(tokens, -1, axis=1)
-        fused, unfused = (r.train_step(tokens, targets, 1e-2) for r in runs)
+        probe.load_state_dict(runs[1].state_dict())
+        (_, grads), (_, grads0) = (r.grads(tokens, targets) for r in (probe, runs[1]))
+        for param, g0 in grads0.items():
+            relative = np.abs(grads[param] - g0) / (np.abs(g0) + ADAM_EPS)
+            allowance[param] = allowance.get(param, 0) + lr * ADAM_SENSITIVITY * np.minimum(
+                relative, 1)
+        fused, unfused = (r.train_step(tokens, targets, lr) for r in runs)
         assert fused["loss"] == pytest.approx(unfused["loss"], rel=1e-5), step
     after, after0 = (r.state_dict() for r in runs)
-    for param in after0:
-        close(after[param], after0[param], param)
+    for param, value0 in after0.items():
+        excess = np.abs(after[param] - value0) - allowance[param]
+        assert excess.max() <= RTOL * np.abs(value0).max() + ATOL, param
 
 
 def test_fused_ir_and_report(mstream_bin, workdir):

@@ -71,6 +71,8 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createApproximateMath());
   pm.addPass(createRecordEntryShapes());
   pm.addPass(createOutlineLoopNests());
+  // Per-token temporaries in the token functions' frames, not the heap.
+  pm.addPass(createTokenBuffersToStack());
 
   // -> LLVM dialect.
   buildLoopsToControlFlow(pm);

@@ -4,8 +4,18 @@
 // names), and both entry points get packed wrappers. exp (softmax) and erf
 // (GELU) are inline polynomials, not libm calls, and no fma or floor is
 // left for the baseline CPU to call libm for (mstream-approximate-math).
+// A backward region's per-token temporaries are slots of its token
+// function's frame, not a malloc and a free per token
+// (mstream-token-buffers-to-stack).
 // RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s
 // RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s --check-prefix=MATH
+// RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 --train | mstream-opt --mstream-cpu-pipeline | FileCheck %s --check-prefix=STACK
+
+// STACK: llvm.func internal @train_step.layers.1.mlp.grad({{.*}}) attributes {mstream.token_range
+// STACK-NOT: llvm.call @malloc
+// STACK-COUNT-29: llvm.alloca
+// STACK-NOT: llvm.call @malloc
+// STACK: llvm.return
 
 // MATH-NOT: llvm.intr.exp
 // MATH-NOT: @erff

@@ -434,6 +434,27 @@ def FreeAfterLastUse : Pass<"mstream-free-after-last-use", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def TokenBuffersToStack : Pass<"mstream-token-buffers-to-stack", "::mlir::ModuleOp"> {
+  let summary = "Place each token-range function's per-token buffers in its stack frame";
+  let description = [{
+    Runs after mstream-outline-loop-nests. In a function marked
+    `mstream.token_range`, which runs its tokens one after another on one
+    thread, a statically shaped `memref.alloc` that a `memref.dealloc` in
+    the same block frees, with no alias outliving that block (the test of
+    mstream-free-after-last-use), becomes a `memref.alloca` at the
+    function's entry and its dealloc goes: every token, and every
+    iteration of a loop inside, reuses the same slot of the frame instead
+    of a malloc and a free. Buffers are taken in order until they would
+    exceed `max-bytes` in one function; the rest stay on the heap, so a
+    frame stays far below a thread's stack.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"262144",
+           "Largest total of a function's buffers placed in its frame">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def OutlineLoopNests : Pass<"mstream-outline-loop-nests", "::mlir::ModuleOp"> {
   let summary = "Move each top-level loop nest of a function into its own function";
   let description = [{

@@ -110,6 +110,25 @@ TEST(SgemmTest, SelfProductsThatAreNotSymmetricUseTheGemm) {
   expectNear(D, expected);
 }
 
+TEST(SgemmTest, AlmostSymmetricMatricesUseTheGemm) {
+  // The symmetry check walks the lower triangle in tiles; one entry out of
+  // place inside a tile, at a 105 x 105 matrix's last row or next to its
+  // diagonal must send S S to the GEMM (ssyrk would compute S Sᵀ, off by
+  // about 1 in that row and column).
+  const int64_t n = 105, ld = n + 2;
+  for (auto [i, j] : {std::pair<int64_t, int64_t>{50, 13}, {104, 60}, {3, 1}}) {
+    std::vector<float> S = symmetrised(random(n, ld, 22), n, ld);
+    S[i * ld + j] += 1.0f;
+    std::vector<float> C(n * ld, 0.0f);
+    auto expected = reference(false, false, n, n, n, S, ld, S, ld, C, ld);
+    SCOPED_TRACE(testing::Message() << "entry (" << i << ", " << j << ")");
+    mstream_sgemm(1, 0, 0, n, n, n, address(S.data()), ld, 0, address(S.data()),
+                  ld, 0, address(C.data()), ld, 0, /*accumulate=*/1);
+    expectNear(C, expected);
+  }
+  expectSquareOfSymmetric(n, 23, /*accumulate=*/true);
+}
+
 TEST(SgemmTest, BatchedGramsWithStrides) {
   const int64_t batch = 3, m = 8, k = 12;
   std::vector<float> A = random(batch * m, k, 6);

@@ -1,6 +1,7 @@
 //===- Artifact.cpp - the compiled-model file format ----------------------===//
 
 #include "mstream/Runtime/Artifact.h"
+#include "mstream/Runtime/HostIsa.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -133,8 +134,9 @@ uint64_t fnv1a(absl::string_view bytes) {
 } // namespace
 
 std::string serializeManifest(const Manifest &m) {
-  std::string out = absl::StrCat("compiler ", m.compilerVersion, "\n",
-                                 "target ", m.target, "\n");
+  std::string out =
+      absl::StrCat("compiler ", m.compilerVersion, "\n", "target ", m.target,
+                   "\n", "host_isa ", m.hostIsa, "\n");
   for (const auto &[key, value] : m.model)
     absl::StrAppend(&out, "model ", key, " ", value, "\n");
   for (const auto &[key, value] : m.optimizer)
@@ -174,6 +176,8 @@ absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
       m.compilerVersion = std::string(f[1]);
     } else if (kind == "target" && f.size() == 2) {
       m.target = std::string(f[1]);
+    } else if (kind == "host_isa" && f.size() == 2) {
+      m.hostIsa = std::string(f[1]);
     } else if (kind == "model" && f.size() == 3) {
       m.model.emplace_back(std::string(f[1]), std::string(f[2]));
     } else if (kind == "optimizer" && f.size() == 3) {
@@ -261,6 +265,8 @@ absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
     return fail(absl::StrCat("compiled for target ", parsed->target,
                              " but this runtime executes ", hostTarget(),
                              " and ", cudaTarget("sm_XX")));
+  if (std::string problem = hostIsaProblem(parsed->hostIsa); !problem.empty())
+    return absl::FailedPreconditionError(absl::StrCat(path, ": ", problem));
   return ArtifactContents{std::move(*parsed),
                           std::string(bytes.substr(objectAt + 8, objectSize))};
 }

@@ -1,6 +1,7 @@
 //===- ArtifactTest.cpp - the artifact container and manifest -------------===//
 
 #include "mstream/Runtime/Artifact.h"
+#include "mstream/Runtime/HostIsa.h"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +40,7 @@ TEST(ArtifactTest, RoundTrip) {
   EXPECT_EQ(back->object, "OBJECT");
   EXPECT_EQ(back->manifest.modelValue("variant"), "adamw");
   EXPECT_EQ(back->manifest.batch, 2);
+  EXPECT_EQ(back->manifest.hostIsa, "portable");
   ASSERT_EQ(back->manifest.params.size(), m.params.size());
   for (size_t i = 0; i < m.params.size(); ++i) {
     EXPECT_EQ(back->manifest.params[i].name, m.params[i].name);
@@ -70,6 +72,22 @@ TEST(ArtifactTest, DetectsDamage) {
             std::string::npos);
   EXPECT_NE(message(parseArtifact("MSTREAMA", "a")).find("truncated"),
             std::string::npos);
+}
+
+TEST(ArtifactTest, HostCodeForAnotherInstructionSetIsRefused) {
+  Manifest m = sampleManifest();
+  m.hostIsa = "avx1024";
+  absl::StatusOr<ArtifactContents> parsed =
+      parseArtifact(serializeArtifact(m, "OBJECT"), "a.mstream");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(parsed.status().message().find(
+                "a.mstream: its host code is built for 'avx1024'"),
+            std::string::npos)
+      << parsed.status();
+  // What this CPU runs loads.
+  m.hostIsa = bestHostIsa();
+  EXPECT_TRUE(parseArtifact(serializeArtifact(m, "OBJECT"), "a").ok());
 }
 
 TEST(ArtifactTest, CorruptManifestLineIsNamed) {

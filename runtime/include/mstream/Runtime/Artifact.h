@@ -50,6 +50,8 @@ struct EntrySpec {
 struct Manifest {
   std::string compilerVersion;
   std::string target;
+  /// The instruction set of the host code (HostIsa.h).
+  std::string hostIsa = "portable";
   /// The model definition's keys and values, in order.
   std::vector<std::pair<std::string, std::string>> model;
   /// The weight optimizer's compile-time settings (recipe, max_norm) when
@@ -78,7 +80,8 @@ struct ArtifactContents {
   std::string object;
 };
 
-/// Checks magic, format, sizes, checksum and version stamps.
+/// Checks magic, format, sizes, checksum and version stamps, and that this
+/// CPU runs the host code's instruction set.
 absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
                                                const std::string &path);
 

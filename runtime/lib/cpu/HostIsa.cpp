@@ -1,0 +1,70 @@
+//===- HostIsa.cpp - the instruction sets host code is built for ---------===//
+
+#include "mstream/Runtime/HostIsa.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#include <algorithm>
+
+namespace mstream::rt {
+
+namespace {
+
+/// What a CPU needs for `isa`'s code, or "" for none; isa is one of
+/// hostIsas().
+const char *missing(absl::string_view isa, const CpuFeatures &features) {
+  if (isa == "portable")
+    return "";
+  if (!features.avx2 || !features.fma)
+    return "AVX2 and FMA";
+  if (isa == "avx512" && !features.avx512)
+    return "AVX-512 F, BW, DQ and VL";
+  return "";
+}
+
+} // namespace
+
+const std::vector<std::string> &hostIsas() {
+#if defined(__x86_64__)
+  static const std::vector<std::string> isas = {"portable", "avx2", "avx512"};
+#else
+  static const std::vector<std::string> isas = {"portable"};
+#endif
+  return isas;
+}
+
+std::string bestHostIsa(const CpuFeatures &features) {
+  const std::vector<std::string> &isas = hostIsas();
+  auto best = std::find_if(isas.rbegin(), isas.rend(), [&](const auto &isa) {
+    return *missing(isa, features) == '\0';
+  });
+  return *best;
+}
+
+absl::StatusOr<std::string> resolveHostIsa(absl::string_view name) {
+  if (name == "native")
+    return bestHostIsa();
+  const std::vector<std::string> &isas = hostIsas();
+  if (std::find(isas.begin(), isas.end(), name) == isas.end())
+    return absl::InvalidArgumentError(absl::StrCat("unknown host CPU '", name,
+                                                   "'; expected native or ",
+                                                   absl::StrJoin(isas, ", ")));
+  return std::string(name);
+}
+
+std::string hostIsaProblem(absl::string_view isa, const CpuFeatures &features) {
+  const std::vector<std::string> &isas = hostIsas();
+  if (std::find(isas.begin(), isas.end(), isa) == isas.end())
+    return absl::StrCat("its host code is built for '", isa,
+                        "', which this runtime does not know (it runs ",
+                        absl::StrJoin(isas, ", "), ")");
+  if (const char *needs = missing(isa, features); *needs)
+    return absl::StrCat("its host code is built for ", isa, ", which needs ",
+                        needs,
+                        ", and this CPU lacks them; recompile with "
+                        "--host-cpu=portable (Python: host_cpu=\"portable\")");
+  return "";
+}
+
+} // namespace mstream::rt

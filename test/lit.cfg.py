@@ -1,5 +1,6 @@
 # lit configuration of mstream's FileCheck tests.
 import os
+import platform
 
 import lit.formats
 
@@ -9,6 +10,10 @@ config.suffixes = [".mlir", ".test"]
 config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.mstream_obj_root, "test")
+
+# Tests of x86-64's host instruction sets (--host-cpu) need that machine.
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")
 
 # mstream's tools first, then FileCheck, not and split-file from LLVM.
 config.environment["PATH"] = os.pathsep.join(

@@ -5,6 +5,7 @@
 #include "mstream/Frontend/ParamTable.h"
 #include "mstream/Passes/Passes.h"
 #include "mstream/Runtime/Artifact.h"
+#include "mstream/Runtime/HostIsa.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -168,9 +169,26 @@ llvm::Expected<std::string> mstream::extractCubin(ModuleOp module) {
   return object.getObject().str();
 }
 
-/// The host target machine, for a baseline CPU of the host's architecture so
-/// that an artifact runs on any machine of that architecture.
-static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
+/// The LLVM target features of a host instruction set (HostIsa.h), no more
+/// than the runtime checks for before it loads the code (hostIsaProblem).
+static llvm::Expected<std::string> targetFeatures(llvm::StringRef hostCpu) {
+  absl::StatusOr<std::string> isa = mstream::rt::resolveHostIsa(hostCpu.str());
+  if (!isa.ok())
+    return llvm::createStringError(std::string(isa.status().message()));
+  if (*isa == "avx2")
+    return std::string("+avx2,+fma");
+  if (*isa == "avx512")
+    return std::string("+avx2,+fma,+avx512f,+avx512bw,+avx512dq,+avx512vl");
+  return std::string();
+}
+
+/// The host target machine for a generic CPU of the host's architecture
+/// with `hostCpu`'s instruction set.
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+hostMachine(llvm::StringRef hostCpu) {
+  llvm::Expected<std::string> features = targetFeatures(hostCpu);
+  if (!features)
+    return features.takeError();
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
@@ -181,7 +199,7 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
     return llvm::createStringError("no host target: " + error);
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, "generic", "", options, llvm::Reloc::PIC_));
+      triple, "generic", *features, options, llvm::Reloc::PIC_));
   if (!machine)
     return llvm::createStringError("cannot create the host target machine");
   return machine;
@@ -219,7 +237,8 @@ static void makeAllocasStatic(llvm::Function &function) {
 }
 
 llvm::Expected<std::unique_ptr<llvm::Module>>
-mstream::translateHostCode(ModuleOp module, llvm::LLVMContext &context) {
+mstream::translateHostCode(ModuleOp module, llvm::LLVMContext &context,
+                           llvm::StringRef hostCpu) {
   // All translations: a cuda module embeds its cubin through the GPU
   // dialect's (gpu.binary, gpu.launch_func).
   DialectRegistry registry;
@@ -231,7 +250,7 @@ mstream::translateHostCode(ModuleOp module, llvm::LLVMContext &context) {
     return llvm::createStringError("translation to LLVM IR failed");
   for (llvm::Function &function : *llvmModule)
     makeAllocasStatic(function);
-  auto machine = hostMachine();
+  auto machine = hostMachine(hostCpu);
   if (!machine)
     return machine.takeError();
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
@@ -251,8 +270,9 @@ struct TempFile {
   }
 };
 
-llvm::Expected<std::string> mstream::linkSharedObject(llvm::Module &module) {
-  auto machine = hostMachine();
+llvm::Expected<std::string> mstream::linkSharedObject(llvm::Module &module,
+                                                      llvm::StringRef hostCpu) {
+  auto machine = hostMachine(hostCpu);
   if (!machine)
     return machine.takeError();
   TempFile object, library;
@@ -373,6 +393,10 @@ mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
                          const CompileRequest &request,
                          llvm::function_ref<void(Phase, ModuleOp)> observe,
                          llvm::function_ref<void(llvm::Module &)> observeLlvm) {
+  // Resolved before the phases, so that a bad name costs no compile time.
+  absl::StatusOr<std::string> isa = rt::resolveHostIsa(request.hostCpu);
+  if (!isa.ok())
+    return llvm::createStringError(std::string(isa.status().message()));
   StepShape shape{request.batch, request.seq};
   auto module = importModel(context, parsed, shape);
   if (!module)
@@ -389,13 +413,14 @@ mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
           }))
     return std::move(error);
   llvm::LLVMContext llvmContext;
-  auto llvmModule = translateHostCode(**module, llvmContext);
+  auto llvmModule = translateHostCode(**module, llvmContext, *isa);
   if (!llvmModule)
     return llvmModule.takeError();
   if (observeLlvm)
     observeLlvm(**llvmModule);
-  auto object = linkSharedObject(**llvmModule);
+  auto object = linkSharedObject(**llvmModule, *isa);
   if (!object)
     return object.takeError();
+  manifest->hostIsa = *isa;
   return rt::serializeArtifact(*manifest, *object);
 }

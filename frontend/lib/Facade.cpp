@@ -78,7 +78,8 @@ ModelDefinition::ir(const std::string &phase,
     llvm::raw_string_ostream out(text);
     if (*stage == Phase::Llvm) {
       llvm::LLVMContext llvmContext;
-      auto llvmModule = translateHostCode(**module, llvmContext);
+      auto llvmModule =
+          translateHostCode(**module, llvmContext, request.hostCpu);
       if (!llvmModule)
         return llvmModule.takeError();
       out << **llvmModule;

@@ -123,7 +123,7 @@ py::list describeParams(const std::vector<ParamSpec> &table) {
 CompileRequest request(int64_t batch, int64_t seq, bool gradients, bool train,
                        const std::string &recipe, double maxNorm,
                        const std::string &target, const std::string &chip,
-                       bool fuse) {
+                       bool fuse, const std::string &hostCpu) {
   CompileRequest request;
   request.target = target;
   request.chip = chip;
@@ -133,6 +133,7 @@ CompileRequest request(int64_t batch, int64_t seq, bool gradients, bool train,
   request.train = train;
   request.optimizer = {recipe, maxNorm};
   request.fuse = fuse;
+  request.hostCpu = hostCpu;
   return request;
 }
 
@@ -241,34 +242,35 @@ PYBIND11_MODULE(_mstream, m) {
           [](const ModelDefinition &d, const std::string &phase, int64_t batch,
              int64_t seq, bool gradients, bool train, const std::string &recipe,
              double maxNorm, const std::string &target, const std::string &chip,
-             bool fuse) {
+             bool fuse, const std::string &hostCpu) {
             return take(
                 d.ir(phase, request(batch, seq, gradients, train, recipe,
-                                    maxNorm, target, chip, fuse)));
+                                    maxNorm, target, chip, fuse, hostCpu)));
           },
           py::arg("phase"), py::arg("batch"), py::arg("seq"),
           py::arg("gradients"), py::arg("train"), py::arg("recipe"),
           py::arg("max_norm"), py::arg("target") = "cpu",
-          py::arg("chip") = "sm_90", py::arg("fuse") = true)
+          py::arg("chip") = "sm_90", py::arg("fuse") = true,
+          py::arg("host_cpu") = "portable")
       .def(
           "compile",
           [](const ModelDefinition &d, int64_t batch, int64_t seq,
              bool gradients, bool train, const std::string &recipe,
              double maxNorm, const std::string &target, const std::string &chip,
-             bool fuse) {
+             bool fuse, const std::string &hostCpu) {
             std::string bytes;
             {
               py::gil_scoped_release release;
-              bytes =
-                  take(d.compile(request(batch, seq, gradients, train, recipe,
-                                         maxNorm, target, chip, fuse)));
+              bytes = take(
+                  d.compile(request(batch, seq, gradients, train, recipe,
+                                    maxNorm, target, chip, fuse, hostCpu)));
             }
             return py::bytes(bytes);
           },
           py::arg("batch"), py::arg("seq"), py::arg("gradients"),
           py::arg("train"), py::arg("recipe"), py::arg("max_norm"),
           py::arg("target") = "cpu", py::arg("chip") = "sm_90",
-          py::arg("fuse") = true);
+          py::arg("fuse") = true, py::arg("host_cpu") = "portable");
 
   py::class_<Tensors>(m, "Tensors")
       .def(py::init([](const py::list &arrays, const std::string &what) {

@@ -12,6 +12,7 @@
 #include "mstream/Frontend/ParamTable.h"
 #include "mstream/Passes/Passes.h"
 #include "mstream/Runtime/Cli.h"
+#include "mstream/Runtime/HostIsa.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
@@ -137,6 +138,13 @@ cl::opt<bool>
                   "one per-token kernel, forward and backward (default on)"),
          cl::init(true), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
+cl::opt<std::string> hostCpu(
+    "host-cpu",
+    cl::desc("The host code's instruction set: portable (default: any "
+             "machine of this architecture), native (this CPU's newest), "
+             "avx2 or avx512"),
+    cl::init("portable"), cl::sub(compileCommand), cl::cat(mstreamCategory));
+
 cl::opt<bool> emulateGpuKernels(
     "emulate-gpu-kernels",
     cl::desc("With --target=cpu: lower the fused regions as --target=cuda "
@@ -237,6 +245,9 @@ int runCompile() {
     return fail(llvm::toString(want.takeError()));
   if (recipe != "hybrid" && recipe != "adamw")
     return fail("--recipe must be hybrid or adamw, got '" + recipe + "'");
+  if (absl::StatusOr<std::string> isa = mstream::rt::resolveHostIsa(hostCpu);
+      !isa.ok())
+    return fail("--host-cpu: " + std::string(isa.status().message()));
   if (!dumpIrDir.empty())
     if (std::error_code error = llvm::sys::fs::create_directories(dumpIrDir))
       return fail("cannot create '" + dumpIrDir + "': " + error.message());
@@ -254,6 +265,7 @@ int runCompile() {
   request.optimizer = {recipe, maxNorm};
   request.fuse = fuse;
   request.emulateGpuKernels = emulateGpuKernels;
+  request.hostCpu = hostCpu;
 
   mlir::OpPrintingFlags flags;
   flags.enableDebugInfo(printLocations);
@@ -295,7 +307,8 @@ int runCompile() {
   }
   if (want->phase == Phase::Llvm) {
     llvm::LLVMContext llvmContext;
-    auto llvmModule = mstream::translateHostCode(**module, llvmContext);
+    auto llvmModule =
+        mstream::translateHostCode(**module, llvmContext, request.hostCpu);
     if (!llvmModule)
       return fail(llvm::toString(llvmModule.takeError()));
     observeLlvm(**llvmModule);

@@ -103,7 +103,10 @@ loadProgram(const std::string &model, const CompileRequest &request,
     return Program::load(model);
   if (absl::Status status = needsCompiler(model, hooks); !status.ok())
     return status;
-  absl::StatusOr<std::string> artifact = hooks->compile(model, request);
+  // The artifact runs here and is deleted: its host code is for this CPU.
+  CompileRequest here = request;
+  here.hostCpu = "native";
+  absl::StatusOr<std::string> artifact = hooks->compile(model, here);
   if (!artifact.ok())
     return artifact.status();
   std::string path =

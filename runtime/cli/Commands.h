@@ -16,7 +16,7 @@ absl::StatusOr<bool> isArtifact(const std::string &path);
 absl::Status needsCompiler(const std::string &path, const CompilerHooks *hooks);
 
 /// Loads `model` as an artifact, or compiles a definition as `request`
-/// says first.
+/// says first, with host code for this CPU (it runs only here).
 absl::StatusOr<std::unique_ptr<Program>>
 loadProgram(const std::string &model, const CompileRequest &request,
             const CompilerHooks *hooks);

@@ -103,7 +103,7 @@ class Model:
         return list(_mstream.Definition.phases())
 
     def ir(self, phase="imported", batch=1, seq=0, recipe="hybrid", max_norm=1.0,
-           target="cpu", chip="sm_90", fuse=True):
+           target="cpu", chip="sm_90", fuse=True, host_cpu="native"):
         """The module at `phase` as text: "imported" (the mstream dialect:
         forward and loss), "fused" (each substep and per-token matrix
         iteration in an mstream.fused region; fuse=False or target="cuda"
@@ -111,24 +111,28 @@ class Model:
         with the backward regions),
         "lowered" (LLVM dialect after the target's pipeline, with train_step;
         for target="cuda" the kernels are in an embedded cubin) or "llvm"
-        (optimised host LLVM IR). seq=0 means max_seq_len."""
+        (optimised host LLVM IR, for `host_cpu` as compile() takes it).
+        seq=0 means max_seq_len."""
         return self._definition.ir(phase, batch, seq, False, phase != "imported",
-                                   recipe, max_norm, target, chip, fuse)
+                                   recipe, max_norm, target, chip, fuse, host_cpu)
 
     def compile(self, target="cpu", batch=1, seq=0, precision="fp32", train=True,
-                recipe="hybrid", max_norm=1.0, chip="sm_90", fuse=True):
+                recipe="hybrid", max_norm=1.0, chip="sm_90", fuse=True, host_cpu="native"):
         """Compiles to a CompiledModel for one step shape [batch, seq].
         target="cuda" builds GPU kernels for `chip` (sm_80 or sm_90) and
         needs a CUDA device to load. With train=True the artifact has
         train_step (gradients, clipping at max_norm, the recipe's
         optimizers: "hybrid" or "adamw"). fuse=False compiles the unfused
-        graph (the same math, one kernel per op)."""
+        graph (the same math, one kernel per op). host_cpu: the instruction
+        set of the generated host code; "native" (this CPU's newest: it
+        runs here), "portable" (the architecture's baseline, as `mstream
+        compile` builds by default), or "avx2" / "avx512" on x86-64."""
         if precision != "fp32":
             raise Error(f"precision '{precision}': mstream computes in fp32 for now")
         options = dict(batch=batch, seq=seq, recipe=recipe, max_norm=max_norm, fuse=fuse,
-                       target=target, chip=chip)
+                       target=target, chip=chip, host_cpu=host_cpu)
         raw = self._definition.compile(batch, seq, False, train, recipe, max_norm,
-                                       target, chip, fuse)
+                                       target, chip, fuse, host_cpu)
         return CompiledModel(self, _mstream.Program.from_bytes(raw, "<compiled>"), options)
 
 
@@ -230,7 +234,7 @@ class CompiledModel:
             o = self._options
             raw = self.model._definition.compile(o["batch"], o["seq"], True, False,
                                                  o["recipe"], o["max_norm"], o["target"],
-                                                 o["chip"], o["fuse"])
+                                                 o["chip"], o["fuse"], o["host_cpu"])
             self._grads = _mstream.Program.from_bytes(raw, "<gradients>")
         out = self._grads.run("loss_and_grads", [tokens, targets], self._params)
         return float(out[0]), dict(zip(self._names, out[1:]))

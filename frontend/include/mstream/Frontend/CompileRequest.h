@@ -28,6 +28,10 @@ struct CompileRequest {
   std::string target = "cpu";
   /// The GPU architecture of a cuda target: "sm_80" or "sm_90".
   std::string chip = "sm_90";
+  /// The instruction set of the host code (runtime/HostIsa.h): "portable",
+  /// "native" (this CPU's newest) or one of the architecture's ("avx2",
+  /// "avx512" on x86-64).
+  std::string hostCpu = "portable";
   int64_t batch = 1;
   /// 0 means the definition's max_seq_len.
   int64_t seq = 0;

@@ -55,16 +55,20 @@ llvm::Error lowerForTarget(mlir::ModuleOp module,
                            const CompileRequest &request);
 
 /// The LLVM dialect module (host code, with any embedded cubin) as
-/// optimised (O2) LLVM IR for the host.
+/// optimised (O2) LLVM IR for the host's architecture, for the instruction
+/// set `hostCpu` names (CompileRequest::hostCpu).
 llvm::Expected<std::unique_ptr<llvm::Module>>
-translateHostCode(mlir::ModuleOp module, llvm::LLVMContext &context);
+translateHostCode(mlir::ModuleOp module, llvm::LLVMContext &context,
+                  llvm::StringRef hostCpu = "portable");
 
 /// The cubin a lowered cuda module embeds (mstream-merge-gpu-modules makes
 /// it one).
 llvm::Expected<std::string> extractCubin(mlir::ModuleOp module);
 
-/// Host object code linked into a shared object (by the system's `cc`).
-llvm::Expected<std::string> linkSharedObject(llvm::Module &module);
+/// Host object code for `hostCpu`'s instruction set linked into a shared
+/// object (by the system's `cc`).
+llvm::Expected<std::string> linkSharedObject(llvm::Module &module,
+                                             llvm::StringRef hostCpu);
 
 /// The whole compilation of `parsed` to artifact bytes: forward and loss,
 /// plus loss_and_grads and train_step when `request` asks.

@@ -296,6 +296,8 @@ PYBIND11_MODULE(_mstream, m) {
       .def_property_readonly(
           "seq", [](const rt::Program &p) { return p.manifest().seq; })
       .def_property_readonly(
+          "host_isa", [](const rt::Program &p) { return p.manifest().hostIsa; })
+      .def_property_readonly(
           "model", [](const rt::Program &p) { return p.manifest().model; })
       .def_property_readonly(
           "optimizer",

@@ -88,6 +88,8 @@ def test_host_cpu_picks_the_instruction_set(tmm):
     # 1e-7 over three tmm, muon and soap train steps).
     model, native = tmm
     portable = model.compile(batch=BATCH, seq=SEQ, host_cpu="portable")
+    assert portable.host_isa == "portable"
+    assert native.host_isa in ("portable", "avx2", "avx512")
     _, tokens, targets = random_inputs(small_config("tmm"), seed=7)
     for net in (native, portable):
         net.init(seed=3)

@@ -96,7 +96,7 @@ def time_mstream(model, tokens, targets, repeats):
             "gemm_gmac": [macs[True] / 1e9, macs[False] / 1e9],
             "gemm_gflops": 2 * macs[True] / gemm_median[True] / 1e6,
             "rest_ms": [median(rest[True]), median(rest[False])],
-            "rest_ratio": median(rest_ratios)}
+            "rest_ratio": median(rest_ratios), "host_isa": runs[True].host_isa}
 
 
 def time_torch(config, tokens, targets, repeats, threads):
@@ -202,7 +202,8 @@ def main():
     # PyTorch's products run on the same OpenBLAS (Debian's python3-torch
     # links it): both systems get the kernels mstream's runtime picks.
     os.environ.setdefault("OPENBLAS_CORETYPE", mstream.blas_core())
-    print(f"OpenBLAS kernels: {os.environ['OPENBLAS_CORETYPE']} (mstream and PyTorch)")
+    print(f"OpenBLAS kernels: {os.environ['OPENBLAS_CORETYPE']} (mstream and PyTorch); "
+          f"mstream's host code for this CPU (host_cpu=\"native\")")
     print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {args.batch}, {args.threads} threads; "
           f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up; "
           f"mstream and PyTorch each in its own process; fused and unfused alternate in one, "
@@ -210,7 +211,7 @@ def main():
     print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
           f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
           f"{'GEMM ms f/u':>13} {'GEMM GMAC f/u':>13} {'GFLOP/s':>7} {'rest ms f/u':>13} "
-          f"{'rest u/f':>8} {'compile s f/u':>14} {'torch threads':>13}")
+          f"{'rest u/f':>8} {'compile s f/u':>14} {'torch threads':>13} host ISA")
     for variant in args.variants.split(","):
         config = dict(shape, variant=variant)
         config_path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
@@ -229,7 +230,7 @@ def main():
               f"{ours['gemm_gmac'][0]:6.1f}/{ours['gemm_gmac'][1]:<6.1f} {ours['gemm_gflops']:7.0f} "
               f"{ours['rest_ms'][0]:6.0f}/{ours['rest_ms'][1]:<6.0f} {ours['rest_ratio']:8.2f} "
               f"{ours['compile_s'][0]:7.0f}/{ours['compile_s'][1]:<6.0f} "
-              f"{peer['torch_threads']:13d}", flush=True)
+              f"{peer['torch_threads']:13d} {ours['host_isa']}", flush=True)
 
 
 if __name__ == "__main__":

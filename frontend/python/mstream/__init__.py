@@ -172,6 +172,12 @@ class CompiledModel:
     def seq(self):
         return self._program.seq
 
+    @property
+    def host_isa(self):
+        """The instruction set the host code was built for: "portable",
+        "avx2" or "avx512" (compile()'s host_cpu, "native" resolved)."""
+        return self._program.host_isa
+
     def save(self, path):
         """Writes the parameters to a safetensors file."""
         write_safetensors(os.fspath(path), self.state_dict())

@@ -152,10 +152,14 @@ def test_fused_training_matches_unfused(name):
     widen the allowance of the next. Checked 2026-12-03 on muon: the
     allowance passes the base tolerance for at most 4% of a matrix's or
     embedding's elements, and a 1% larger lr in the fused run fails every
-    tensor."""
+    tensor. The allowance was set for portable host code (SSE2): built for
+    AVX-512, whose 16-wide reductions sum in yet other orders, muon's
+    tok_emb.weight exceeded it by 1.4e-5 (2026-12-03), so both builds here
+    are portable."""
     model = mstream.Model.from_config(ONE_LAYER[name])
-    runs = [model.compile(batch=BATCH, seq=SEQ, fuse=fuse).init(seed=7) for fuse in (True, False)]
-    probe = model.compile(batch=BATCH, seq=SEQ, fuse=True, train=False)
+    compile_as = dict(batch=BATCH, seq=SEQ, host_cpu="portable")
+    runs = [model.compile(fuse=fuse, **compile_as).init(seed=7) for fuse in (True, False)]
+    probe = model.compile(fuse=True, train=False, **compile_as)
     rng = np.random.default_rng(3)
     lr = 1e-2
     allowance = {}

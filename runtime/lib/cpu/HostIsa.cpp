@@ -23,6 +23,14 @@ const char *missing(absl::string_view isa, const CpuFeatures &features) {
   return "";
 }
 
+bool isKnown(absl::string_view isa) {
+  const std::vector<std::string> &isas = hostIsas();
+  return std::find(isas.begin(), isas.end(), isa) != isas.end();
+}
+
+/// The known instruction sets, for messages.
+std::string knownList() { return absl::StrJoin(hostIsas(), ", "); }
+
 } // namespace
 
 const std::vector<std::string> &hostIsas() {
@@ -45,20 +53,17 @@ std::string bestHostIsa(const CpuFeatures &features) {
 absl::StatusOr<std::string> resolveHostIsa(absl::string_view name) {
   if (name == "native")
     return bestHostIsa();
-  const std::vector<std::string> &isas = hostIsas();
-  if (std::find(isas.begin(), isas.end(), name) == isas.end())
-    return absl::InvalidArgumentError(absl::StrCat("unknown host CPU '", name,
-                                                   "'; expected native or ",
-                                                   absl::StrJoin(isas, ", ")));
+  if (!isKnown(name))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown host CPU '", name, "'; expected native or ", knownList()));
   return std::string(name);
 }
 
 std::string hostIsaProblem(absl::string_view isa, const CpuFeatures &features) {
-  const std::vector<std::string> &isas = hostIsas();
-  if (std::find(isas.begin(), isas.end(), isa) == isas.end())
+  if (!isKnown(isa))
     return absl::StrCat("its host code is built for '", isa,
                         "', which this runtime does not know (it runs ",
-                        absl::StrJoin(isas, ", "), ")");
+                        knownList(), ")");
   if (const char *needs = missing(isa, features); *needs)
     return absl::StrCat("its host code is built for ", isa, ", which needs ",
                         needs,

@@ -1,6 +1,7 @@
 # lit configuration of mstream's FileCheck tests.
 import os
 import platform
+import sys
 
 import lit.formats
 
@@ -19,6 +20,9 @@ if platform.machine() in ("x86_64", "AMD64"):
 config.environment["PATH"] = os.pathsep.join(
     [config.mstream_tools_dir, config.llvm_tools_dir, os.environ.get("PATH", "")]
 )
+# The Python running lit (with numpy, as the Python tests need), for
+# writing token arrays.
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%examples", os.path.join(config.mstream_src_root, "examples")))
 # mlir-runner's printing helpers, for tests that run lowered code.
 config.substitutions.append(

@@ -169,15 +169,17 @@ llvm::Expected<std::string> mstream::extractCubin(ModuleOp module) {
   return object.getObject().str();
 }
 
-/// The LLVM target features of a host instruction set (HostIsa.h), no more
-/// than the runtime checks for before it loads the code (hostIsaProblem).
+/// The LLVM target features of the newest host instruction set `hostCpu`
+/// names (HostIsa.h), no more than the runtime checks for before it loads
+/// the code (hostIsaProblem).
 static llvm::Expected<std::string> targetFeatures(llvm::StringRef hostCpu) {
-  absl::StatusOr<std::string> isa = mstream::rt::resolveHostIsa(hostCpu.str());
-  if (!isa.ok())
-    return llvm::createStringError(std::string(isa.status().message()));
-  if (*isa == "avx2")
+  absl::StatusOr<std::vector<std::string>> isas =
+      mstream::rt::resolveHostIsas(hostCpu.str());
+  if (!isas.ok())
+    return llvm::createStringError(std::string(isas.status().message()));
+  if (isas->back() == "avx2")
     return std::string("+avx2,+fma");
-  if (*isa == "avx512")
+  if (isas->back() == "avx512")
     return std::string("+avx2,+fma,+avx512f,+avx512bw,+avx512dq,+avx512vl");
   return std::string();
 }
@@ -394,9 +396,10 @@ mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
                          llvm::function_ref<void(Phase, ModuleOp)> observe,
                          llvm::function_ref<void(llvm::Module &)> observeLlvm) {
   // Resolved before the phases, so that a bad name costs no compile time.
-  absl::StatusOr<std::string> isa = rt::resolveHostIsa(request.hostCpu);
-  if (!isa.ok())
-    return llvm::createStringError(std::string(isa.status().message()));
+  absl::StatusOr<std::vector<std::string>> isas =
+      rt::resolveHostIsas(request.hostCpu);
+  if (!isas.ok())
+    return llvm::createStringError(std::string(isas.status().message()));
   StepShape shape{request.batch, request.seq};
   auto module = importModel(context, parsed, shape);
   if (!module)
@@ -412,15 +415,20 @@ mstream::compileArtifact(MLIRContext &context, const ParsedConfig &parsed,
               observe(phase, m);
           }))
     return std::move(error);
-  llvm::LLVMContext llvmContext;
-  auto llvmModule = translateHostCode(**module, llvmContext, *isa);
-  if (!llvmModule)
-    return llvmModule.takeError();
-  if (observeLlvm)
-    observeLlvm(**llvmModule);
-  auto object = linkSharedObject(**llvmModule, *isa);
-  if (!object)
-    return object.takeError();
-  manifest->hostIsa = *isa;
-  return rt::serializeArtifact(*manifest, *object);
+  std::vector<std::string> objects;
+  for (const std::string &isa : *isas) {
+    llvm::LLVMContext llvmContext;
+    auto llvmModule = translateHostCode(**module, llvmContext, isa);
+    if (!llvmModule)
+      return llvmModule.takeError();
+    // The newest instruction set's code is the one --compile-to=llvm shows.
+    if (observeLlvm && isa == isas->back())
+      observeLlvm(**llvmModule);
+    auto object = linkSharedObject(**llvmModule, isa);
+    if (!object)
+      return object.takeError();
+    objects.push_back(std::move(*object));
+  }
+  manifest->hostIsas = *isas;
+  return rt::serializeArtifact(*manifest, objects);
 }

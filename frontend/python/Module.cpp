@@ -295,8 +295,8 @@ PYBIND11_MODULE(_mstream, m) {
           "batch", [](const rt::Program &p) { return p.manifest().batch; })
       .def_property_readonly(
           "seq", [](const rt::Program &p) { return p.manifest().seq; })
-      .def_property_readonly(
-          "host_isa", [](const rt::Program &p) { return p.manifest().hostIsa; })
+      .def_property_readonly("host_isa",
+                             [](const rt::Program &p) { return p.hostIsa(); })
       .def_property_readonly(
           "model", [](const rt::Program &p) { return p.manifest().model; })
       .def_property_readonly(

@@ -142,7 +142,9 @@ cl::opt<std::string> hostCpu(
     "host-cpu",
     cl::desc("The host code's instruction set: portable (default: any "
              "machine of this architecture), native (this CPU's newest), "
-             "avx2 or avx512"),
+             "avx2 or avx512; a comma-separated list or 'all' for host "
+             "code for each, of which the runtime loads the newest its CPU "
+             "runs"),
     cl::init("portable"), cl::sub(compileCommand), cl::cat(mstreamCategory));
 
 cl::opt<bool> emulateGpuKernels(
@@ -245,9 +247,8 @@ int runCompile() {
     return fail(llvm::toString(want.takeError()));
   if (recipe != "hybrid" && recipe != "adamw")
     return fail("--recipe must be hybrid or adamw, got '" + recipe + "'");
-  if (absl::StatusOr<std::string> isa = mstream::rt::resolveHostIsa(hostCpu);
-      !isa.ok())
-    return fail("--host-cpu: " + std::string(isa.status().message()));
+  if (auto isas = mstream::rt::resolveHostIsas(hostCpu); !isas.ok())
+    return fail("--host-cpu: " + std::string(isas.status().message()));
   if (!dumpIrDir.empty())
     if (std::error_code error = llvm::sys::fs::create_directories(dumpIrDir))
       return fail("cannot create '" + dumpIrDir + "': " + error.message());

@@ -194,10 +194,11 @@ absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
       return status;
   }
   std::printf("{\"loss\": %.9g, \"variant\": \"%s\", \"batch\": %lld, "
-              "\"seq\": %lld}\n",
+              "\"seq\": %lld, \"host_isa\": \"%s\"}\n",
               loss->front().f32()[0], manifest.modelValue("variant").c_str(),
               static_cast<long long>(manifest.batch),
-              static_cast<long long>(manifest.seq));
+              static_cast<long long>(manifest.seq),
+              (*program)->hostIsa().c_str());
   return absl::OkStatus();
 }
 

@@ -9,6 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
+#include <cassert>
+
 namespace mstream::rt {
 
 const char *runtimeVersion() { return MSTREAM_VERSION; }
@@ -136,7 +138,7 @@ uint64_t fnv1a(absl::string_view bytes) {
 std::string serializeManifest(const Manifest &m) {
   std::string out =
       absl::StrCat("compiler ", m.compilerVersion, "\n", "target ", m.target,
-                   "\n", "host_isa ", m.hostIsa, "\n");
+                   "\n", "host_isa ", absl::StrJoin(m.hostIsas, " "), "\n");
   for (const auto &[key, value] : m.model)
     absl::StrAppend(&out, "model ", key, " ", value, "\n");
   for (const auto &[key, value] : m.optimizer)
@@ -176,8 +178,10 @@ absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
       m.compilerVersion = std::string(f[1]);
     } else if (kind == "target" && f.size() == 2) {
       m.target = std::string(f[1]);
-    } else if (kind == "host_isa" && f.size() == 2) {
-      m.hostIsa = std::string(f[1]);
+    } else if (kind == "host_isa" && f.size() >= 2) {
+      m.hostIsas.clear();
+      for (size_t i = 1; i < f.size(); ++i)
+        m.hostIsas.emplace_back(f[i]);
     } else if (kind == "model" && f.size() == 3) {
       m.model.emplace_back(std::string(f[1]), std::string(f[2]));
     } else if (kind == "optimizer" && f.size() == 3) {
@@ -212,15 +216,19 @@ absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
 }
 
 std::string serializeArtifact(const Manifest &manifest,
-                              absl::string_view object) {
+                              const std::vector<std::string> &objects) {
+  assert(objects.size() == manifest.hostIsas.size() &&
+         "one host object per instruction set");
   std::string text = serializeManifest(manifest);
   std::string out(kMagic);
   appendLittle(out, kArtifactFormat, 4);
   appendLittle(out, 0, 4);
   appendLittle(out, text.size(), 8);
   out += text;
-  appendLittle(out, object.size(), 8);
-  out.append(object.data(), object.size());
+  for (const std::string &object : objects) {
+    appendLittle(out, object.size(), 8);
+    out += object;
+  }
   appendLittle(out, fnv1a(out), 8);
   return out;
 }
@@ -246,17 +254,24 @@ absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
   uint64_t manifestSize = readLittle(bytes, 16, 8);
   if (manifestSize > bytes.size() - 32)
     return fail("truncated manifest");
-  absl::string_view manifest = bytes.substr(24, manifestSize);
-  size_t objectAt = 24 + manifestSize;
-  if (objectAt + 16 > bytes.size())
-    return fail("truncated object");
-  uint64_t objectSize = readLittle(bytes, objectAt, 8);
-  if (objectSize != bytes.size() - objectAt - 16)
-    return fail("object size does not match the file (truncated?)");
-
-  absl::StatusOr<Manifest> parsed = parseManifest(manifest);
+  absl::StatusOr<Manifest> parsed =
+      parseManifest(bytes.substr(24, manifestSize));
   if (!parsed.ok())
     return fail(parsed.status().message());
+  // The host objects, one per instruction set, fill the file up to its
+  // checksum.
+  std::vector<absl::string_view> objects;
+  size_t at = 24 + manifestSize;
+  const size_t end = bytes.size() - 8;
+  for (size_t i = 0; i < parsed->hostIsas.size(); ++i) {
+    if (at + 8 > end || readLittle(bytes, at, 8) > end - at - 8)
+      return fail("truncated object");
+    objects.push_back(bytes.substr(at + 8, readLittle(bytes, at, 8)));
+    at += 8 + objects.back().size();
+  }
+  if (at != end)
+    return fail("object sizes do not match the file (truncated?)");
+
   if (parsed->compilerVersion != runtimeVersion())
     return fail(absl::StrCat("compiled by mstream ", parsed->compilerVersion,
                              " but this runtime is ", runtimeVersion(),
@@ -265,10 +280,16 @@ absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
     return fail(absl::StrCat("compiled for target ", parsed->target,
                              " but this runtime executes ", hostTarget(),
                              " and ", cudaTarget("sm_XX")));
-  if (std::string problem = hostIsaProblem(parsed->hostIsa); !problem.empty())
-    return absl::FailedPreconditionError(absl::StrCat(path, ": ", problem));
-  return ArtifactContents{std::move(*parsed),
-                          std::string(bytes.substr(objectAt + 8, objectSize))};
+  const std::vector<std::string> &isas = parsed->hostIsas;
+  for (size_t i = isas.size(); i-- > 0;)
+    if (hostIsaProblem(isas[i]).empty()) {
+      std::string isa = isas[i];
+      return ArtifactContents{std::move(*parsed), std::move(isa),
+                              std::string(objects[i])};
+    }
+  // The oldest instruction set needs the least: its problem says most.
+  return absl::FailedPreconditionError(
+      absl::StrCat(path, ": ", hostIsaProblem(isas.front())));
 }
 
 } // namespace mstream::rt

@@ -98,7 +98,24 @@ def test_host_cpu_picks_the_instruction_set(tmm):
         assert native.train_step(tokens, targets, lr=1e-3)["loss"] == \
             pytest.approx(expected, rel=1e-5)
     assert "<4 x float>" in model.ir("llvm", batch=1, seq=8, host_cpu="portable")
-    with pytest.raises(mstream.Error, match="unknown host CPU 'pentium'; expected native or portable"):
+
+
+def test_a_fat_build_runs_the_newest_host_code(tmm):
+    # host_cpu="all": host code for every instruction set, of which the
+    # newest this CPU runs is loaded: native's code, so native's losses to
+    # the bit.
+    model, native = tmm
+    fat = model.compile(batch=BATCH, seq=SEQ, host_cpu="all")
+    assert fat.host_isa == native.host_isa
+    _, tokens, targets = random_inputs(small_config("tmm"), seed=7)
+    for net in (native, fat):
+        net.init(seed=3)
+    for _ in range(2):
+        expected = native.train_step(tokens, targets, lr=1e-3)["loss"]
+        assert fat.train_step(tokens, targets, lr=1e-3)["loss"] == expected
+    with pytest.raises(mstream.Error, match="unknown host CPU 'sse9' in 'portable,sse9'"):
+        model.compile(batch=BATCH, seq=SEQ, host_cpu="portable,sse9")
+    with pytest.raises(mstream.Error, match="unknown host CPU 'pentium'; expected all, or a comma-separated list of native"):
         model.compile(batch=BATCH, seq=SEQ, host_cpu="pentium")
 
 

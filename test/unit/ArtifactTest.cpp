@@ -34,13 +34,14 @@ Manifest sampleManifest() {
 
 TEST(ArtifactTest, RoundTrip) {
   Manifest m = sampleManifest();
-  std::string bytes = serializeArtifact(m, "OBJECT");
+  std::string bytes = serializeArtifact(m, {"OBJECT"});
   absl::StatusOr<ArtifactContents> back = parseArtifact(bytes, "a.mstream");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->object, "OBJECT");
   EXPECT_EQ(back->manifest.modelValue("variant"), "adamw");
   EXPECT_EQ(back->manifest.batch, 2);
-  EXPECT_EQ(back->manifest.hostIsa, "portable");
+  EXPECT_EQ(back->manifest.hostIsas, std::vector<std::string>{"portable"});
+  EXPECT_EQ(back->hostIsa, "portable");
   ASSERT_EQ(back->manifest.params.size(), m.params.size());
   for (size_t i = 0; i < m.params.size(); ++i) {
     EXPECT_EQ(back->manifest.params[i].name, m.params[i].name);
@@ -56,7 +57,7 @@ TEST(ArtifactTest, RoundTrip) {
 }
 
 TEST(ArtifactTest, DetectsDamage) {
-  std::string bytes = serializeArtifact(sampleManifest(), "OBJECT");
+  std::string bytes = serializeArtifact(sampleManifest(), {"OBJECT"});
   auto message = [](absl::StatusOr<ArtifactContents> parsed) {
     return std::string(parsed.status().message());
   };
@@ -76,9 +77,9 @@ TEST(ArtifactTest, DetectsDamage) {
 
 TEST(ArtifactTest, HostCodeForAnotherInstructionSetIsRefused) {
   Manifest m = sampleManifest();
-  m.hostIsa = "avx1024";
+  m.hostIsas = {"avx1024"};
   absl::StatusOr<ArtifactContents> parsed =
-      parseArtifact(serializeArtifact(m, "OBJECT"), "a.mstream");
+      parseArtifact(serializeArtifact(m, {"OBJECT"}), "a.mstream");
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(parsed.status().message().find(
@@ -86,8 +87,60 @@ TEST(ArtifactTest, HostCodeForAnotherInstructionSetIsRefused) {
             std::string::npos)
       << parsed.status();
   // What this CPU runs loads.
-  m.hostIsa = bestHostIsa();
-  EXPECT_TRUE(parseArtifact(serializeArtifact(m, "OBJECT"), "a").ok());
+  m.hostIsas = {bestHostIsa()};
+  EXPECT_TRUE(parseArtifact(serializeArtifact(m, {"OBJECT"}), "a").ok());
+}
+
+TEST(ArtifactTest, AFatArtifactLoadsTheNewestHostCodeThisCpuRuns) {
+  Manifest m = sampleManifest();
+  m.hostIsas = {"portable", "avx1024"};
+  absl::StatusOr<ArtifactContents> parsed =
+      parseArtifact(serializeArtifact(m, {"P", "X"}), "a.mstream");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->hostIsa, "portable");
+  EXPECT_EQ(parsed->object, "P");
+  EXPECT_EQ(parsed->manifest.hostIsas, m.hostIsas);
+  m.hostIsas = hostIsas();
+  std::vector<std::string> objects;
+  for (const std::string &isa : m.hostIsas)
+    objects.push_back("code for " + isa);
+  parsed = parseArtifact(serializeArtifact(m, objects), "a.mstream");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->hostIsa, bestHostIsa());
+  EXPECT_EQ(parsed->object, "code for " + bestHostIsa());
+}
+
+/// `bytes`, an artifact without its last `cut` bytes and checksum, with
+/// `extra` appended and a new checksum (FNV-1a, as the format's): a file
+/// whose manifest and objects disagree but whose checksum holds.
+std::string resealed(const std::string &bytes, size_t cut,
+                     absl::string_view extra) {
+  std::string out = bytes.substr(0, bytes.size() - 8 - cut);
+  out.append(extra.data(), extra.size());
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : out)
+    hash = (hash ^ c) * 0x100000001b3ull;
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>(hash >> (8 * i)));
+  return out;
+}
+
+TEST(ArtifactTest, FatArtifactObjectsMustFillTheFile) {
+  Manifest m = sampleManifest();
+  m.hostIsas = {"portable", "portable"};
+  std::string two = serializeArtifact(m, {"P", "Q"});
+  ASSERT_TRUE(parseArtifact(two, "a").ok());
+  auto message = [](const std::string &damaged) {
+    return std::string(parseArtifact(damaged, "a").status().message());
+  };
+  // One object more than the manifest names: the size-prefixed "Q".
+  std::string one = serializeArtifact(sampleManifest(), {"P"});
+  EXPECT_NE(message(resealed(one, 0, std::string("\1\0\0\0\0\0\0\0Q", 9)))
+                .find("object sizes do not match the file"),
+            std::string::npos);
+  // One less: without the size-prefixed "Q".
+  EXPECT_NE(message(resealed(two, 9, "")).find("truncated object"),
+            std::string::npos);
 }
 
 TEST(ArtifactTest, CorruptManifestLineIsNamed) {

@@ -24,6 +24,22 @@ TEST(HostIsaTest, NamesResolve) {
       << bad.status();
 }
 
+TEST(HostIsaTest, ListsResolveOldestFirstEachOnce) {
+  EXPECT_EQ(*resolveHostIsas("all"), hostIsas());
+  EXPECT_EQ(*resolveHostIsas("portable"), std::vector<std::string>{"portable"});
+  std::vector<std::string> nativeAndPortable = {"portable"};
+  if (bestHostIsa() != "portable")
+    nativeAndPortable.push_back(bestHostIsa());
+  EXPECT_EQ(*resolveHostIsas("native,portable,native"), nativeAndPortable);
+  for (const char *bad : {"portable,pentium", "portable,", ""}) {
+    absl::StatusOr<std::vector<std::string>> isas = resolveHostIsas(bad);
+    ASSERT_FALSE(isas.ok()) << bad;
+    EXPECT_NE(isas.status().message().find("a comma-separated list of native"),
+              std::string::npos)
+        << isas.status();
+  }
+}
+
 TEST(HostIsaTest, ThisCpuRunsItsBest) {
   EXPECT_EQ(hostIsaProblem(bestHostIsa()), "");
   EXPECT_EQ(hostIsaProblem("portable"), "");
@@ -49,6 +65,10 @@ TEST(HostIsaTest, ACpuWithoutTheFeaturesIsToldWhatItLacks) {
   EXPECT_NE(hostIsaProblem("avx2", CpuFeatures{}).find("needs AVX2 and FMA"),
             std::string::npos);
   EXPECT_EQ(hostIsaProblem("avx2", withAvx2()), "");
+}
+
+TEST(HostIsaTest, ListsAreOrderedByAge) {
+  EXPECT_EQ(*resolveHostIsas("avx512,portable,avx2"), hostIsas());
 }
 #endif
 

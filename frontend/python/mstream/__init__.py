@@ -126,7 +126,9 @@ class Model:
         graph (the same math, one kernel per op). host_cpu: the instruction
         set of the generated host code; "native" (this CPU's newest: it
         runs here), "portable" (the architecture's baseline, as `mstream
-        compile` builds by default), or "avx2" / "avx512" on x86-64."""
+        compile` builds by default), or "avx2" / "avx512" on x86-64; a
+        comma-separated list, or "all", builds host code for each and
+        loads the newest this CPU runs."""
         if precision != "fp32":
             raise Error(f"precision '{precision}': mstream computes in fp32 for now")
         options = dict(batch=batch, seq=seq, recipe=recipe, max_norm=max_norm, fuse=fuse,
@@ -174,8 +176,9 @@ class CompiledModel:
 
     @property
     def host_isa(self):
-        """The instruction set the host code was built for: "portable",
-        "avx2" or "avx512" (compile()'s host_cpu, "native" resolved)."""
+        """The instruction set of the loaded host code: "portable", "avx2"
+        or "avx512" (compile()'s host_cpu, "native" resolved; of a list,
+        the newest this CPU runs)."""
         return self._program.host_isa
 
     def save(self, path):

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 #include <algorithm>
 
@@ -57,6 +58,29 @@ absl::StatusOr<std::string> resolveHostIsa(absl::string_view name) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown host CPU '", name, "'; expected native or ", knownList()));
   return std::string(name);
+}
+
+absl::StatusOr<std::vector<std::string>>
+resolveHostIsas(absl::string_view names) {
+  if (names == "all")
+    return hostIsas();
+  std::vector<bool> named(hostIsas().size());
+  for (absl::string_view name : absl::StrSplit(names, ',')) {
+    absl::StatusOr<std::string> isa = resolveHostIsa(name);
+    if (!isa.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown host CPU '", name, "'",
+                       name == names ? "" : absl::StrCat(" in '", names, "'"),
+                       "; expected all, or a comma-separated list of native, ",
+                       knownList()));
+    named[std::find(hostIsas().begin(), hostIsas().end(), *isa) -
+          hostIsas().begin()] = true;
+  }
+  std::vector<std::string> isas;
+  for (size_t i = 0; i < named.size(); ++i)
+    if (named[i])
+      isas.push_back(hostIsas()[i]);
+  return isas;
 }
 
 std::string hostIsaProblem(absl::string_view isa, const CpuFeatures &features) {

@@ -118,8 +118,8 @@ Program::fromBytes(absl::string_view bytes, const std::string &path) {
       return absl::DataLossError(absl::StrCat(
           path, ": the host code lacks entry point '", entry.name, "'"));
     }
-  return std::unique_ptr<Program>(
-      new Program(std::move(contents->manifest), *library));
+  return std::unique_ptr<Program>(new Program(
+      std::move(contents->manifest), std::move(contents->hostIsa), *library));
 }
 
 Program::~Program() { ::dlclose(library_); }

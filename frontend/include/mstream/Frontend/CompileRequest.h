@@ -30,7 +30,9 @@ struct CompileRequest {
   std::string chip = "sm_90";
   /// The instruction set of the host code (runtime/HostIsa.h): "portable",
   /// "native" (this CPU's newest) or one of the architecture's ("avx2",
-  /// "avx512" on x86-64).
+  /// "avx512" on x86-64). A comma-separated list, or "all", builds a fat
+  /// artifact with host code for each; the runtime loads the newest its CPU
+  /// runs.
   std::string hostCpu = "portable";
   int64_t batch = 1;
   /// 0 means the definition's max_seq_len.

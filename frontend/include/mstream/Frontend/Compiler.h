@@ -55,8 +55,8 @@ llvm::Error lowerForTarget(mlir::ModuleOp module,
                            const CompileRequest &request);
 
 /// The LLVM dialect module (host code, with any embedded cubin) as
-/// optimised (O2) LLVM IR for the host's architecture, for the instruction
-/// set `hostCpu` names (CompileRequest::hostCpu).
+/// optimised (O2) LLVM IR for the host's architecture, for the newest
+/// instruction set `hostCpu` names (CompileRequest::hostCpu).
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateHostCode(mlir::ModuleOp module, llvm::LLVMContext &context,
                   llvm::StringRef hostCpu = "portable");
@@ -65,13 +65,14 @@ translateHostCode(mlir::ModuleOp module, llvm::LLVMContext &context,
 /// it one).
 llvm::Expected<std::string> extractCubin(mlir::ModuleOp module);
 
-/// Host object code for `hostCpu`'s instruction set linked into a shared
-/// object (by the system's `cc`).
+/// Host object code for the newest instruction set `hostCpu` names linked
+/// into a shared object (by the system's `cc`).
 llvm::Expected<std::string> linkSharedObject(llvm::Module &module,
                                              llvm::StringRef hostCpu);
 
 /// The whole compilation of `parsed` to artifact bytes: forward and loss,
-/// plus loss_and_grads and train_step when `request` asks.
+/// plus loss_and_grads and train_step when `request` asks, with host code
+/// for each instruction set request.hostCpu names.
 /// `observe` sees the module after each phase as runPhases calls it, and
 /// `observeLlvm` the optimised host LLVM IR.
 llvm::Expected<std::string> compileArtifact(

@@ -2,7 +2,9 @@
 //
 // One self-contained file (DESIGN.md "artifact"):
 //   "MSTREAMA" | u32 format | u32 0 | u64 n | manifest (n bytes, text)
-//   | u64 m | host shared object (m bytes) | u64 FNV-1a of all before
+//   | per instruction set of the manifest's host_isa line, in its order:
+//     u64 m | host shared object (m bytes)
+//   | u64 FNV-1a of all before
 // The manifest is line based: version stamps, target, the model definition,
 // the step shape, the parameter table and every entry point's signature.
 // Entry points are called with (inputs..., parameters..., outputs...).
@@ -24,7 +26,7 @@
 
 namespace mstream::rt {
 
-inline constexpr uint32_t kArtifactFormat = 1;
+inline constexpr uint32_t kArtifactFormat = 2;
 
 /// The version stamp compiler and runtime must agree on.
 const char *runtimeVersion();
@@ -50,8 +52,9 @@ struct EntrySpec {
 struct Manifest {
   std::string compilerVersion;
   std::string target;
-  /// The instruction set of the host code (HostIsa.h).
-  std::string hostIsa = "portable";
+  /// The instruction sets the artifact has host code for, oldest first
+  /// (HostIsa.h).
+  std::vector<std::string> hostIsas = {"portable"};
   /// The model definition's keys and values, in order.
   std::vector<std::pair<std::string, std::string>> model;
   /// The weight optimizer's compile-time settings (recipe, max_norm) when
@@ -72,16 +75,20 @@ struct Manifest {
 std::string serializeManifest(const Manifest &manifest);
 absl::StatusOr<Manifest> parseManifest(absl::string_view text);
 
+/// `objects` holds the host code for each of manifest.hostIsas, in order.
 std::string serializeArtifact(const Manifest &manifest,
-                              absl::string_view object);
+                              const std::vector<std::string> &objects);
 
 struct ArtifactContents {
   Manifest manifest;
+  /// The newest of manifest.hostIsas this CPU runs, and its host code.
+  std::string hostIsa;
   std::string object;
 };
 
-/// Checks magic, format, sizes, checksum and version stamps, and that this
-/// CPU runs the host code's instruction set.
+/// Checks magic, format, sizes, checksum and version stamps, and picks the
+/// host code of the newest instruction set this CPU runs; refuses an
+/// artifact with none.
 absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
                                                const std::string &path);
 

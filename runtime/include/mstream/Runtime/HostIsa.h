@@ -5,8 +5,10 @@
 // manifest: "portable", the architecture's baseline (x86-64: SSE2, 4-wide
 // vectors, no fused multiply-add), so that it runs on any machine of the
 // architecture, or on x86-64 "avx2" (AVX2 and FMA) or "avx512" (those and
-// AVX-512 F, BW, DQ and VL). The runtime refuses to load host code this CPU
-// cannot run, with a message, rather than stop on an illegal instruction.
+// AVX-512 F, BW, DQ and VL). An artifact may carry host code for several
+// ("fat"); the runtime loads the newest this CPU runs and refuses, with a
+// message, host code it cannot run rather than stop on an illegal
+// instruction.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +34,11 @@ std::string bestHostIsa(const CpuFeatures &features = hostCpuFeatures());
 /// `name` as an instruction set: "native" is this CPU's bestHostIsa, any
 /// other must be one of hostIsas().
 absl::StatusOr<std::string> resolveHostIsa(absl::string_view name);
+
+/// The instruction sets a comma-separated list names, oldest first, each
+/// once: entries as resolveHostIsa takes them, or "all" for hostIsas().
+absl::StatusOr<std::vector<std::string>>
+resolveHostIsas(absl::string_view names);
 
 /// "" when a CPU with `features` runs host code built for `isa`, else why
 /// not.

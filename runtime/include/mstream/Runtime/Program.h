@@ -29,6 +29,9 @@ public:
   Program &operator=(const Program &) = delete;
 
   const Manifest &manifest() const { return manifest_; }
+  /// The instruction set of the loaded host code, the newest of
+  /// manifest().hostIsas this CPU runs.
+  const std::string &hostIsa() const { return hostIsa_; }
 
   /// Runs `entry` on `inputs` (in the entry's order) and `params` (in table
   /// order); returns its outputs. Shapes, dtypes and token ranges are
@@ -46,8 +49,9 @@ public:
   void recycle(absl::string_view entry, std::vector<Tensor> outputs);
 
 private:
-  Program(Manifest manifest, void *library)
-      : manifest_(std::move(manifest)), library_(library) {}
+  Program(Manifest manifest, std::string hostIsa, void *library)
+      : manifest_(std::move(manifest)), hostIsa_(std::move(hostIsa)),
+        library_(library) {}
 
   /// The outputs of a run of `entry`: recycled buffers where their dtype
   /// and shape match, zero-filled ones elsewhere.
@@ -55,6 +59,7 @@ private:
                                     const std::vector<ArgSpec> &specs);
 
   Manifest manifest_;
+  std::string hostIsa_;
   void *library_;
   std::mutex recycledMutex_;
   std::map<std::string, std::vector<Tensor>> recycled_;

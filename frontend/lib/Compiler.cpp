@@ -375,9 +375,14 @@ static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
       {"max_seq_len", std::to_string(config.maxSeqLen)},
       {"d_model", std::to_string(config.dModel)},
       {"n_layers", std::to_string(config.nLayers)},
-      {"n_heads", std::to_string(config.nHeads)},
-      {"vel_init", config.velInit == VelInit::Zero ? "zero" : "embed"},
-      {"ns_iters", std::to_string(config.nsIters)}};
+      {"n_heads", std::to_string(config.nHeads)}};
+  // Only the keys the variant takes, so that the section is a definition
+  // (mstream.load rebuilds the model from it).
+  if (config.variant == Variant::Tmm)
+    manifest.model.emplace_back(
+        "vel_init", config.velInit == VelInit::Zero ? "zero" : "embed");
+  if (config.variant == Variant::Muon || config.variant == Variant::Ortho)
+    manifest.model.emplace_back("ns_iters", std::to_string(config.nsIters));
   if (request.train)
     manifest.optimizer = {
         {"recipe", request.optimizer.recipe},

@@ -298,6 +298,8 @@ PYBIND11_MODULE(_mstream, m) {
       .def_property_readonly("host_isa",
                              [](const rt::Program &p) { return p.hostIsa(); })
       .def_property_readonly(
+          "target", [](const rt::Program &p) { return p.manifest().target; })
+      .def_property_readonly(
           "model", [](const rt::Program &p) { return p.manifest().model; })
       .def_property_readonly(
           "optimizer",

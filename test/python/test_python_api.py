@@ -15,7 +15,7 @@ import torch
 
 import reference
 import train_reference
-from conftest import random_inputs, small_config
+from conftest import random_inputs, run, small_config
 from test_grads_reference import GRAD_ATOL, GRAD_RTOL, reference_grads
 from test_train_reference import make_data
 
@@ -98,6 +98,8 @@ def test_host_cpu_picks_the_instruction_set(tmm):
         assert native.train_step(tokens, targets, lr=1e-3)["loss"] == \
             pytest.approx(expected, rel=1e-5)
     assert "<4 x float>" in model.ir("llvm", batch=1, seq=8, host_cpu="portable")
+    with pytest.raises(mstream.Error, match="unknown host CPU 'pentium'; expected all, or a comma-separated list of native"):
+        model.compile(batch=BATCH, seq=SEQ, host_cpu="pentium")
 
 
 def test_a_fat_build_runs_the_newest_host_code(tmm):
@@ -115,8 +117,37 @@ def test_a_fat_build_runs_the_newest_host_code(tmm):
         assert fat.train_step(tokens, targets, lr=1e-3)["loss"] == expected
     with pytest.raises(mstream.Error, match="unknown host CPU 'sse9' in 'portable,sse9'"):
         model.compile(batch=BATCH, seq=SEQ, host_cpu="portable,sse9")
-    with pytest.raises(mstream.Error, match="unknown host CPU 'pentium'; expected all, or a comma-separated list of native"):
-        model.compile(batch=BATCH, seq=SEQ, host_cpu="pentium")
+
+
+def test_export_and_load(mstream_bin, tmp_path):
+    # An exported artifact loads as the model it was compiled from: its
+    # definition (muon's ns_iters), shape and optimizer settings, and the
+    # same host code, so the same numbers to the bit; `mstream eval` runs it.
+    config = small_config("muon", ns_iters=3)
+    net = mstream.Model.from_config(config).compile(
+        batch=BATCH, seq=SEQ, recipe="adamw", max_norm=0.5, host_cpu="all").init(seed=2)
+    path = tmp_path / "muon.mstream"
+    path.write_bytes(b"an older file")
+    net.export(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["muon.mstream"]
+    loaded = mstream.load(path).load_state_dict(net.state_dict())
+    assert loaded.model.config == config
+    assert (loaded.batch, loaded.seq, loaded.host_isa) == (BATCH, SEQ, net.host_isa)
+    assert loaded.peak_lr() == net.peak_lr()
+    _, tokens, targets = random_inputs(config, seed=5)
+    for _ in range(2):
+        expected = net.train_step(tokens, targets, lr=1e-3)
+        assert loaded.train_step(tokens, targets, lr=1e-3) == expected
+    weights, x, y = (tmp_path / n for n in ("w.safetensors", "x.npy", "y.npy"))
+    loaded.save(weights)
+    np.save(x, tokens)
+    np.save(y, targets)
+    out = json.loads(run(mstream_bin, "eval", path, "--weights", weights, "--tokens", x,
+                         "--targets", y).stdout)
+    assert out["loss"] == pytest.approx(loaded.loss(tokens, targets), rel=1e-6)
+    assert out["host_isa"] == net.host_isa
+    with pytest.raises(mstream.Error, match="not an mstream artifact"):
+        mstream.load(weights)
 
 
 def test_state_dict_round_trip_with_pytorch(tmm):

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import _mstream
 
-__all__ = ["Error", "Model", "CompiledModel", "Trainer", "blas_core", "gemm_counters",
+__all__ = ["Error", "Model", "CompiledModel", "Trainer", "blas_core", "gemm_counters", "load",
            "read_safetensors", "write_safetensors"]
 
 Error = _mstream.Error
@@ -135,7 +135,30 @@ class Model:
                        target=target, chip=chip, host_cpu=host_cpu)
         raw = self._definition.compile(batch, seq, False, train, recipe, max_norm,
                                        target, chip, fuse, host_cpu)
-        return CompiledModel(self, _mstream.Program.from_bytes(raw, "<compiled>"), options)
+        return CompiledModel(self, raw, "<compiled>", options)
+
+
+def load(path):
+    """The CompiledModel of an artifact file (`mstream compile -o`,
+    CompiledModel.export): its model definition, step shape, target and
+    optimizer settings come from the file; parameters from init() or
+    load_state_dict(). Refuses, with the reason, an artifact this runtime or
+    CPU cannot run (another version, target or instruction set)."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    program = _mstream.Program.from_bytes(raw, path)
+    config = {key: int(value) if value.lstrip("-").isdigit() else value
+              for key, value in program.model}
+    optimizer = dict(program.optimizer)
+    # "cpu-x86_64" or "cuda-sm_90-x86_64".
+    target = program.target.split("-")
+    options = dict(batch=program.batch, seq=program.seq,
+                   recipe=optimizer.get("recipe", "hybrid"),
+                   max_norm=float(optimizer.get("max_norm", 1.0)), fuse=True,
+                   target=target[0], chip=target[1] if target[0] == "cuda" else "sm_90",
+                   host_cpu="native")
+    return CompiledModel(Model.from_config(config), raw, path, options, program)
 
 
 def _locked(method):
@@ -155,11 +178,12 @@ class CompiledModel:
     """A compiled step shape with its parameters (and optimizer state), held
     by the runtime: a train step updates them in place."""
 
-    def __init__(self, model, program, options):
+    def __init__(self, model, raw, name, options, program=None):
         self.model = model
-        self._program = program
+        self._raw = raw
+        self._program = program or _mstream.Program.from_bytes(raw, name)
         self._options = options
-        self._names = [n for n, _, _ in program.params()]
+        self._names = [n for n, _, _ in self._program.params()]
         self._params = None  # _mstream.Tensors
         self._state = None
         self._step = 0
@@ -184,6 +208,24 @@ class CompiledModel:
     def save(self, path):
         """Writes the parameters to a safetensors file."""
         write_safetensors(os.fspath(path), self.state_dict())
+
+    def export(self, path):
+        """Writes the compiled artifact (without parameters) to `path`, as
+        `mstream compile -o` would, for mstream.load() or `mstream eval`
+        elsewhere; atomically: an interrupted write leaves what was there.
+        Host code built for "native" runs only on CPUs like this one;
+        compile with host_cpu="all" to export an artifact for any."""
+        path = os.fspath(path)
+        temporary = f"{path}.tmp{os.getpid()}"
+        try:
+            with open(temporary, "wb") as f:
+                f.write(self._raw)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
 
     @_locked
     def init(self, seed=0):

@@ -19,6 +19,7 @@ Typical use:
     stats = net.train_step(tokens, targets, lr=1.0)
     weights = net.state_dict()                   # PyTorch state_dict names
     mstream.Trainer(net, data="DATA/", steps=500).run(callback=print)
+    net.export("tmm.mstream")                    # the artifact, for mstream.load()
 
 Errors from the compiler and the runtime raise mstream.Error (a ValueError)
 with the located message, e.g. "cfg.json:4:14: error: key 'n_heads': ...".

@@ -11,6 +11,7 @@
 #include "mstream/Frontend/Facade.h"
 #include "mstream/Runtime/BlasCore.h"
 #include "mstream/Runtime/Checkpoint.h"
+#include "mstream/Runtime/Files.h"
 #include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Params.h"
 #include "mstream/Runtime/Program.h"
@@ -297,8 +298,10 @@ PYBIND11_MODULE(_mstream, m) {
           "seq", [](const rt::Program &p) { return p.manifest().seq; })
       .def_property_readonly("host_isa",
                              [](const rt::Program &p) { return p.hostIsa(); })
-      .def_property_readonly(
-          "target", [](const rt::Program &p) { return p.manifest().target; })
+      .def_property_readonly("chip",
+                             [](const rt::Program &p) {
+                               return rt::cudaChipOf(p.manifest().target);
+                             })
       .def_property_readonly(
           "model", [](const rt::Program &p) { return p.manifest().model; })
       .def_property_readonly(
@@ -397,4 +400,10 @@ PYBIND11_MODULE(_mstream, m) {
         check(rt::writeSafetensors(path, named));
       },
       py::arg("path"), py::arg("tensors"));
+  m.def(
+      "write_file",
+      [](const std::string &path, const py::bytes &bytes) {
+        check(rt::writeFileAtomically(path, std::string(bytes)));
+      },
+      py::arg("path"), py::arg("bytes"));
 }

@@ -152,12 +152,10 @@ def load(path):
     config = {key: int(value) if value.lstrip("-").isdigit() else value
               for key, value in program.model}
     optimizer = dict(program.optimizer)
-    # "cpu-x86_64" or "cuda-sm_90-x86_64".
-    target = program.target.split("-")
     options = dict(batch=program.batch, seq=program.seq,
                    recipe=optimizer.get("recipe", "hybrid"),
                    max_norm=float(optimizer.get("max_norm", 1.0)), fuse=True,
-                   target=target[0], chip=target[1] if target[0] == "cuda" else "sm_90",
+                   target="cuda" if program.chip else "cpu", chip=program.chip or "sm_90",
                    host_cpu="native")
     return CompiledModel(Model.from_config(config), raw, path, options, program)
 
@@ -216,17 +214,7 @@ class CompiledModel:
         elsewhere; atomically: an interrupted write leaves what was there.
         Host code built for "native" runs only on CPUs like this one;
         compile with host_cpu="all" to export an artifact for any."""
-        path = os.fspath(path)
-        temporary = f"{path}.tmp{os.getpid()}"
-        try:
-            with open(temporary, "wb") as f:
-                f.write(self._raw)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        _mstream.write_file(os.fspath(path), self._raw)
 
     @_locked
     def init(self, seed=0):

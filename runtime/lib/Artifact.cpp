@@ -264,10 +264,13 @@ absl::StatusOr<ArtifactContents> parseArtifact(absl::string_view bytes,
   size_t at = 24 + manifestSize;
   const size_t end = bytes.size() - 8;
   for (size_t i = 0; i < parsed->hostIsas.size(); ++i) {
-    if (at + 8 > end || readLittle(bytes, at, 8) > end - at - 8)
+    if (at + 8 > end)
       return fail("truncated object");
-    objects.push_back(bytes.substr(at + 8, readLittle(bytes, at, 8)));
-    at += 8 + objects.back().size();
+    uint64_t size = readLittle(bytes, at, 8);
+    if (size > end - at - 8)
+      return fail("truncated object");
+    objects.push_back(bytes.substr(at + 8, size));
+    at += 8 + size;
   }
   if (at != end)
     return fail("object sizes do not match the file (truncated?)");

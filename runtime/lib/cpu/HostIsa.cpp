@@ -64,7 +64,7 @@ absl::StatusOr<std::vector<std::string>>
 resolveHostIsas(absl::string_view names) {
   if (names == "all")
     return hostIsas();
-  std::vector<bool> named(hostIsas().size());
+  std::vector<std::string> named;
   for (absl::string_view name : absl::StrSplit(names, ',')) {
     absl::StatusOr<std::string> isa = resolveHostIsa(name);
     if (!isa.ok())
@@ -73,13 +73,13 @@ resolveHostIsas(absl::string_view names) {
                        name == names ? "" : absl::StrCat(" in '", names, "'"),
                        "; expected all, or a comma-separated list of native, ",
                        knownList()));
-    named[std::find(hostIsas().begin(), hostIsas().end(), *isa) -
-          hostIsas().begin()] = true;
+    named.push_back(*std::move(isa));
   }
+  // hostIsas() order, each once.
   std::vector<std::string> isas;
-  for (size_t i = 0; i < named.size(); ++i)
-    if (named[i])
-      isas.push_back(hostIsas()[i]);
+  for (const std::string &isa : hostIsas())
+    if (std::find(named.begin(), named.end(), isa) != named.end())
+      isas.push_back(isa);
   return isas;
 }
 

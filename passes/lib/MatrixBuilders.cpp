@@ -137,10 +137,20 @@ Value shortGram(OpBuilder &b, Location loc, Value y, MatmulBuilder matmul) {
   return matmul(b, loc, y, y, /*transposeA=*/!rows, /*transposeB=*/rows);
 }
 
+/// S² for an S that is exactly symmetric (a Gram, or a combination of Grams
+/// and I): S Sᵀ on the BLAS, which the runtime then sees as a product of
+/// one operand with its transpose and runs as ssyrk, in half the
+/// multiply-adds; S S in generated loops, whose innermost loop then runs
+/// along S's rows.
+Value symmetricSquare(OpBuilder &b, Location loc, Value s,
+                      MatmulBuilder matmul) {
+  return matmul(b, loc, s, s, false, matmul == buildBatchMatmul);
+}
+
 /// p(A) = aI + bA + cA² for `coeffs` = [a, b, c].
 Value gramPolynomial(OpBuilder &b, Location loc, Value gram,
                      ArrayRef<double> coeffs, MatmulBuilder matmul) {
-  Value gram2 = matmul(b, loc, gram, gram, false, false);
+  Value gram2 = symmetricSquare(b, loc, gram, matmul);
   return identityCombination(b, loc, coeffs[0], gram, coeffs[1], gram2,
                              coeffs[2]);
 }
@@ -198,7 +208,7 @@ Value mstream::lowering::gramSpaceNewtonSchulz(OpBuilder &b, Location loc,
     Value poly = gramPolynomial(b, loc, gram, coeffs, matmul);
     factor = factor ? apply(poly, factor) : poly;
     if (k + 1 < steps && (k + 1) % kGramSegment != 0) {
-      Value square = matmul(b, loc, poly, poly, false, false);
+      Value square = symmetricSquare(b, loc, poly, matmul);
       gram = symmetricPart(b, loc, matmul(b, loc, square, gram, false, false));
     }
   }

@@ -27,8 +27,9 @@ Value scaleMatrices(OpBuilder &b, Location loc, Value z, Value perMatrix,
 /// Each matrix transposed.
 Value transposeMatrices(OpBuilder &b, Location loc, Value z);
 
-/// ½ (M + Mᵀ) per matrix, in one generic. Exactly symmetric, so the
-/// runtime squares it with ssyrk.
+/// ½ (M + Mᵀ) per matrix, in one generic. Exactly symmetric, so its
+/// square may be written as a product with its transpose, which the
+/// runtime runs as ssyrk.
 Value symmetricPart(OpBuilder &b, Location loc, Value m);
 
 /// alpha I + beta A (+ gamma B when B is given), per matrix.

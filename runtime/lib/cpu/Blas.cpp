@@ -1,11 +1,10 @@
 //===- Blas.cpp - the GEMM entry generated code calls, on OpenBLAS --------===//
 //
 // Newton–Schulz, on the weight matrices (Muon) and per token, spends most
-// of a step in two self-products: the Gram X Xᵀ and its square G G, where G
-// is symmetric. Both are C += A Aᵀ for one operand A, which `ssyrk` computes
-// in half the multiply-adds of a GEMM. They are recognised here, from the
-// operands' addresses and an exact symmetry check, rather than in the
-// compiler, because G's symmetry is a property of its values.
+// of a step in two self-products: the Gram X Xᵀ and its square, which the
+// compiler writes as G Gᵀ since G is symmetric. Both are C += A Aᵀ for one
+// operand A, which `ssyrk` computes in half the multiply-adds of a GEMM.
+// They are recognised here, from the operands' addresses and transposes.
 //
 // OpenBLAS always runs single-threaded here, on the kernels BlasCore.h
 // picks; the runtime's thread pool (Parallel.cpp) runs a stack's entries,
@@ -57,8 +56,8 @@ bool isZeroOrSymmetric(const float *matrix, int64_t n, int64_t ld) {
   return zero || isSymmetric(matrix, n, ld);
 }
 
-/// A product of one operand with itself, C = beta C + X Xᵀ for X = op(A)
-/// (m x k): Aᵀ A, A Aᵀ, or A A for a symmetric A.
+/// A product of one operand with its transpose, C = beta C + X Xᵀ for
+/// X = op(A) (m x k): Aᵀ A or A Aᵀ.
 struct SelfProduct {
   bool transposed; // X = Aᵀ
   int64_t m, k;
@@ -104,21 +103,15 @@ std::optional<SelfProduct> asSelfProduct(bool transA, bool transB, int64_t m,
                                          int64_t lda, const float *B,
                                          int64_t ldb, float beta, float *C,
                                          int64_t ldc) {
-  if (A != B || lda != ldb || m != n || m * n * k < kSelfProductMultiplyAdds)
-    return std::nullopt;
-  bool transposed;
-  if (transA != transB)
-    transposed = transA;
-  else if (!transA && m == k && isSymmetric(A, m, lda))
-    transposed = false; // A A = A Aᵀ.
-  else
+  if (A != B || lda != ldb || transA == transB || m != n ||
+      m * n * k < kSelfProductMultiplyAdds)
     return std::nullopt;
   const float *endA = A + (transA ? k : m) * lda;
   if (C < endA && A < C + m * ldc)
     return std::nullopt;
   if (beta != 0.0f && !isZeroOrSymmetric(C, m, ldc))
     return std::nullopt;
-  return SelfProduct{transposed, m, k, A, lda, beta, C, ldc};
+  return SelfProduct{transA, m, k, A, lda, beta, C, ldc};
 }
 
 /// One operand of a batched call: entry i starts at data + i * stride.

@@ -150,6 +150,31 @@ def test_export_and_load(mstream_bin, tmp_path):
         mstream.load(weights)
 
 
+def test_host_code_is_kept_for_profilers_on_request(tmm, tmp_path, monkeypatch):
+    # The host code is a file only while it is being mapped, unless
+    # MSTREAM_KEEP_HOST_CODE names a directory to leave it in, where it keeps
+    # the kernels' symbols (functions named after their regions).
+    _, net = tmm
+    path = tmp_path / "tmm.mstream"
+    net.export(path)
+    scratch, kept = tmp_path / "scratch", tmp_path / "kept"
+    scratch.mkdir()
+    kept.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    mstream.load(path)
+    assert list(scratch.iterdir()) == []
+    monkeypatch.setenv("MSTREAM_KEEP_HOST_CODE", str(kept))
+    loaded = mstream.load(path)
+    files = list(kept.iterdir())
+    assert len(files) == 1 and files[0].name.endswith(".so")
+    code = files[0].read_bytes()
+    assert code.startswith(b"\x7fELF") and b"train_step.layers.0.attn" in code
+    assert loaded.init(seed=0).loss(*random_inputs(small_config("tmm"), seed=1)[1:]) > 0
+    monkeypatch.setenv("MSTREAM_KEEP_HOST_CODE", str(tmp_path / "missing"))
+    with pytest.raises(mstream.Error, match="missing \\(MSTREAM_KEEP_HOST_CODE\\): No such file"):
+        mstream.load(path)
+
+
 def test_state_dict_round_trip_with_pytorch(tmm):
     _, net = tmm
     config = small_config("tmm")

@@ -12,7 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -22,8 +24,6 @@ namespace {
 
 using EntryFn = void (*)(void **);
 
-/// dlopen needs a file: the host code goes to a private temporary file that
-/// is unlinked as soon as it is mapped.
 /// Generated code calls mstream_sgemm by name. Promote the object that
 /// defines it to global scope: when this runtime was itself loaded with
 /// RTLD_LOCAL (a Python extension), its symbols are otherwise invisible.
@@ -34,23 +34,33 @@ void exportRuntimeSymbols() {
     ::dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
 }
 
+/// dlopen needs a file: the host code goes to a private temporary file that
+/// is unlinked as soon as it is mapped, unless MSTREAM_KEEP_HOST_CODE names
+/// a directory to keep it in, so that a profiler can read its symbols (each
+/// kernel is a function named after its region) after the process ends.
 absl::StatusOr<void *> openHostCode(const std::string &object,
                                     const std::string &path) {
   exportRuntimeSymbols();
   keepStepBuffers();
-  const char *dir = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(dir ? dir : "/tmp", "/mstream-XXXXXX");
-  int fd = ::mkstemp(pattern.data());
+  const char *keep = std::getenv("MSTREAM_KEEP_HOST_CODE");
+  bool kept = keep && *keep;
+  const char *dir = kept ? keep : std::getenv("TMPDIR");
+  std::string pattern =
+      absl::StrCat(dir ? dir : "/tmp", "/mstream-XXXXXX", kept ? ".so" : "");
+  int fd = ::mkstemps(pattern.data(), kept ? 3 : 0);
   if (fd < 0)
-    return absl::InternalError(
-        absl::StrCat("cannot create a temporary file for ", path));
+    return absl::InternalError(absl::StrCat(
+        "cannot create a file for the host code of ", path, " in ",
+        dir ? dir : "/tmp", kept ? " (MSTREAM_KEEP_HOST_CODE)" : "", ": ",
+        std::strerror(errno)));
   bool written = ::write(fd, object.data(), object.size()) ==
                  static_cast<ssize_t>(object.size());
   ::close(fd);
   void *library =
       written ? ::dlopen(pattern.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
   std::string error = written ? (library ? "" : ::dlerror()) : "write failed";
-  ::unlink(pattern.c_str());
+  if (!kept || !library)
+    ::unlink(pattern.c_str());
   if (!library)
     return absl::InternalError(
         absl::StrCat(path, ": cannot load its host code: ", error));

@@ -109,9 +109,8 @@ loadProgram(const std::string &model, const CompileRequest &request,
   absl::StatusOr<std::string> artifact = hooks->compile(model, here);
   if (!artifact.ok())
     return artifact.status();
-  std::string path =
-      absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
-                   "/mstream-eval-", getpid(), ".mstream");
+  std::string path = absl::StrCat(temporaryDirectory(), "/mstream-eval-",
+                                  getpid(), ".mstream");
   if (absl::Status status = writeFileAtomically(path, *artifact); !status.ok())
     return status;
   absl::StatusOr<std::unique_ptr<Program>> program = Program::load(path);

@@ -179,9 +179,8 @@ absl::Status runSample(const std::string &weights, const CompilerHooks *hooks) {
       return absl::InvalidArgumentError(absl::StrCat(
           weights, " does not record its model definition; name it with "
                    "--model CONFIG.json"));
-    tempConfig =
-        absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
-                     "/mstream-sample-", getpid(), ".json");
+    tempConfig = absl::StrCat(temporaryDirectory(), "/mstream-sample-",
+                              getpid(), ".json");
     if (absl::Status status = writeFileAtomically(tempConfig, config->second);
         !status.ok())
       return status;

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -64,6 +65,11 @@ absl::Status writeFileAtomically(const std::string &path,
     return status;
   }
   return absl::OkStatus();
+}
+
+std::string temporaryDirectory() {
+  const char *dir = std::getenv("TMPDIR");
+  return dir ? dir : "/tmp";
 }
 
 absl::Status makeDirectories(const std::string &path) {

@@ -44,15 +44,14 @@ absl::StatusOr<void *> openHostCode(const std::string &object,
   keepStepBuffers();
   const char *keep = std::getenv("MSTREAM_KEEP_HOST_CODE");
   bool kept = keep && *keep;
-  const char *dir = kept ? keep : std::getenv("TMPDIR");
-  std::string pattern =
-      absl::StrCat(dir ? dir : "/tmp", "/mstream-XXXXXX", kept ? ".so" : "");
-  int fd = ::mkstemps(pattern.data(), kept ? 3 : 0);
+  std::string dir = kept ? keep : temporaryDirectory();
+  absl::string_view suffix = kept ? ".so" : "";
+  std::string pattern = absl::StrCat(dir, "/mstream-XXXXXX", suffix);
+  int fd = ::mkstemps(pattern.data(), suffix.size());
   if (fd < 0)
     return absl::InternalError(absl::StrCat(
-        "cannot create a file for the host code of ", path, " in ",
-        dir ? dir : "/tmp", kept ? " (MSTREAM_KEEP_HOST_CODE)" : "", ": ",
-        std::strerror(errno)));
+        "cannot create a file for the host code of ", path, " in ", dir,
+        kept ? " (MSTREAM_KEEP_HOST_CODE)" : "", ": ", std::strerror(errno)));
   bool written = ::write(fd, object.data(), object.size()) ==
                  static_cast<ssize_t>(object.size());
   ::close(fd);

@@ -18,6 +18,9 @@ absl::StatusOr<std::string> readFile(const std::string &path);
 absl::Status writeFileAtomically(const std::string &path,
                                  absl::string_view bytes);
 
+/// Where temporary files go: $TMPDIR, or /tmp.
+std::string temporaryDirectory();
+
 /// Creates `path` and any missing parents (mkdir -p).
 absl::Status makeDirectories(const std::string &path);
 

@@ -181,8 +181,9 @@ int writeOutput(llvm::function_ref<void(llvm::raw_ostream &)> print,
   return 0;
 }
 
-/// Writes `print`'s text to DIR/NN-name.ext for --dump-ir-dir.
-void dumpPhase(mstream::Phase phase, llvm::StringRef extension,
+/// Writes `print`'s text to DIR/NN-name.ext for --dump-ir-dir; false (and
+/// an error printed) if it cannot.
+bool dumpPhase(mstream::Phase phase, llvm::StringRef extension,
                llvm::function_ref<void(llvm::raw_ostream &)> print) {
   unsigned index = static_cast<unsigned>(phase);
   llvm::SmallString<128> path(dumpIrDir);
@@ -194,9 +195,10 @@ void dumpPhase(mstream::Phase phase, llvm::StringRef extension,
   llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_Text);
   if (error) {
     fail("cannot write '" + path + "': " + error.message());
-    return;
+    return false;
   }
   print(os);
+  return true;
 }
 
 /// The phase and output that --emit and --compile-to ask for.
@@ -249,9 +251,18 @@ int runCompile() {
     return fail("--recipe must be hybrid or adamw, got '" + recipe + "'");
   if (auto isas = mstream::rt::resolveHostIsas(hostCpu); !isas.ok())
     return fail("--host-cpu: " + std::string(isas.status().message()));
-  if (!dumpIrDir.empty())
+  if (!dumpIrDir.empty()) {
     if (std::error_code error = llvm::sys::fs::create_directories(dumpIrDir))
       return fail("cannot create '" + dumpIrDir + "': " + error.message());
+    if (!llvm::sys::fs::is_directory(dumpIrDir))
+      return fail("--dump-ir-dir: '" + dumpIrDir + "' is not a directory");
+  }
+  // The report describes the fused regions, which a command that stops at
+  // the imported IR never builds.
+  if (printFusionReport && want->phase < Phase::Fused)
+    return fail("--print-fusion-report needs the fused phase, and this "
+                "command stops at the imported IR (add --compile-to=fused, "
+                "--train or --target)");
 
   mlir::MLIRContext context;
   mstream::ModelDiagnostics diagnostics(&context);
@@ -271,10 +282,14 @@ int runCompile() {
   mlir::OpPrintingFlags flags;
   flags.enableDebugInfo(printLocations);
   Phase reportAt = std::min(want->phase, Phase::Training);
+  // A phase that could not be written fails the command once the
+  // compilation returns; later phases are not tried.
+  bool dumpFailed = false;
   auto observe = [&](Phase phase, mlir::ModuleOp module) {
-    if (!dumpIrDir.empty())
-      dumpPhase(phase, "mlir",
-                [&](llvm::raw_ostream &os) { module->print(os, flags); });
+    if (!dumpIrDir.empty() && !dumpFailed)
+      dumpFailed = !dumpPhase(phase, "mlir", [&](llvm::raw_ostream &os) {
+        module->print(os, flags);
+      });
     if (printFusionReport && phase == reportAt) {
       if (!request.fuse)
         llvm::errs() << "fusion report: no fused kernels (--fuse=false)\n";
@@ -282,9 +297,9 @@ int runCompile() {
     }
   };
   auto observeLlvm = [&](llvm::Module &module) {
-    if (!dumpIrDir.empty())
-      dumpPhase(Phase::Llvm, "ll",
-                [&](llvm::raw_ostream &os) { os << module; });
+    if (!dumpIrDir.empty() && !dumpFailed)
+      dumpFailed = !dumpPhase(Phase::Llvm, "ll",
+                              [&](llvm::raw_ostream &os) { os << module; });
   };
 
   if (want->emit == Emit::Artifact) {
@@ -292,6 +307,8 @@ int runCompile() {
                                              observeLlvm);
     if (!artifact)
       return fail(llvm::toString(artifact.takeError()));
+    if (dumpFailed)
+      return 1;
     return writeOutput([&](llvm::raw_ostream &os) { os << *artifact; }, true);
   }
   auto module = mstream::importModel(context, *parsed, shape);
@@ -300,6 +317,8 @@ int runCompile() {
   if (llvm::Error error = mstream::runPhases(
           **module, request, std::min(want->phase, Phase::Lowered), observe))
     return fail(llvm::toString(std::move(error)));
+  if (dumpFailed)
+    return 1;
   if (want->emit == Emit::Cubin) {
     auto cubin = mstream::extractCubin(**module);
     if (!cubin)
@@ -313,6 +332,8 @@ int runCompile() {
     if (!llvmModule)
       return fail(llvm::toString(llvmModule.takeError()));
     observeLlvm(**llvmModule);
+    if (dumpFailed)
+      return 1;
     return writeOutput([&](llvm::raw_ostream &os) { os << **llvmModule; },
                        false);
   }

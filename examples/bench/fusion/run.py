@@ -20,7 +20,11 @@ builds except per-token products (a fused region runs its own inside it,
 counted in its rest), with its multiply-adds (a self-product run as ssyrk
 counts twice what it does) and the fused build's rate; rest: the step's
 other time (token regions and loops), which is what fusion changes, and
-its unfused / fused ratio. Prints a table.
+its unfused / fused ratio. Bound: the largest unfused / fused ratio
+the step allows, the unfused step's time over that of all its products
+(the shared GEMMs and the per-token ones) at the better build's GEMM rate:
+what fusion would reach if everything but the products took no time.
+Prints a table.
 
 OpenBLAS reads its thread count when it loads, so the script re-runs itself
 with OPENBLAS_NUM_THREADS set. mstream and PyTorch each run in their own
@@ -90,13 +94,19 @@ def time_mstream(model, tokens, targets, repeats):
     rest_ratios = [u / f for f, u in zip(rest[True], rest[False])]
     gemm_median = {fuse: median([ms for ms, _ in gemm[fuse]]) for fuse in gemm}
     macs = {fuse: gemm[fuse][0][1] for fuse in gemm}
+    # The fastest any build could be: all of the unfused build's products
+    # (which include the per-token ones a fused region runs inside it) at
+    # the better of the two builds' GEMM rates, and nothing else.
+    best_rate = max(macs[fuse] / gemm_median[fuse] for fuse in gemm)
+    bound = median(times[False]) / (macs[False] / best_rate)
     return {"fused_ms": median(times[True]), "unfused_ms": median(times[False]),
             "ratio": median(ratios), "compile_s": [compile_s[True], compile_s[False]],
             "gemm_ms": [gemm_median[True], gemm_median[False]],
             "gemm_gmac": [macs[True] / 1e9, macs[False] / 1e9],
             "gemm_gflops": 2 * macs[True] / gemm_median[True] / 1e6,
             "rest_ms": [median(rest[True]), median(rest[False])],
-            "rest_ratio": median(rest_ratios), "host_isa": runs[True].host_isa}
+            "rest_ratio": median(rest_ratios), "bound": bound,
+            "host_isa": runs[True].host_isa}
 
 
 def time_torch(config, tokens, targets, repeats, threads):
@@ -211,7 +221,7 @@ def main():
     print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
           f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
           f"{'GEMM ms f/u':>13} {'GEMM GMAC f/u':>13} {'GFLOP/s':>7} {'rest ms f/u':>13} "
-          f"{'rest u/f':>8} {'compile s f/u':>14} {'torch threads':>13} host ISA")
+          f"{'rest u/f':>8} {'bound':>5} {'compile s f/u':>14} {'torch threads':>13} host ISA")
     for variant in args.variants.split(","):
         config = dict(shape, variant=variant)
         config_path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
@@ -229,6 +239,7 @@ def main():
               f"{ours['gemm_ms'][0]:6.0f}/{ours['gemm_ms'][1]:<6.0f} "
               f"{ours['gemm_gmac'][0]:6.1f}/{ours['gemm_gmac'][1]:<6.1f} {ours['gemm_gflops']:7.0f} "
               f"{ours['rest_ms'][0]:6.0f}/{ours['rest_ms'][1]:<6.0f} {ours['rest_ratio']:8.2f} "
+              f"{ours['bound']:5.2f} "
               f"{ours['compile_s'][0]:7.0f}/{ours['compile_s'][1]:<6.0f} "
               f"{peer['torch_threads']:13d} {ours['host_isa']}", flush=True)
 

@@ -87,14 +87,13 @@ bool isAccumulatorFill(Operation *op) {
 /// elementwise passes (each iteration separately); then each mstream op (a
 /// LayerNorm stays one kernel) and each linalg op that touches per-token
 /// data reads its per-token operands and writes its per-token results once.
-int64_t unfusedBytes(FusedOp op, int64_t &kernels) {
+/// `expansions` are the step-op and matrix-op lowering patterns.
+int64_t unfusedBytes(FusedOp op, const FrozenRewritePatternSet &expansions,
+                     int64_t &kernels) {
   OwningOpRef<FusedOp> copy(cast<FusedOp>(op->clone()));
-  RewritePatternSet patterns(op.getContext());
-  populateLowerStepOpsPatterns(patterns);
-  populateLowerMatrixOpsPatterns(patterns);
   // The copy's ops are counted whatever the driver's outcome: an op it
   // could not expand moves what it moves as one kernel.
-  (void)applyPatternsGreedily(copy->getBody(), std::move(patterns));
+  (void)applyPatternsGreedily(copy->getBody(), expansions);
 
   DenseSet<Value> perToken = perTokenValues(*copy);
   int64_t bytes = 0;
@@ -122,6 +121,10 @@ int64_t unfusedBytes(FusedOp op, int64_t &kernels) {
 } // namespace
 
 void mstream::printFusionReport(ModuleOp module, llvm::raw_ostream &os) {
+  RewritePatternSet patterns(module.getContext());
+  populateLowerStepOpsPatterns(patterns);
+  populateLowerMatrixOpsPatterns(patterns);
+  FrozenRewritePatternSet expansions(std::move(patterns));
   for (auto func : module.getOps<func::FuncOp>()) {
     SmallVector<FusedOp> regions;
     func.walk([&](FusedOp op) { regions.push_back(op); });
@@ -143,7 +146,7 @@ void mstream::printFusionReport(ModuleOp module, llvm::raw_ostream &os) {
       for (auto [i, result] : llvm::enumerate(op.getResults()))
         if (op.isPerTokenResult(i))
           written += tokenSliceBytes(result, dims);
-      int64_t unfused = unfusedBytes(op, kernels);
+      int64_t unfused = unfusedBytes(op, expansions, kernels);
       std::string tokens;
       for (auto [i, size] : llvm::enumerate(op.getTokens()))
         tokens += (i ? "x" : "") + std::to_string(size);

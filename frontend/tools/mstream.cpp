@@ -285,11 +285,14 @@ int runCompile() {
   // A phase that could not be written fails the command once the
   // compilation returns; later phases are not tried.
   bool dumpFailed = false;
-  auto observe = [&](Phase phase, mlir::ModuleOp module) {
+  auto dump = [&](Phase phase, llvm::StringRef extension,
+                  llvm::function_ref<void(llvm::raw_ostream &)> print) {
     if (!dumpIrDir.empty() && !dumpFailed)
-      dumpFailed = !dumpPhase(phase, "mlir", [&](llvm::raw_ostream &os) {
-        module->print(os, flags);
-      });
+      dumpFailed = !dumpPhase(phase, extension, print);
+  };
+  auto observe = [&](Phase phase, mlir::ModuleOp module) {
+    dump(phase, "mlir",
+         [&](llvm::raw_ostream &os) { module->print(os, flags); });
     if (printFusionReport && phase == reportAt) {
       if (!request.fuse)
         llvm::errs() << "fusion report: no fused kernels (--fuse=false)\n";
@@ -297,9 +300,7 @@ int runCompile() {
     }
   };
   auto observeLlvm = [&](llvm::Module &module) {
-    if (!dumpIrDir.empty() && !dumpFailed)
-      dumpFailed = !dumpPhase(Phase::Llvm, "ll",
-                              [&](llvm::raw_ostream &os) { os << module; });
+    dump(Phase::Llvm, "ll", [&](llvm::raw_ostream &os) { os << module; });
   };
 
   if (want->emit == Emit::Artifact) {

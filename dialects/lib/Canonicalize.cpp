@@ -1,8 +1,8 @@
 //===- Canonicalize.cpp - canonicalization patterns of the step ops -------===//
 //
-// Each rewrite is an exact identity of the SPEC's math for finite streams:
-// a coefficient that maps to exactly 0 or 1 in the element type turns one
-// scheme into a simpler one of the same family.
+// Each rewrite is an exact identity of the models' math (docs/models.md) for
+// finite streams: a coefficient that maps to exactly 0 or 1 in the element type
+// turns one scheme into a simpler one of the same family.
 //
 //===----------------------------------------------------------------------===//
 

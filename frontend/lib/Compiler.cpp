@@ -1,9 +1,10 @@
 //===- Compiler.cpp - model definitions to artifacts ----------------------===//
 
 #include "mstream/Frontend/Compiler.h"
+#include "mstream/Dialect/AttrNames.h"
 
-#include "mstream/Frontend/ParamTable.h"
-#include "mstream/Passes/Passes.h"
+#include "mstream/InitAllPasses.h"
+#include "mstream/Model/ParamTable.h"
 #include "mstream/Runtime/Artifact.h"
 #include "mstream/Runtime/HostIsa.h"
 

@@ -1,7 +1,8 @@
 //===- Importer.cpp - model definitions to mstream IR ---------------------===//
 
 #include "mstream/Frontend/Importer.h"
-#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Dialect/AttrNames.h"
+#include "mstream/Model/ParamTable.h"
 
 #include "mstream/Dialect/MStreamOps.h"
 

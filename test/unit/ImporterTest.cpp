@@ -1,7 +1,7 @@
 //===- ImporterTest.cpp - model definitions to mstream IR -----------------===//
 
 #include "mstream/Frontend/Importer.h"
-#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Model/ParamTable.h"
 
 #include "mstream/Dialect/MStreamOps.h"
 

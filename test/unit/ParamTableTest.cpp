@@ -1,6 +1,6 @@
 //===- ParamTableTest.cpp - parameter names, shapes, counts and init ------===//
 
-#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Model/ParamTable.h"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +42,8 @@ struct CountCase {
   int64_t tiny;
 };
 
-// SPEC.md §3: verified by building each reference class and summing numel.
+// docs/models.md, Parameter counts: verified by building each reference class
+// and summing numel.
 const CountCase kCounts[] = {
     {Variant::Vanilla, VelInit::Embed, 124373760, 836736},
     {Variant::HeavyBall, VelInit::Embed, 163812144, 886928},
@@ -123,7 +124,7 @@ TEST(ParamTableTest, InitStdScalesResidualProjections) {
   const ParamSpec *out = find(table, "layers.5.attn.out_proj.weight");
   const ParamSpec *w2 = find(table, "layers.5.mlp.w2.weight");
   const ParamSpec *w1 = find(table, "layers.5.mlp.w1.weight");
-  // 0.02 / sqrt(2 * 12) = 0.0040825 (SPEC.md §1).
+  // 0.02 / sqrt(2 * 12) = 0.0040825 (docs/models.md).
   EXPECT_NEAR(out->initValue, 0.0040825, 1e-7);
   EXPECT_EQ(out->init, InitRule::Normal);
   EXPECT_EQ(w2->initValue, out->initValue);

@@ -1,7 +1,6 @@
-//===- VariantTest.cpp - the variant table
-//---------------------------------===//
+//===- VariantTest.cpp - the variant table --------------------------------===//
 
-#include "mstream/Frontend/Variant.h"
+#include "mstream/Model/Variant.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +19,7 @@ TEST(VariantTest, NamesRoundTrip) {
 }
 
 TEST(VariantTest, ScalarCountsPerLayerMatchSpec) {
-  // SPEC.md §3: k scalars per layer, two substeps each.
+  // docs/models.md: k scalars per layer, two substeps each.
   const std::pair<Variant, size_t> expected[] = {
       {Variant::Vanilla, 0}, {Variant::HeavyBall, 4}, {Variant::Yurii, 6},
       {Variant::Tmm, 8},     {Variant::Adam, 6},      {Variant::AdamW, 8},

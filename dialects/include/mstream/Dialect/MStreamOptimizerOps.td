@@ -1,6 +1,6 @@
 //===- MStreamOptimizerOps.td - weight optimizer ops -------*- tablegen -*-===//
 //
-// The optimizers that train the weights (SPEC.md §5.2), as ops over whole
+// The optimizers that train the weights (docs/training.md), as ops over whole
 // parameter groups: one op updates every tensor of a group, so a backend can
 // fuse the group into a few kernels. Hyper-parameters that change during a
 // run (lr, step) are 0-d tensor operands; the rest are attributes.

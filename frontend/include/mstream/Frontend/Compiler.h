@@ -1,6 +1,6 @@
 //===- Compiler.h - model definitions to artifacts --------------*- C++ -*-===//
 //
-// The compiler facade: import, lower through a named pipeline, generate and
+// The compiler driver: import, lower through a named pipeline, generate and
 // link host code, and package it with the model's manifest (runtime/
 // Artifact.h). Every phase is reachable for inspection.
 //
@@ -9,8 +9,8 @@
 #ifndef MSTREAM_FRONTEND_COMPILER_H
 #define MSTREAM_FRONTEND_COMPILER_H
 
-#include "mstream/Frontend/CompileRequest.h"
 #include "mstream/Frontend/Importer.h"
+#include "mstream/Model/CompileRequest.h"
 
 #include "llvm/IR/Module.h"
 

@@ -11,7 +11,7 @@
 #ifndef MSTREAM_FRONTEND_CONFIGPARSER_H
 #define MSTREAM_FRONTEND_CONFIGPARSER_H
 
-#include "mstream/Frontend/ModelConfig.h"
+#include "mstream/Model/ModelConfig.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"

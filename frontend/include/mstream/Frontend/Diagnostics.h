@@ -1,5 +1,4 @@
-//===- Diagnostics.h - compiler errors located in the definition -*- C++
-//-*-===//
+//===- Diagnostics.h - errors located in the definition ---------*- C++ -*-===//
 
 #ifndef MSTREAM_FRONTEND_DIAGNOSTICS_H
 #define MSTREAM_FRONTEND_DIAGNOSTICS_H

@@ -3,15 +3,15 @@
 #ifndef MSTREAM_FRONTEND_IMPORTER_H
 #define MSTREAM_FRONTEND_IMPORTER_H
 
+#include "mstream/Dialect/AttrNames.h"
 #include "mstream/Frontend/ConfigParser.h"
-#include "mstream/Passes/AttrNames.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
 namespace mstream {
 
-/// The static shape of one step (DESIGN.md principle 4).
+/// The static shape of one step (one artifact per shape: shapes are static).
 struct StepShape {
   int64_t batch = 1;
   /// 0 means the definition's max_seq_len.

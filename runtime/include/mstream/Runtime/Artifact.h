@@ -1,6 +1,6 @@
 //===- Artifact.h - the compiled-model file format --------------*- C++ -*-===//
 //
-// One self-contained file (DESIGN.md "artifact"):
+// One self-contained file:
 //   "MSTREAMA" | u32 format | u32 0 | u64 n | manifest (n bytes, text)
 //   | per instruction set of the manifest's host_isa line, in its order:
 //     u64 m | host shared object (m bytes)
@@ -14,7 +14,7 @@
 #ifndef MSTREAM_RUNTIME_ARTIFACT_H
 #define MSTREAM_RUNTIME_ARTIFACT_H
 
-#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Model/ParamTable.h"
 #include "mstream/Runtime/Tensor.h"
 
 #include "absl/status/statusor.h"

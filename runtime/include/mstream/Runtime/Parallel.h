@@ -1,7 +1,7 @@
 //===- Parallel.h - the parallel-for generated code calls -------*- C++ -*-===//
 //
 // Generated CPU code runs the tokens of a fused region's loop through here
-// (passes/ ParallelTokenLoops), and mstream_sgemm the entries of a batch
+// (passes/ DispatchTokenRanges), and mstream_sgemm the entries of a batch
 // or the parts of a product:
 // `task(context, b, e)` runs tokens (entries) [b, e).
 // The range is split over a pool of threads whose size is

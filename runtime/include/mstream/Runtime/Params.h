@@ -3,15 +3,16 @@
 #ifndef MSTREAM_RUNTIME_PARAMS_H
 #define MSTREAM_RUNTIME_PARAMS_H
 
-#include "mstream/Frontend/ParamTable.h"
+#include "mstream/Model/ParamTable.h"
 #include "mstream/Runtime/Safetensors.h"
 
 #include "absl/status/statusor.h"
 
 namespace mstream::rt {
 
-/// SPEC.md §1 init: N(0, std²) or a constant per the table. Deterministic in
-/// (seed, parameter index): SplitMix64 streams with Box-Muller normals.
+/// The init of docs/models.md: N(0, std²) or a constant per the table.
+/// Deterministic in (seed, parameter index): SplitMix64 streams with Box-Muller
+/// normals.
 NamedTensors initParams(const std::vector<ParamSpec> &table, uint64_t seed);
 
 /// Orders `loaded` by the table, checking that every parameter is present

@@ -1,7 +1,7 @@
 //===- Schedule.h - learning-rate schedules ---------------------*- C++ -*-===//
 //
-// One multiplier per step applied to every group's peak lr (SPEC.md §5.3,
-// §5.6): linear warmup s/W, then cosine to `minRatio` at the last step, or
+// One multiplier per step applied to every group's peak lr (docs/training.md,
+// Schedule): linear warmup s/W, then cosine to `minRatio` at the last step, or
 // WSD (flat until `decayStart`, then linear to `minRatio`).
 //
 //===----------------------------------------------------------------------===//

@@ -4,12 +4,13 @@
 // little-endian token ids) or `train.npy` and `val.npy` (integer arrays),
 // and optionally `meta.json` ({"tokenizer": "bytes", "vocab_size": 256}).
 //
-// The sampler follows SPEC.md §5.1 at any sequence length T: the corpus is
-// cut into blocks of T+1 tokens starting at multiples of T (input: the
-// first T, target: the shift by one); the block order is shuffled per
-// epoch from the seed; every epoch after the first shifts all starts by a
-// random offset in [0, T). Validation reads fixed blocks 0, T, 2T, ... in
-// order. The sampler's position is two integers, so checkpoints carry it.
+// The sampler follows the paper's (docs/training.md, Data) at any sequence
+// length T: the corpus is cut into blocks of T+1 tokens starting at multiples
+// of T (input: the first T, target: the shift by one); the block order is
+// shuffled per epoch from the seed; every epoch after the first shifts all
+// starts by a random offset in [0, T). Validation reads fixed blocks 0, T, 2T,
+// ... in order. The sampler's position is two integers, so checkpoints carry
+// it.
 //
 //===----------------------------------------------------------------------===//
 

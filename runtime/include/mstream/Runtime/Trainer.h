@@ -1,10 +1,11 @@
 //===- Trainer.h - the training loop ----------------------------*- C++ -*-===//
 //
-// Runs an artifact's train_step over a data directory (SPEC.md §5 scaled
-// down): the sampler, the lr schedule as runtime scalars, validation every
-// K steps and at the end, a progress line, RUN/metrics.jsonl, atomic
-// checkpoints (RUN/checkpoint.safetensors, RUN/best.safetensors) and
-// bit-identical resumption. A non-finite loss stops the run with the step.
+// Runs an artifact's train_step over a data directory (the paper's recipe,
+// docs/training.md, scaled down): the sampler, the lr schedule as runtime
+// scalars, validation every K steps and at the end, a progress line,
+// RUN/metrics.jsonl, atomic checkpoints (RUN/checkpoint.safetensors,
+// RUN/best.safetensors) and bit-identical resumption. A non-finite loss stops
+// the run with the step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,8 +29,8 @@ struct LearningRates {
   }
 };
 
-/// The peak rates of a recipe: "hybrid" (SPEC.md §5.2, TinyStories; also
-/// the default) or "adamw" (§5.6: 6e-4 everywhere).
+/// The peak rates of a recipe: "hybrid" (docs/training.md, TinyStories; also
+/// the default) or "adamw" (6e-4 everywhere).
 LearningRates peakLearningRates(const std::string &recipe);
 
 /// What one train_step call reports.
@@ -76,7 +77,8 @@ struct TrainOptions {
   /// The model definition's text, kept as RUN/config.json and in the
   /// weights' metadata so `mstream sample` can rebuild the model.
   std::string configText;
-  /// Starting parameters (table order); empty: SPEC.md §1 init from seed.
+  /// Starting parameters (table order); empty: the init of docs/models.md from
+  /// seed.
   std::vector<Tensor> initialParams;
   /// Called after every step (the Python Trainer's callback).
   std::function<void(const StepReport &)> onStep;

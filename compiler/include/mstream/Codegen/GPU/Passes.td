@@ -1,0 +1,221 @@
+//===- Passes.td - code generation for GPUs ----------------*- tablegen -*-===//
+
+#ifndef MSTREAM_CODEGEN_GPU_PASSES_TD
+#define MSTREAM_CODEGEN_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
+  let summary = "Split large reductions with few results into a parallel and a final stage";
+  let description = [{
+    A `linalg.generic` that reduces whole tensors to a scalar (the global
+    gradient norm, the loss mean), or a few large tensors to one value each
+    (Muon's norms of a stack of matrices), has almost no parallel
+    dimension, so the GPU backend would run it in one or a few threads.
+    This pass collapses the reduced dimensions to one and splits the
+    reduction (`linalg::splitReduction`, inner-parallel so that
+    neighbouring threads read neighbouring elements): `max-ratio` partial
+    results per output in parallel, then one short reduction over them.
+    Each input is read element by element or, like the mean in a
+    LayerNorm's variance, once per output. With `max-ratio` outputs or
+    more, each of at least `min-size` elements (the loss's log-sum-exp over
+    the vocabulary for every token) gets 32 partials, so that a warp reads
+    a row's consecutive elements.
+    Reductions of fewer than `min-size` elements each, whose parallel
+    dimensions do not lead, whose body reads indices, or whose size has no
+    power-of-two factor of at least 32 stay as they are. Inside a token
+    loop (a fused region, one GPU block per token) the thresholds are
+    `token-min-size` and `token-max-ratio`, and a factor of 8 is enough: a
+    LayerNorm's mean over 768 features becomes 32 partial sums of 24 in
+    parallel, then one of 32, instead of one thread adding 768 numbers.
+  }];
+  let options = [
+    Option<"minSize", "min-size", "int64_t", "4096",
+           "The smallest reduction to split">,
+    Option<"maxRatio", "max-ratio", "int64_t", "1024",
+           "The largest number of partial results (a power of two)">,
+    Option<"tokenMinSize", "token-min-size", "int64_t", "0",
+           "The smallest reduction to split inside a token loop (scf.forall), "
+           "whose block of threads shares it; 0: none">,
+    Option<"tokenMaxRatio", "token-max-ratio", "int64_t", "32",
+           "The largest number of partial results inside a token loop">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ConstantsToFills : Pass<"mstream-constants-to-fills", "::mlir::ModuleOp"> {
+  let summary = "Replace splat tensor constants by linalg.fill";
+  let description = [{
+    Bufferized, a tensor constant is a host global that kernels cannot read.
+    A splat constant (zeros for accumulators, for instance) becomes a
+    `linalg.fill` of a `tensor.empty`, which the GPU backend runs as a
+    kernel into device memory. Other constants are left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def TokenBuffersToScratch : Pass<"mstream-token-buffers-to-scratch", "::mlir::ModuleOp"> {
+  let summary = "Place a token loop's allocations in one scratch buffer";
+  let description = [{
+    For the CUDA backend, which runs a token loop (the `scf.forall` of a
+    fused region, bufferized) as one kernel that cannot allocate. Each
+    `memref.alloc` in the loop's body becomes a `memref.view` into one
+    scratch buffer allocated before the loop: `slots` slots of the body's
+    total size, token t in slot t mod slots, one copy of an allocation per
+    iteration of each loop around it (which must have a static trip count),
+    so that a matrix iteration's fresh buffers never overwrite the last
+    ones. Fewer slots are used where `slots` of them would exceed
+    `max-bytes` (at least one). The loop gets `mstream.token_slots`, the
+    number of tokens that may run at once.
+  }];
+  let options = [
+    Option<"slots", "slots", "int64_t", "1024",
+           "How many tokens run at once (the kernel's blocks)">,
+    Option<"maxBytes", "max-bytes", "int64_t", "1073741824",
+           "The most scratch memory one token loop may use">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def InterchangeParallelOutermost : Pass<"mstream-interchange-parallel-outermost", "::mlir::ModuleOp"> {
+  let summary = "Interchange linalg.generic loops so that parallel ones are outermost";
+  let description = [{
+    `convert-linalg-to-parallel-loops` keeps the loop order, so a generic
+    whose reduction dimension comes first (a sum over the batch or the
+    tokens per feature) becomes a sequential loop around a parallel one: on
+    the GPU, one kernel launch per reduction step. Interchanging puts the
+    parallel dimensions outermost, so the whole op is one kernel with the
+    reduction inside each thread; the indexing maps (and so the memory
+    order) are unchanged. A `linalg.reduce` (a fused region's sum over its
+    tokens) becomes a `linalg.generic` first.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def HoistParallelLoops : Pass<"mstream-hoist-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Run a sequential loop inside the parallel loop it wraps when each parallel iteration owns its elements";
+  let description = [{
+    On the GPU a host-level `scf.for` around an `scf.parallel` launches a
+    kernel per iteration: the embedding gradient's scatter-add
+    (`dtok[ids[p], :] += dy[p, :]` for each of the B x T positions p) is
+    one launch per token. Where the parallel loop's iterations touch
+    disjoint elements of every buffer the nest writes, the loops swap: one
+    parallel loop whose every iteration runs the sequential loop, in the
+    same order, over its own elements. The pass requires:
+    - an `scf.for` without results, outside token loops and parallel
+      loops, whose body is pure ops and loads, then a one-dimensional
+      `scf.parallel` without reductions, bounded by values from outside;
+    - inside the parallel loop, only loads, stores and pure ops;
+    - no load before the parallel loop from a buffer the nest stores to;
+    - every access to such a buffer indexing one dimension with the
+      parallel induction variable, the buffer itself or a unit-stride
+      `memref.subview` of it whose offset in that dimension is defined
+      outside the `scf.for`, the same dimension and offset for all accesses
+      to that buffer (so two parallel iterations never touch one element).
+    Buffers are told apart by their allocation or entry-point argument; a
+    nest that reaches a buffer otherwise (one an enclosing loop carries,
+    which may be its initial value under another name) stays as it is.
+  }];
+}
+
+def DistributeTokenLoops : Pass<"mstream-distribute-token-loops",
+                                "::mlir::ModuleOp"> {
+  let summary = "Run each token loop as one GPU block per token";
+  let description = [{
+    After `mstream-token-buffers-to-scratch` and `convert-linalg-to-parallel-loops`, a
+    token loop's body is one token's work: parallel loop nests over the
+    token's features or matrices, reductions and scalar code in between.
+    The token loop becomes an `scf.parallel` over tokens marked
+    `mstream.token_slots`, which `mstream-loops-to-gpu` launches as that
+    many blocks, each running tokens in turn. Inside, every parallel nest is
+    spread over the block's threads, code that writes memory outside one
+    runs in thread 0, loops around parallel nests run in every thread, and
+    a `gpu.barrier` orders each of these steps against the others. A call
+    inside a token loop is an error. With `one-thread`, the block is one
+    thread and there are no barriers: the CPU pipeline's emulation of the
+    kernels (`mstream-cpu-pipeline{gpu-token-kernels}`).
+  }];
+  let options = [
+    Option<"oneThread", "one-thread", "bool", "false",
+           "A block of one thread, without GPU ops (CPU emulation)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MergeParallelLoops : Pass<"mstream-merge-parallel-loops",
+                              "::mlir::ModuleOp"> {
+  let summary = "Run neighbouring independent parallel loops as one loop";
+  let description = [{
+    Horizontal fusion for the GPU, where each `scf.parallel` is a kernel
+    launch: the weight optimizer updates dozens of tensors with one small
+    elementwise loop each, and reductions over many tensors (the global
+    gradient norm, Muon's norms) are chains of small loops per tensor. A
+    run of loops in one block becomes one 1-D loop over their concatenated
+    iteration spaces; a balanced tree of `scf.if` on the flat index picks
+    the loop whose body runs.
+
+    A run starts at a loop and gathers every later loop (up to an operation
+    with unknown effects, such as a call) that depends on nothing before it
+    in the run: no loop of the run writes a buffer it reads or writes, or
+    reads one it writes. Operations that depend on the run (a host read of
+    its output, the next loop of a chain), and everything that depends on
+    those, move after the merged loop in their order, as do deallocations;
+    the others stay before it. The next run starts at the moved operations,
+    so each level of a set of independent chains becomes one loop. Buffers
+    are told apart by their root allocation or function argument, through
+    views and the memrefs an `scf.for` carries (entry points' arguments do
+    not alias, as One-Shot Bufferize assumes). Loops with reductions, token
+    loops (`mstream.token_slots`), and loops that allocate or have unknown
+    effects are not merged.
+
+    A kernel takes what it reads from outside as parameters, a memref as
+    its descriptor's fields, and `ptxas` refuses more than 32 KiB of them
+    (PTX 8.1). A loop that would take the merged loop's estimate past
+    `max-argument-bytes` starts the next run instead.
+  }];
+  let options = [
+    Option<"maxArgumentBytes", "max-argument-bytes", "int64_t", "16384",
+           "The most parameter bytes a merged loop's kernel may take">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run every host-level loop nest and memory access as a GPU kernel";
+  let description = [{
+    After `convert-linalg-to-parallel-loops`, host functions hold parallel
+    loop nests, plain loops and loads/stores over buffers the CUDA runtime
+    allocates on the device. This pass leaves only orchestration on the host:
+    - each `scf.parallel` becomes a `gpu.launch` of 256-thread blocks, one
+      thread per iteration point (the innermost dimension varies fastest, so
+      neighbouring threads touch neighbouring elements);
+    - each `memref.copy` becomes such a parallel copy;
+    - a run of loads, stores and loops without calls or parallel loops (a
+      0-d update, a full reduction) becomes a one-thread `gpu.launch`.
+    Host loops and calls (the GEMMs) stay on the host and are visited
+    recursively. A host operation that would read a value computed on the
+    device is an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MergeGpuModules : Pass<"mstream-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel. A train step
+    has hundreds of kernels; one module is one NVPTX compilation, one
+    `ptxas` run and one cubin to load, inspect and embed. Launches are
+    retargeted to the merged module.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+#endif // MSTREAM_CODEGEN_GPU_PASSES_TD

@@ -1,0 +1,366 @@
+//===- LoopsToGpu.cpp - the mstream-loops-to-gpu pass ---------------------===//
+//
+// The CUDA backend keeps every buffer in device memory, so after this pass
+// the host code only allocates, calls the GEMM library and launches kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ParallelLoops.h"
+
+#include "mstream/Codegen/GPU/Passes.h"
+#include "mstream/Dialect/AttrNames.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace mstream {
+#define GEN_PASS_DEF_LOOPSTOGPU
+#include "mstream/Codegen/GPU/Passes.h.inc"
+} // namespace mstream
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kBlockSize = 256;
+
+/// Operations that must stay on the host: they allocate, call the runtime
+/// or launch work themselves.
+bool isHostOnly(Operation *op) {
+  return isa<func::CallOp, scf::ParallelOp, memref::AllocOp, memref::AllocaOp,
+             memref::DeallocOp, memref::CopyOp, gpu::LaunchOp>(op);
+}
+
+/// Buffers of i1 and index hold the deallocation pipeline's ownership
+/// bookkeeping about pointers: host data, on the host stack.
+bool isHostMetadata(Type type) {
+  Type element = cast<MemRefType>(type).getElementType();
+  return element.isInteger(1) || element.isIndex();
+}
+
+/// A load or store of device data.
+bool isDeviceAccess(Operation *op) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return !isHostMetadata(load.getMemRefType());
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return !isHostMetadata(store.getMemRefType());
+  return false;
+}
+
+/// A device access, or a region (loop, branch) of them with nothing
+/// host-only inside: code that reads or writes device memory.
+bool touchesDeviceMemory(Operation *op) {
+  if (isDeviceAccess(op))
+    return true;
+  if (op->getNumRegions() == 0)
+    return false;
+  bool memory = false, hostOnly = false;
+  op->walk([&](Operation *inner) {
+    memory |= isDeviceAccess(inner);
+    hostOnly |=
+        isHostOnly(inner) ||
+        (isa<memref::LoadOp, memref::StoreOp>(inner) && !isDeviceAccess(inner));
+  });
+  return memory && !hostOnly;
+}
+
+/// A gpu.launch of `grid` x 256 threads (or 1 x 1) before `before`; the
+/// builder is left at the start of its body, before the terminator.
+gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
+                           Value block) {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
+  b.setInsertionPointToEnd(&launch.getBody().front());
+  auto terminator = gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPoint(terminator);
+  return launch;
+}
+
+struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<memref::CopyOp> copies;
+    module.walk([&](memref::CopyOp copy) {
+      if (!copy->getParentOfType<gpu::LaunchOp>())
+        copies.push_back(copy);
+    });
+    for (memref::CopyOp copy : copies)
+      mstream::copyToParallelLoop(copy);
+    SmallVector<scf::ParallelOp> loops;
+    module.walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>())
+        loops.push_back(loop);
+    });
+    for (scf::ParallelOp loop : loops)
+      sinkOperands(loop);
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func.isExternal() && failed(keepMetadataOnHost(func)))
+        return signalPassFailure();
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func.isExternal() && failed(mapBlock(func.getBody().front())))
+        return signalPassFailure();
+  }
+
+  /// Moves the bookkeeping buffers to the host stack: allocas in the entry
+  /// block (not in loops, where the stack would grow), no deallocations.
+  LogicalResult keepMetadataOnHost(func::FuncOp func) {
+    SmallVector<Operation *> allocs, deallocs;
+    func.walk([&](Operation *op) {
+      if (auto alloc = dyn_cast<memref::AllocOp>(op);
+          alloc && isHostMetadata(alloc.getType()))
+        allocs.push_back(op);
+      if (auto dealloc = dyn_cast<memref::DeallocOp>(op);
+          dealloc && isHostMetadata(dealloc.getMemref().getType()))
+        deallocs.push_back(op);
+    });
+    OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+    for (Operation *op : allocs) {
+      auto alloc = cast<memref::AllocOp>(op);
+      if (!alloc.getType().hasStaticShape())
+        return alloc.emitError("expected a static shape for a host buffer");
+      Value stack =
+          memref::AllocaOp::create(b, alloc.getLoc(), alloc.getType());
+      alloc.replaceAllUsesWith(stack);
+      alloc.erase();
+    }
+    for (Operation *op : deallocs)
+      op->erase();
+    return success();
+  }
+
+  /// Clones the loads and arithmetic whose values `loop` reads from the
+  /// host into its body: they would otherwise run on the host over device
+  /// memory. The copies read the same memory later, which is safe because
+  /// bufferized code writes a buffer before any of its readers run.
+  void sinkOperands(scf::ParallelOp loop) {
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(loop.getRegion(), captured);
+    SetVector<Operation *> slice;
+    std::function<bool(Operation *)> collect = [&](Operation *op) {
+      if (slice.contains(op))
+        return true;
+      bool sinkable =
+          isa<memref::LoadOp>(op) || (op->getNumRegions() == 0 && isPure(op) &&
+                                      !op->hasTrait<OpTrait::ConstantLike>());
+      if (!sinkable)
+        return false;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          collect(def);
+      slice.insert(op);
+      return true;
+    };
+    SmallVector<Value> sunk;
+    for (Value value : captured)
+      if (Operation *def = value.getDefiningOp(); def && collect(def))
+        sunk.push_back(value);
+    if (sunk.empty())
+      return;
+    OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
+    IRMapping mapping;
+    for (Operation *op : slice)
+      b.clone(*op, mapping);
+    for (Value value : sunk)
+      replaceAllUsesInRegionWith(value, mapping.lookup(value),
+                                 loop.getRegion());
+    for (Operation *op : llvm::reverse(slice))
+      if (op->use_empty())
+        op->erase();
+  }
+
+  /// Maps the host code of `block`: kernels for loop nests and device
+  /// accesses, recursion into host loops and branches.
+  LogicalResult mapBlock(Block &block) {
+    SmallVector<Operation *> run;
+    llvm::SmallPtrSet<Operation *, 16> inRun;
+    // The run's op whose value `op` (or an op inside it) reads, if any.
+    auto usedRunOp = [&](Operation *op) -> Operation * {
+      Operation *used = nullptr;
+      op->walk([&](Operation *inner) {
+        for (Value operand : inner->getOperands())
+          if (Operation *def = operand.getDefiningOp();
+              def && inRun.contains(def))
+            used = def;
+      });
+      return used;
+    };
+    auto usesRun = [&](Operation *op) { return usedRunOp(op) != nullptr; };
+    auto readsDeviceValue = [&](Operation *op) {
+      InFlightDiagnostic diag =
+          op->emitError("host code would read a value computed on the device");
+      diag.attachNote(usedRunOp(op)->getLoc())
+          << "computed here by " << usedRunOp(op)->getName();
+      return diag;
+    };
+    auto flush = [&]() -> LogicalResult {
+      if (run.empty())
+        return success();
+      LogicalResult result = launchSerial(run);
+      run.clear();
+      inRun.clear();
+      return result;
+    };
+
+    // Flushing inserts recomputed values before later ops, so the next op
+    // is read only after each op is handled.
+    for (Operation *op = block.empty() ? nullptr : &block.front(); op;) {
+      if (op->hasTrait<OpTrait::IsTerminator>()) {
+        if (usesRun(op))
+          return readsDeviceValue(op);
+        break;
+      }
+      bool hostOnlyInside = false;
+      op->walk([&](Operation *inner) { hostOnlyInside |= isHostOnly(inner); });
+      if (touchesDeviceMemory(op) || (!hostOnlyInside && usesRun(op))) {
+        run.push_back(op);
+        inRun.insert(op);
+        op = op->getNextNode();
+        continue;
+      }
+      if (op->getNumRegions() == 0 && isPure(op)) {
+        op = op->getNextNode();
+        continue;
+      }
+      if (usesRun(op))
+        return readsDeviceValue(op);
+      if (failed(flush()))
+        return failure();
+      Operation *next = op->getNextNode();
+      if (auto parallel = dyn_cast<scf::ParallelOp>(op)) {
+        if (failed(launchParallel(parallel)))
+          return failure();
+      } else {
+        for (Region &region : op->getRegions())
+          for (Block &nested : region)
+            if (failed(mapBlock(nested)))
+              return failure();
+      }
+      op = next;
+    }
+    return flush();
+  }
+
+  /// Moves `run` into a one-thread kernel placed after its last op; the
+  /// pure host ops in between stay before it. A value of the run that later
+  /// code reads is recomputed there from memory (a load and the arithmetic
+  /// on it), which becomes part of that code's kernel.
+  LogicalResult launchSerial(ArrayRef<Operation *> run) {
+    // One set of clones per reading op.
+    DenseMap<Operation *, IRMapping> clones;
+    for (Operation *op : run)
+      for (OpOperand &use : llvm::make_early_inc_range(op->getUses()))
+        if (!llvm::is_contained(run, use.getOwner()))
+          if (failed(recompute(use, run, clones[use.getOwner()])))
+            return failure();
+    Operation *last = run.back();
+    OpBuilder b(last->getContext());
+    b.setInsertionPointAfter(last);
+    Value one = arith::ConstantIndexOp::create(b, last->getLoc(), 1);
+    gpu::LaunchOp launch = createLaunch(b, last->getLoc(), one, one);
+    Operation *terminator = launch.getBody().front().getTerminator();
+    for (Operation *op : run)
+      op->moveBefore(terminator);
+    return success();
+  }
+
+  /// Clones the loads and pure ops of the run that `use` reads before its
+  /// owner. A load is only re-read if the run does not store to its buffer
+  /// after it.
+  LogicalResult recompute(OpOperand &use, ArrayRef<Operation *> run,
+                          IRMapping &mapping) {
+    SetVector<Operation *> slice;
+    std::function<LogicalResult(Operation *)> collect =
+        [&](Operation *op) -> LogicalResult {
+      auto position = llvm::find(run, op);
+      if (position == run.end() || slice.contains(op) ||
+          mapping.contains(op->getResult(0)))
+        return success();
+      auto load = dyn_cast<memref::LoadOp>(op);
+      bool pure = op->getNumRegions() == 0 && isPure(op);
+      bool stored = false;
+      if (load)
+        for (Operation *later : llvm::make_range(position + 1, run.end()))
+          later->walk([&](memref::StoreOp store) {
+            stored |= store.getMemRef() == load.getMemRef();
+          });
+      if ((!load && !pure) || stored) {
+        InFlightDiagnostic diag = use.getOwner()->emitError(
+            "host code would read a value computed on the device");
+        diag.attachNote(op->getLoc()) << "computed here by " << op->getName();
+        return diag;
+      }
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          if (failed(collect(def)))
+            return failure();
+      slice.insert(op);
+      return success();
+    };
+    if (failed(collect(use.get().getDefiningOp())))
+      return failure();
+    OpBuilder b(use.getOwner());
+    for (Operation *op : slice)
+      b.clone(*op, mapping);
+    use.set(mapping.lookup(use.get()));
+    return success();
+  }
+
+  /// One thread per iteration point of `parallel`, delinearised with the
+  /// innermost dimension fastest.
+  LogicalResult launchParallel(scf::ParallelOp parallel) {
+    if (parallel.getNumReductions() != 0)
+      return parallel.emitError("parallel reductions are not mapped to the "
+                                "GPU");
+    if (auto slots =
+            parallel->getAttrOfType<IntegerAttr>(mstream::kTokenSlotsAttrName))
+      return launchTokens(parallel, slots.getInt());
+    Location loc = parallel.getLoc();
+    OpBuilder b(parallel);
+    mstream::IterationSpace space = mstream::iterationSpace(b, parallel);
+    Value block = arith::ConstantIndexOp::create(b, loc, kBlockSize);
+    Value grid = arith::CeilDivUIOp::create(b, loc, space.total, block);
+    gpu::LaunchOp launch = createLaunch(b, loc, grid, block);
+    Value id = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
+        launch.getThreadIds().x);
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id,
+                                         space.total);
+    auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(guard.thenBlock());
+    mstream::clonePoint(b, parallel, space, id);
+    parallel.erase();
+    return success();
+  }
+
+  /// A token loop (mstream-distribute-token-loops): `slots` blocks, block b
+  /// running tokens b, b + slots, ... (the slot
+  /// mstream-token-buffers-to-scratch gave them), its threads sharing each
+  /// token's work.
+  LogicalResult launchTokens(scf::ParallelOp tokens, int64_t slots) {
+    if (tokens.getNumLoops() != 1)
+      return tokens.emitError("expected a one-dimensional token loop");
+    Location loc = tokens.getLoc();
+    OpBuilder b(tokens);
+    Value grid = arith::ConstantIndexOp::create(b, loc, slots);
+    Value block = arith::ConstantIndexOp::create(b, loc, kBlockSize);
+    gpu::LaunchOp launch = createLaunch(b, loc, grid, block);
+    Value step = arith::MulIOp::create(b, loc, tokens.getStep()[0], grid);
+    Value first = arith::AddIOp::create(
+        b, loc, tokens.getLowerBound()[0],
+        arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                              tokens.getStep()[0]));
+    auto loop =
+        scf::ForOp::create(b, loc, first, tokens.getUpperBound()[0], step);
+    b.setInsertionPointToStart(loop.getBody());
+    IRMapping mapping;
+    mapping.map(tokens.getInductionVars()[0], loop.getInductionVar());
+    for (Operation &op : tokens.getBody()->without_terminator())
+      b.clone(op, mapping);
+    tokens.erase();
+    return success();
+  }
+};
+
+} // namespace

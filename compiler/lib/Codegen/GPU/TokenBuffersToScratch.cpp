@@ -1,0 +1,172 @@
+//===- TokenBuffersToScratch.cpp - token buffers in scratch ---------------===//
+//
+// A GPU kernel cannot allocate. The buffers a token loop's body allocates
+// (a token's intermediates, fresh ones in every matrix iteration) get fixed
+// places in one scratch buffer instead: each slot holds one token's
+// allocations, each allocation in a loop one copy per iteration, so nothing
+// a token computes is overwritten before the token is done.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ParallelLoops.h"
+
+#include "mstream/Codegen/GPU/Passes.h"
+#include "mstream/Dialect/AttrNames.h"
+
+#include "llvm/Support/MathExtras.h"
+
+namespace mstream {
+#define GEN_PASS_DEF_TOKENBUFFERSTOSCRATCH
+#include "mstream/Codegen/GPU/Passes.h.inc"
+} // namespace mstream
+
+using namespace mlir;
+
+namespace {
+
+/// Offsets in the scratch buffer stay 16-byte vector aligned.
+constexpr int64_t kAlignment = 64;
+
+struct Placement {
+  memref::AllocOp alloc;
+  int64_t offset; // bytes from the slot's start
+  int64_t bytes;  // of one copy
+  /// The loops around it inside the token loop, outer first.
+  SmallVector<scf::ForOp> loops;
+};
+
+/// The static trip count of `loop`, if it has one (then its bounds and
+/// step are constants).
+std::optional<int64_t> tripCount(scf::ForOp loop) {
+  std::optional<APInt> trips = loop.getStaticTripCount();
+  if (!trips)
+    return std::nullopt;
+  return trips->getSExtValue();
+}
+
+struct TokenBuffersToScratchPass
+    : mstream::impl::TokenBuffersToScratchBase<TokenBuffersToScratchPass> {
+  using TokenBuffersToScratchBase::TokenBuffersToScratchBase;
+
+  void runOnOperation() override {
+    for (scf::ForallOp loop : mstream::tokenLoops(getOperation()))
+      if (failed(place(loop)))
+        return signalPassFailure();
+  }
+
+  LogicalResult place(scf::ForallOp loop) {
+    ArrayRef<int64_t> bounds = loop.getStaticUpperBound();
+    if (loop.getRank() != 1 || ShapedType::isDynamic(bounds[0]) ||
+        !loop.isNormalized())
+      return loop.emitError("expected a normalized one-dimensional token loop "
+                            "with a static token count");
+    int64_t tokens = bounds[0];
+
+    SmallVector<Placement> placements;
+    int64_t slotBytes = 0;
+    WalkResult walk = loop.getBody()->walk([&](memref::AllocOp alloc) {
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          !type.getElementType().isIntOrFloat()) {
+        alloc.emitError("a token loop can only allocate statically shaped "
+                        "buffers of numbers, not ")
+            << type;
+        return WalkResult::interrupt();
+      }
+      Placement placement{alloc, slotBytes, 0, {}};
+      placement.bytes =
+          llvm::alignTo(type.getNumElements() *
+                            llvm::divideCeil(type.getElementTypeBitWidth(), 8),
+                        kAlignment);
+      int64_t copies = 1;
+      for (Operation *parent = alloc->getParentOp(); parent != loop;
+           parent = parent->getParentOp()) {
+        if (isa<scf::IfOp>(parent))
+          continue;
+        auto inner = dyn_cast<scf::ForOp>(parent);
+        std::optional<int64_t> trips = inner ? tripCount(inner) : std::nullopt;
+        if (!trips) {
+          InFlightDiagnostic diag = alloc.emitError(
+              "a token loop can only allocate inside loops with a static trip "
+              "count");
+          diag.attachNote(parent->getLoc())
+              << "inside this " << parent->getName();
+          return WalkResult::interrupt();
+        }
+        copies *= *trips;
+        placement.loops.insert(placement.loops.begin(), inner);
+      }
+      slotBytes += placement.bytes * copies;
+      placements.push_back(std::move(placement));
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+    // Fewer tokens at once where a token needs much scratch (a matrix
+    // iteration's gradient keeps every iteration's matrices).
+    int64_t tokenSlots = std::min<int64_t>(tokens, slots);
+    if (slotBytes > 0)
+      tokenSlots = std::clamp<int64_t>(maxBytes / slotBytes, 1, tokenSlots);
+    OpBuilder b(loop);
+    loop->setAttr(mstream::kTokenSlotsAttrName,
+                  b.getI64IntegerAttr(tokenSlots));
+    if (placements.empty())
+      return success();
+
+    Location loc = loop.getLoc();
+    auto scratchType = MemRefType::get({tokenSlots * slotBytes}, b.getI8Type());
+    Value scratch = memref::AllocOp::create(b, loc, scratchType);
+
+    // Token t uses slot t mod slots: the kernel runs a token per block with
+    // a grid of `slots` blocks, so no two live tokens share a slot.
+    b.setInsertionPointToStart(loop.getBody());
+    Value token = loop.getInductionVar(0);
+    Value slot = arith::RemUIOp::create(
+        b, loc, token, arith::ConstantIndexOp::create(b, loc, tokenSlots));
+    Value slotBase = arith::MulIOp::create(
+        b, loc, slot, arith::ConstantIndexOp::create(b, loc, slotBytes));
+    for (Placement &placement : placements) {
+      OpBuilder ab(placement.alloc);
+      Location allocLoc = placement.alloc.getLoc();
+      auto index = [&](int64_t value) -> Value {
+        return arith::ConstantIndexOp::create(ab, allocLoc, value);
+      };
+      // The copy of this iteration: the loops' iterations, outer first.
+      Value iteration;
+      for (scf::ForOp inner : placement.loops) {
+        Value position = inner.getInductionVar();
+        int64_t lower = *getConstantIntValue(inner.getLowerBound());
+        int64_t step = *getConstantIntValue(inner.getStep());
+        if (lower != 0)
+          position =
+              arith::SubIOp::create(ab, allocLoc, position, index(lower));
+        if (step != 1)
+          position =
+              arith::DivUIOp::create(ab, allocLoc, position, index(step));
+        iteration = iteration
+                        ? arith::AddIOp::create(
+                              ab, allocLoc,
+                              arith::MulIOp::create(ab, allocLoc, iteration,
+                                                    index(*tripCount(inner))),
+                              position)
+                        : position;
+      }
+      Value inSlot = index(placement.offset);
+      if (iteration)
+        inSlot =
+            arith::AddIOp::create(ab, allocLoc,
+                                  arith::MulIOp::create(ab, allocLoc, iteration,
+                                                        index(placement.bytes)),
+                                  inSlot);
+      Value offset = arith::AddIOp::create(ab, allocLoc, slotBase, inSlot);
+      auto view =
+          memref::ViewOp::create(ab, allocLoc, placement.alloc.getType(),
+                                 scratch, offset, ValueRange{});
+      placement.alloc.replaceAllUsesWith(view.getResult());
+      placement.alloc.erase();
+    }
+    return success();
+  }
+};
+
+} // namespace

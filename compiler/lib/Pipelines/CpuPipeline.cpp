@@ -1,0 +1,44 @@
+//===- CpuPipeline.cpp - the mstream-cpu-pipeline -------------------------===//
+
+#include "mstream/InitAllPasses.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mstream::buildCpuPipeline(OpPassManager &pm,
+                               const CpuPipelineOptions &options) {
+  if (options.gpuTokenKernels) {
+    // The CUDA pipeline's loops, a kernel's block as one thread.
+    buildBufferizedLinalg(pm, buildGpuReductions);
+    buildGpuLoops(pm, "mstream_sgemm", /*oneThread=*/true);
+  } else {
+    buildBufferizedLinalg(pm);
+    // GEMMs to the runtime's BLAS; the rest to loops.
+    pm.addPass(createGemmToBlas());
+    pm.addPass(createCanonicalizerPass());
+    bufferization::BufferDeallocationPipelineOptions deallocation;
+    bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+    pm.addPass(createFreeAfterLastUse());
+    // Parallel dimensions as scf.parallel: mstream-outline-loop-nests runs
+    // the large ones on the runtime's threads.
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  }
+  // exp and erf as code the loop vectorizer widens, not libm calls.
+  pm.addPass(createApproximateMath());
+  pm.addPass(createRecordEntryShapes());
+  pm.addPass(createOutlineLoopNests());
+  // Per-token temporaries in the token functions' frames, not the heap.
+  pm.addPass(createTokenBuffersToStack());
+
+  // -> LLVM dialect.
+  buildLoopsToControlFlow(pm);
+  buildHostToLlvm(pm, /*deviceAllocations=*/false);
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createDispatchTokenRanges());
+  pm.addPass(createEmitEntryPoints());
+}

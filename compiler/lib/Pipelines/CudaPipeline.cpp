@@ -1,0 +1,94 @@
+//===- CudaPipeline.cpp - the mstream-cuda-pipeline -----------------------===//
+
+#include "mstream/InitAllPasses.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mstream::buildGpuReductions(OpPassManager &pm) {
+  // Whole-tensor reductions would otherwise run in one thread, a token's
+  // row reductions in one thread of its block.
+  SplitReductionsOptions split;
+  split.tokenMinSize = 256;
+  pm.addPass(createSplitReductions(split));
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
+                            bool oneThread) {
+  // GEMMs to the library, except inside token loops (fused regions), which
+  // run as one kernel each, a block per token.
+  GemmToBlasOptions gemm;
+  gemm.symbol = gemmSymbol.str();
+  gemm.inTokenLoops = false;
+  pm.addPass(createGemmToBlas(gemm));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createTokenBuffersToScratch());
+  bufferization::BufferDeallocationPipelineOptions deallocation;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  pm.addPass(createInterchangeParallelOutermost());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // One launch, not one per token, for the embedding gradients.
+  pm.addPass(createHoistParallelLoops());
+  DistributeTokenLoopsOptions distribute;
+  distribute.oneThread = oneThread;
+  pm.addPass(createDistributeTokenLoops(distribute));
+  // A few launches for runs of small independent loops: the weight
+  // optimizer's updates, per-tensor norms.
+  pm.addPass(createMergeParallelLoops());
+  // After the merge, so that no free splits a run of loops. Frees are
+  // stream-ordered (cudaFreeAsync on the runtime's one stream), so a free
+  // right after the last launch that uses a buffer is safe.
+  pm.addPass(createFreeAfterLastUse());
+}
+
+void mstream::buildCudaPipeline(OpPassManager &pm,
+                                const CudaPipelineOptions &options) {
+  buildBufferizedLinalg(pm, [](OpPassManager &tensors) {
+    buildGpuReductions(tensors);
+    // Last: kernels cannot read host globals, and the canonicalizer would
+    // fold fills back into constants.
+    tensors.addPass(createConstantsToFills());
+  });
+  // Every loop nest outside the GEMMs to a kernel.
+  buildGpuLoops(pm, "mstream_cuda_sgemm", /*oneThread=*/false);
+  pm.addPass(createLoopsToGpu());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createRecordEntryShapes());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createMergeGpuModules());
+
+  // Kernels -> NVVM.
+  buildLoopsToControlFlow(pm);
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  // PTX 8.1: kernels may take more than 4 KiB of parameters (memref
+  // descriptors are passed field by field); CUDA 12.1 and later drivers.
+  target.features = "+ptx81";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  // Host -> LLVM. Allocations go through the runtime's
+  // _mlir_memref_to_llvm_alloc, which hands out device memory.
+  buildHostToLlvm(pm, /*deviceAllocations=*/true);
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+
+  // Kernels -> cubin (NVPTX, then ptxas from the CUDA toolkit).
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "bin";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createEmitEntryPoints());
+}

@@ -1,0 +1,120 @@
+// RUN: mstream-opt %s --mstream-token-buffers-to-scratch=slots=4 --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 max-bytes=600" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=BUDGET
+
+// A token's buffer and the fresh buffer of each of 3 iterations get places
+// in one scratch buffer of min(tokens, slots) = 4 slots: 64 bytes (16 f32,
+// aligned) + 3 x 64 bytes = 256 bytes per slot. Token t uses slot t mod 4.
+// CHECK-LABEL: func.func @scratch
+// CHECK: %[[SCRATCH:.*]] = memref.alloc() : memref<1024xi8>
+// CHECK: scf.forall (%[[T:.*]]) in (10)
+// CHECK: %[[SLOT:.*]] = arith.remui %[[T]], %c4
+// CHECK: %[[BASE:.*]] = arith.muli %[[SLOT]], %c256
+// CHECK: memref.view %[[SCRATCH]][%{{.*}}][] : memref<1024xi8> to memref<16xf32>
+// CHECK: scf.for %[[I:.*]] = %c0 to %c3 step %c1
+// CHECK: memref.view %[[SCRATCH]][%{{.*}}][] : memref<1024xi8> to memref<4x4xf32>
+// CHECK-NOT: memref.alloc
+// CHECK: } {mstream.token_slots = 4 : i64}
+func.func @scratch(%out: memref<10x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (10) {
+    %a = memref.alloc() : memref<16xf32>
+    memref.store %x, %a[%c0] : memref<16xf32>
+    scf.for %i = %c0 to %c3 step %c1 {
+      %b = memref.alloc() : memref<4x4xf32>
+      memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// The offsets: token slot base, then the first buffer at 0, the loop's
+// copies from 64 on, one per iteration.
+// CHECK-LABEL: func.func @offsets
+// CHECK: %[[BASE:.*]] = arith.muli %{{.*}}, %c256
+// CHECK: scf.for %[[I:.*]] = %c0 to %c3 step %c1
+// CHECK: %[[COPY:.*]] = arith.muli %[[I]], %c64{{.*}}
+// CHECK: %[[IN_SLOT:.*]] = arith.addi %[[COPY]], %c64{{.*}}
+// CHECK: %[[OFFSET:.*]] = arith.addi %[[BASE]], %[[IN_SLOT]]
+// CHECK: memref.view %{{.*}}[%[[OFFSET]]][]
+func.func @offsets(%out: memref<10x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (10) {
+    %a = memref.alloc() : memref<16xf32>
+    memref.store %x, %a[%c0] : memref<16xf32>
+    scf.for %i = %c0 to %c3 step %c1 {
+      %b = memref.alloc() : memref<4x4xf32>
+      memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// Fewer tokens than slots: one slot per token; no allocation, no scratch.
+// CHECK-LABEL: func.func @no_allocations
+// CHECK-NOT: memref.alloc
+// CHECK: } {mstream.token_slots = 2 : i64}
+func.func @no_allocations(%out: memref<2xf32>) {
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (2) {
+    memref.store %x, %out[%t] : memref<2xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @dynamic_trip_count(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.forall (%t) in (8) {
+    // expected-note @below {{inside this scf.for}}
+    scf.for %i = %c0 to %n step %c1 {
+      // expected-error @below {{a token loop can only allocate inside loops with a static trip count}}
+      %b = memref.alloc() : memref<4xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @dynamic_shape(%n: index) {
+  scf.forall (%t) in (8) {
+    // expected-error @below {{a token loop can only allocate statically shaped buffers of numbers, not 'memref<?xf32>'}}
+    %b = memref.alloc(%n) : memref<?xf32>
+  }
+  return
+}
+
+// -----
+
+// 256 bytes per token and a budget of 600: two tokens at once.
+// BUDGET-LABEL: func.func @budget
+// BUDGET: memref.alloc() : memref<512xi8>
+// BUDGET: arith.remui %{{.*}}, %c2
+// BUDGET: } {mstream.token_slots = 2 : i64}
+func.func @budget(%out: memref<10x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (10) {
+    %a = memref.alloc() : memref<16xf32>
+    memref.store %x, %a[%c0] : memref<16xf32>
+    scf.for %i = %c0 to %c3 step %c1 {
+      %b = memref.alloc() : memref<4x4xf32>
+      memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+    }
+  }
+  return
+}

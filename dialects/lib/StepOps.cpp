@@ -5,44 +5,9 @@
 #include "mstream/Dialect/ScalarMaps.h"
 
 #include "mlir/IR/Matchers.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mstream;
-
-/// The names of a step op's operands as they appear in its assembly, in
-/// StepOpInterface order; diagnostics quote them.
-static ArrayRef<StringRef> getOperandLabels(Operation *op) {
-  static const StringRef gd[] = {"x", "grad"};
-  static const StringRef velocity[] = {"x",    "v",     "grad",
-                                       "beta", "gamma", "ln_v"};
-  static const StringRef tmm[] = {"x",     "v",  "grad", "beta",
-                                  "gamma", "nu", "ln_v"};
-  static const StringRef adam[] = {"x",     "m",     "s",     "grad",
-                                   "beta1", "beta2", "gamma", "ln_u"};
-  static const StringRef adamw[] = {"x",     "m",     "s",      "grad", "beta1",
-                                    "beta2", "gamma", "lambda", "ln_u"};
-  static const StringRef rmsprop[] = {"x",     "s",     "grad",
-                                      "beta2", "gamma", "ln_u"};
-  static const StringRef muon[] = {"x", "m", "grad", "beta", "gamma", "ln_u"};
-  static const StringRef ortho[] = {"x", "grad", "gamma", "ln_u"};
-  static const StringRef shampoo[] = {"x",      "r",     "grad",
-                                      "beta_r", "gamma", "ln_u"};
-  static const StringRef soap[] = {"x",     "m",      "r",     "grad",
-                                   "beta1", "beta_r", "gamma", "ln_u"};
-  return llvm::TypeSwitch<Operation *, ArrayRef<StringRef>>(op)
-      .Case<GdOp>([](auto) -> ArrayRef<StringRef> { return gd; })
-      .Case<HeavyBallOp, NesterovOp>(
-          [](auto) -> ArrayRef<StringRef> { return velocity; })
-      .Case<TmmOp>([](auto) -> ArrayRef<StringRef> { return tmm; })
-      .Case<AdamOp>([](auto) -> ArrayRef<StringRef> { return adam; })
-      .Case<AdamWOp>([](auto) -> ArrayRef<StringRef> { return adamw; })
-      .Case<RmsPropOp>([](auto) -> ArrayRef<StringRef> { return rmsprop; })
-      .Case<MuonOp>([](auto) -> ArrayRef<StringRef> { return muon; })
-      .Case<OrthoOp>([](auto) -> ArrayRef<StringRef> { return ortho; })
-      .Case<ShampooOp>([](auto) -> ArrayRef<StringRef> { return shampoo; })
-      .Case<SoapOp>([](auto) -> ArrayRef<StringRef> { return soap; });
-}
 
 /// Verifies the attributes that only some step ops carry, by name.
 static LogicalResult verifyStepAttributes(Operation *op, int64_t width) {
@@ -69,7 +34,7 @@ static LogicalResult verifyStepAttributes(Operation *op, int64_t width) {
 
 LogicalResult mstream::verifyStepOp(Operation *op) {
   auto step = cast<StepOpInterface>(op);
-  ArrayRef<StringRef> labels = getOperandLabels(op);
+  ArrayRef<StringRef> labels = step.getOperandLabels();
   auto xType = cast<RankedTensorType>(step.getResidual().getType());
   if (xType.getRank() < 1 || xType.isDynamicDim(xType.getRank() - 1))
     return op->emitOpError("x must have a static feature axis, got ") << xType;

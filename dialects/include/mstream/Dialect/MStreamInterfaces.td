@@ -14,8 +14,9 @@ def MStream_StepOpInterface : OpInterface<"StepOpInterface"> {
     out, and the learned raw scalars that parameterise the step.
   }];
   // Every step op lays out its operands as (x, streams..., grad, raw
-  // scalars..., ln_gain) and its results as (x', streams'...), so the
-  // accessors are shared here rather than spelled out per op.
+  // scalars..., LayerNorm gain `ln_v` or `ln_u`) and its results as
+  // (x', streams'...), so the accessors are shared here rather than spelled
+  // out per op.
   let methods = [
     InterfaceMethod<"The residual stream x the step updates.",
       "::mlir::Value", "getResidual", (ins), [{}],
@@ -41,6 +42,13 @@ def MStream_StepOpInterface : OpInterface<"StepOpInterface"> {
         unsigned total = $_op->getNumOperands();
         unsigned count = total == fixed ? 0 : total - fixed - 1;
         return $_op->getOperands().slice(fixed, count);
+      }]>,
+    InterfaceMethod<"The operands' names as the assembly prints them (x, v, "
+      "grad, beta, ..., ln_v), in operand order.",
+      "::llvm::ArrayRef<::llvm::StringRef>", "getOperandLabels", (ins), [{}],
+      [{
+        return ConcreteOp::getArgumentNames().take_front(
+            $_op->getNumOperands());
       }]>,
     InterfaceMethod<"The new residual stream x'.",
       "::mlir::Value", "getNewResidual", (ins), [{}],

@@ -188,7 +188,19 @@ def MStream_EyeOp : MStream_Op<"eye", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class MStream_StepOp<string mnemonic, list<Trait> traits = []>
-    : MStream_Op<mnemonic, !listconcat([Pure, MStream_StepOpInterface], traits)>;
+    : MStream_Op<mnemonic, !listconcat([Pure, MStream_StepOpInterface], traits)> {
+  // The arguments' names, which are also the assembly's keywords: the
+  // verifiers quote operands as the IR prints them. Generated from the
+  // `arguments` each op declares, so they cannot disagree.
+  let extraClassDeclaration = [{
+    static ::llvm::ArrayRef<::llvm::StringRef> getArgumentNames() {
+      static const ::llvm::StringRef names[] = {}] #
+      !interleave(!foreach(i, !range(!size(arguments)),
+                           "\"" # !getdagname(arguments, i) # "\""), ", ") # [{};
+      return names;
+    }
+  }];
+}
 
 def MStream_LookaheadOp : MStream_Op<"lookahead",
     [Pure, AllTypesMatch<["x", "v", "result"]>]> {
@@ -235,13 +247,13 @@ def MStream_HeavyBallOp : MStream_StepOp<"heavy_ball",
   }];
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$v,
       MStream_FloatTensor:$grad, MStream_FloatTensor:$beta,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_v,
       DefaultValuedAttr<F64Attr, "1e-5">:$ln_eps);
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$v_new);
   let assemblyFormat = [{
     `x` `(` $x `)` `v` `(` $v `)` `grad` `(` $grad `)` `beta` `(` $beta `)`
-    `gamma` `(` $gamma `)` `ln_v` `(` $ln_gain `)` attr-dict `:`
-    type($x) `,` type($beta) `,` type($ln_gain)
+    `gamma` `(` $gamma `)` `ln_v` `(` $ln_v `)` attr-dict `:`
+    type($x) `,` type($beta) `,` type($ln_v)
   }];
 }
 
@@ -256,13 +268,13 @@ def MStream_NesterovOp : MStream_StepOp<"nesterov",
   }];
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$v,
       MStream_FloatTensor:$grad, MStream_FloatTensor:$beta,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_v,
       DefaultValuedAttr<F64Attr, "1e-5">:$ln_eps);
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$v_new);
   let assemblyFormat = [{
     `x` `(` $x `)` `v` `(` $v `)` `grad` `(` $grad `)` `beta` `(` $beta `)`
-    `gamma` `(` $gamma `)` `ln_v` `(` $ln_gain `)` attr-dict `:`
-    type($x) `,` type($beta) `,` type($ln_gain)
+    `gamma` `(` $gamma `)` `ln_v` `(` $ln_v `)` attr-dict `:`
+    type($x) `,` type($beta) `,` type($ln_v)
   }];
 }
 
@@ -284,13 +296,13 @@ def MStream_TmmOp : MStream_StepOp<"tmm",
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$v,
       MStream_FloatTensor:$grad, MStream_FloatTensor:$beta,
       MStream_FloatTensor:$gamma, MStream_FloatTensor:$nu,
-      MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$ln_v,
       DefaultValuedAttr<F64Attr, "1e-5">:$ln_eps);
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$v_new);
   let assemblyFormat = [{
     `x` `(` $x `)` `v` `(` $v `)` `grad` `(` $grad `)` `beta` `(` $beta `)`
-    `gamma` `(` $gamma `)` `nu` `(` $nu `)` `ln_v` `(` $ln_gain `)` attr-dict `:`
-    type($x) `,` type($beta) `,` type($ln_gain)
+    `gamma` `(` $gamma `)` `nu` `(` $nu `)` `ln_v` `(` $ln_v `)` attr-dict `:`
+    type($x) `,` type($beta) `,` type($ln_v)
   }];
   let hasCanonicalizer = 1;
 }
@@ -312,7 +324,7 @@ def MStream_AdamOp : MStream_StepOp<"adam",
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$m,
       MStream_FloatTensor:$s, MStream_FloatTensor:$grad,
       MStream_FloatTensor:$beta1, MStream_FloatTensor:$beta2,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_u,
       DefaultValuedAttr<F64Attr, "1e-5">:$ln_eps,
       DefaultValuedAttr<F64Attr, "1e-8">:$denom_eps);
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$m_new,
@@ -320,7 +332,7 @@ def MStream_AdamOp : MStream_StepOp<"adam",
   let assemblyFormat = [{
     `x` `(` $x `)` `m` `(` $m `)` `s` `(` $s `)` `grad` `(` $grad `)`
     `beta1` `(` $beta1 `)` `beta2` `(` $beta2 `)` `gamma` `(` $gamma `)`
-    `ln_u` `(` $ln_gain `)` attr-dict `:` type($x) `,` type($beta1) `,` type($ln_gain)
+    `ln_u` `(` $ln_u `)` attr-dict `:` type($x) `,` type($beta1) `,` type($ln_u)
   }];
   let hasCanonicalizer = 1;
 }
@@ -340,7 +352,7 @@ def MStream_AdamWOp : MStream_StepOp<"adamw",
       MStream_FloatTensor:$s, MStream_FloatTensor:$grad,
       MStream_FloatTensor:$beta1, MStream_FloatTensor:$beta2,
       MStream_FloatTensor:$gamma, MStream_FloatTensor:$lambda,
-      MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$ln_u,
       DefaultValuedAttr<F64Attr, "1e-5">:$ln_eps,
       DefaultValuedAttr<F64Attr, "1e-8">:$denom_eps);
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$m_new,
@@ -348,8 +360,8 @@ def MStream_AdamWOp : MStream_StepOp<"adamw",
   let assemblyFormat = [{
     `x` `(` $x `)` `m` `(` $m `)` `s` `(` $s `)` `grad` `(` $grad `)`
     `beta1` `(` $beta1 `)` `beta2` `(` $beta2 `)` `gamma` `(` $gamma `)`
-    `lambda` `(` $lambda `:` type($lambda) `)` `ln_u` `(` $ln_gain `)` attr-dict `:`
-    type($x) `,` type($beta1) `,` type($ln_gain)
+    `lambda` `(` $lambda `:` type($lambda) `)` `ln_u` `(` $ln_u `)` attr-dict `:`
+    type($x) `,` type($beta1) `,` type($ln_u)
   }];
   let hasCanonicalizer = 1;
 }
@@ -365,14 +377,14 @@ def MStream_RmsPropOp : MStream_StepOp<"rmsprop",
   }];
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$s,
       MStream_FloatTensor:$grad, MStream_FloatTensor:$beta2,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_u,
       DefaultValuedAttr<F64Attr, "1e-5">:$ln_eps,
       DefaultValuedAttr<F64Attr, "1e-8">:$denom_eps);
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$s_new);
   let assemblyFormat = [{
     `x` `(` $x `)` `s` `(` $s `)` `grad` `(` $grad `)` `beta2` `(` $beta2 `)`
-    `gamma` `(` $gamma `)` `ln_u` `(` $ln_gain `)` attr-dict `:`
-    type($x) `,` type($beta2) `,` type($ln_gain)
+    `gamma` `(` $gamma `)` `ln_u` `(` $ln_u `)` attr-dict `:`
+    type($x) `,` type($beta2) `,` type($ln_u)
   }];
 }
 
@@ -391,7 +403,7 @@ def MStream_MuonOp : MStream_StepOp<"muon",
   }];
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$m,
       MStream_FloatTensor:$grad, MStream_FloatTensor:$beta,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_u,
       I64Attr:$heads,
       DefaultValuedAttr<I64Attr, "5">:$ns_iterations,
       DefaultValuedAttr<DenseF64ArrayAttr, "{3.4445, -4.7750, 2.0315}">:$ns_coefficients,
@@ -400,8 +412,8 @@ def MStream_MuonOp : MStream_StepOp<"muon",
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$m_new);
   let assemblyFormat = [{
     `x` `(` $x `)` `m` `(` $m `)` `grad` `(` $grad `)` `beta` `(` $beta `)`
-    `gamma` `(` $gamma `)` `ln_u` `(` $ln_gain `)` attr-dict `:`
-    type($x) `,` type($beta) `,` type($ln_gain)
+    `gamma` `(` $gamma `)` `ln_u` `(` $ln_u `)` attr-dict `:`
+    type($x) `,` type($beta) `,` type($ln_u)
   }];
   let hasCanonicalizer = 1;
 }
@@ -414,7 +426,7 @@ def MStream_OrthoOp : MStream_StepOp<"ortho",
     Streams: x.
   }];
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$grad,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_u,
       I64Attr:$heads,
       DefaultValuedAttr<I64Attr, "5">:$ns_iterations,
       DefaultValuedAttr<DenseF64ArrayAttr, "{3.4445, -4.7750, 2.0315}">:$ns_coefficients,
@@ -423,7 +435,7 @@ def MStream_OrthoOp : MStream_StepOp<"ortho",
   let results = (outs MStream_FloatTensor:$x_new);
   let assemblyFormat = [{
     `x` `(` $x `)` `grad` `(` $grad `)` `gamma` `(` $gamma `)`
-    `ln_u` `(` $ln_gain `)` attr-dict `:` type($x) `,` type($gamma) `,` type($ln_gain)
+    `ln_u` `(` $ln_u `)` attr-dict `:` type($x) `,` type($gamma) `,` type($ln_u)
   }];
 }
 
@@ -439,7 +451,7 @@ def MStream_ShampooOp : MStream_StepOp<"shampoo",
   }];
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$r,
       MStream_FloatTensor:$grad, MStream_FloatTensor:$beta_r,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_u,
       I64Attr:$heads,
       DefaultValuedAttr<I64Attr, "10">:$inv_sqrt_iterations,
       DefaultValuedAttr<F64Attr, "1e-6">:$inv_sqrt_eps,
@@ -447,8 +459,8 @@ def MStream_ShampooOp : MStream_StepOp<"shampoo",
   let results = (outs MStream_FloatTensor:$x_new, MStream_FloatTensor:$r_new);
   let assemblyFormat = [{
     `x` `(` $x `)` `r` `(` $r `:` type($r) `)` `grad` `(` $grad `)`
-    `beta_r` `(` $beta_r `)` `gamma` `(` $gamma `)` `ln_u` `(` $ln_gain `)` attr-dict `:`
-    type($x) `,` type($beta_r) `,` type($ln_gain)
+    `beta_r` `(` $beta_r `)` `gamma` `(` $gamma `)` `ln_u` `(` $ln_u `)` attr-dict `:`
+    type($x) `,` type($beta_r) `,` type($ln_u)
   }];
 }
 
@@ -471,7 +483,7 @@ def MStream_SoapOp : MStream_StepOp<"soap",
   let arguments = (ins MStream_FloatTensor:$x, MStream_FloatTensor:$m,
       MStream_FloatTensor:$r, MStream_FloatTensor:$grad,
       MStream_FloatTensor:$beta1, MStream_FloatTensor:$beta_r,
-      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_gain,
+      MStream_FloatTensor:$gamma, MStream_FloatTensor:$ln_u,
       I64Attr:$heads,
       DefaultValuedAttr<I64Attr, "10">:$inv_sqrt_iterations,
       DefaultValuedAttr<F64Attr, "1e-6">:$inv_sqrt_eps,
@@ -481,7 +493,7 @@ def MStream_SoapOp : MStream_StepOp<"soap",
   let assemblyFormat = [{
     `x` `(` $x `)` `m` `(` $m `)` `r` `(` $r `:` type($r) `)` `grad` `(` $grad `)`
     `beta1` `(` $beta1 `)` `beta_r` `(` $beta_r `)` `gamma` `(` $gamma `)`
-    `ln_u` `(` $ln_gain `)` attr-dict `:` type($x) `,` type($beta1) `,` type($ln_gain)
+    `ln_u` `(` $ln_u `)` attr-dict `:` type($x) `,` type($beta1) `,` type($ln_u)
   }];
   let hasCanonicalizer = 1;
 }

@@ -18,16 +18,22 @@ namespace {
 /// Counts each token's visits and records the threads that ran them.
 struct Visits {
   std::vector<std::atomic<int>> count;
+  /// The thread that visited each token (written once per token).
+  std::vector<std::thread::id> thread;
+  /// For nested ranges: the thread of the task that ran outer token i.
+  std::vector<std::thread::id> outer;
   std::mutex mutex;
   std::set<std::thread::id> threads;
   int blasThreads = 0;
-  explicit Visits(int64_t n) : count(n) {}
+  explicit Visits(int64_t n) : count(n), thread(n), outer(n) {}
 };
 
 void visit(void *context, int64_t begin, int64_t end) {
   auto *visits = static_cast<Visits *>(context);
-  for (int64_t i = begin; i < end; ++i)
+  for (int64_t i = begin; i < end; ++i) {
     ++visits->count[i];
+    visits->thread[i] = std::this_thread::get_id();
+  }
   std::lock_guard<std::mutex> lock(visits->mutex);
   visits->threads.insert(std::this_thread::get_id());
   visits->blasThreads =
@@ -62,8 +68,10 @@ TEST(ParallelForTest, EmptyRangeRunsNothing) {
 /// A parallel-for inside a task runs inline on that task's thread.
 void nested(void *context, int64_t begin, int64_t end) {
   auto *visits = static_cast<Visits *>(context);
-  for (int64_t i = begin; i < end; ++i)
+  for (int64_t i = begin; i < end; ++i) {
+    visits->outer[i] = std::this_thread::get_id();
     mstream_parallel_for(i * 4, i * 4 + 4, visit, visits);
+  }
 }
 
 TEST(ParallelForTest, NestedRangesRunInline) {
@@ -71,6 +79,11 @@ TEST(ParallelForTest, NestedRangesRunInline) {
   mstream_parallel_for(0, 16, nested, &visits);
   for (int64_t i = 0; i < 64; ++i)
     ASSERT_EQ(visits.count[i].load(), 1) << "token " << i;
+  // Each inner range ran on the thread of the task that asked for it.
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t j = 0; j < 4; ++j)
+      ASSERT_EQ(visits.thread[i * 4 + j], visits.outer[i])
+          << "token " << i * 4 + j << " of outer token " << i;
 }
 
 TEST(ParallelForTest, ConcurrentCallersShareThePool) {

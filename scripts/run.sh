@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: installs what mstream needs, builds it, and trains a tiny
-# TMMFormer (SPEC.md §2.4, d=128, 4 layers) on the CPU on Genesis and Exodus
+# TMMFormer (docs/models.md, d=128, 4 layers) on the CPU on Genesis and Exodus
 # of the King James Version with a byte-level tokenizer, then samples from
 # the best checkpoint. A few minutes on two cores; the validation loss falls
 # from ln(256) = 5.5 to about 2.

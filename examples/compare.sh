@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains vanilla, hb, tmm, adam and muon (the tiny configs) for the same
-# steps on the same data, seed and recipe (SPEC.md §5.2 Muon hybrid), and
-# prints their validation losses: the paper's ranking (SPEC.md §6) at toy
+# steps on the same data, seed and recipe (the Muon hybrid of docs/training.md), and
+# prints their validation losses: the paper's ranking at toy
 # scale. Run scripts/run.sh (or scripts/setup.sh and a build) first.
 #
 #   examples/compare.sh [STEPS] [extra 'mstream train' flags...]

@@ -60,24 +60,46 @@ def main():
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--seq", type=int, required=True)
     parser.add_argument("--fuse", default="true", choices=["true", "false"])
-    parser.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"),
-                        help="directory of mstream and mstream-opt")
+    parser.add_argument(
+        "--bin",
+        default=os.path.join(ROOT, "build", "bin"),
+        help="directory of mstream and mstream-opt",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         graph = os.path.join(tmp, "graph.mlir")
-        compile_args = [os.path.join(args.bin, "mstream"), "compile", args.config,
-                        "--batch", str(args.batch), "--seq", str(args.seq),
-                        "--train", "--compile-to=training", f"--fuse={args.fuse}",
-                        "-o", graph]
+        compile_args = [
+            os.path.join(args.bin, "mstream"),
+            "compile",
+            args.config,
+            "--batch",
+            str(args.batch),
+            "--seq",
+            str(args.seq),
+            "--train",
+            "--compile-to=training",
+            f"--fuse={args.fuse}",
+            "-o",
+            graph,
+        ]
         subprocess.run(compile_args, check=True)
         lowered = subprocess.run(
-            [os.path.join(args.bin, "mstream-opt"), graph, "--mstream-cuda-pipeline",
-             "--mlir-print-ir-after=mstream-merge-gpu-modules", "-o", os.devnull],
-            capture_output=True, text=True)
+            [
+                os.path.join(args.bin, "mstream-opt"),
+                graph,
+                "--mstream-cuda-pipeline",
+                "--mlir-print-ir-after=mstream-merge-gpu-modules",
+                "-o",
+                os.devnull,
+            ],
+            capture_output=True,
+            text=True,
+        )
         if lowered.returncode != 0:
             sys.exit(lowered.stderr)
-    launches, gemms, per_token = count(entry_lines(lowered.stderr, "train_step"),
-                                       args.batch * args.seq)
+    launches, gemms, per_token = count(
+        entry_lines(lowered.stderr, "train_step"), args.batch * args.seq
+    )
     print("| fuse | kernel launches | cuBLAS calls | host loops over the tokens |")
     print("|---|---:|---:|---:|")
     print(f"| {args.fuse} | {launches} | {gemms} | {per_token} |")

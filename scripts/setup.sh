@@ -9,6 +9,7 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
   python3 python3-numpy python3-torch python3-pybind11 pybind11-dev python3-pytest
   python3-matplotlib bible-kjv bible-kjv-text
+  clang-format-22 black
 )
 
 missing=()

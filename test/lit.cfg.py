@@ -26,6 +26,8 @@ config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%examples", os.path.join(config.mstream_src_root, "examples")))
 # mlir-runner's printing helpers, for tests that run lowered code.
 config.substitutions.append(
-    ("%mlir_c_runner_utils",
-     os.path.join(config.llvm_tools_dir, "..", "lib", "libmlir_c_runner_utils.so"))
+    (
+        "%mlir_c_runner_utils",
+        os.path.join(config.llvm_tools_dir, "..", "lib", "libmlir_c_runner_utils.so"),
+    )
 )

@@ -26,9 +26,16 @@ OUT = os.path.join(BUILD, "python-example")
 
 # %% The data: the byte-level corpus scripts/run.sh prepares.
 if not os.path.exists(os.path.join(DATA, "train.bin")):
-    subprocess.run([os.path.join(BUILD, "bin", "mstream"), "prepare",
-                    os.path.join(ROOT, "data", "kjv-genesis-exodus.txt"), "--out", DATA],
-                   check=True)
+    subprocess.run(
+        [
+            os.path.join(BUILD, "bin", "mstream"),
+            "prepare",
+            os.path.join(ROOT, "data", "kjv-genesis-exodus.txt"),
+            "--out",
+            DATA,
+        ],
+        check=True,
+    )
 
 # %% Two models from the tiny example definitions.
 tmm = mstream.Model.from_config(os.path.join(ROOT, "examples", "configs", "tmm-tiny.json"))
@@ -38,8 +45,11 @@ print(f"tmm: {len(tmm.params())} parameter tensors, e.g. {tmm.params()[5]}")
 # %% One TMM substep (layer 0's attention) in the mstream dialect: the
 # lookahead, the pre-norm, the attention oracle and the triple-momentum step.
 imported = tmm.ir("imported", batch=8, seq=128)
-substep = [line for line in imported.splitlines()
-           if re.search(r"mstream\.(lookahead|layer_norm|attention|tmm) ", line)][:4]
+substep = [
+    line
+    for line in imported.splitlines()
+    if re.search(r"mstream\.(lookahead|layer_norm|attention|tmm) ", line)
+][:4]
 print("\n".join(line.strip() for line in substep))
 
 # %% Train both with the paper's Muon hybrid recipe and the same data order.
@@ -48,11 +58,15 @@ for name, model in (("tmm", tmm), ("vanilla", vanilla)):
     print(f"== compiling and training {name} for {STEPS} steps")
     net = model.compile(batch=8, seq=128)
     net.init(seed=42)
-    reports = mstream.Trainer(net, DATA, out=os.path.join(OUT, name), steps=STEPS,
-                              eval_every=50, val_batches=10, seed=42).run(
-        callback=lambda r: r["step"] % 50 == 0 and print(
+    reports = mstream.Trainer(
+        net, DATA, out=os.path.join(OUT, name), steps=STEPS, eval_every=50, val_batches=10, seed=42
+    ).run(
+        callback=lambda r: r["step"] % 50 == 0
+        and print(
             f"  step {r['step']:4d}  loss {r['loss']:.3f}"
-            + (f"  val {r['val_loss']:.3f}" if "val_loss" in r else "")))
+            + (f"  val {r['val_loss']:.3f}" if "val_loss" in r else "")
+        )
+    )
     curves[name] = reports
 
 # %% The loss curves.

@@ -21,8 +21,14 @@ BATCH, SEQ = 2, 16
 def small_config(variant, **overrides):
     """A model small enough to compile in seconds; n_heads=4 keeps the
     per-token H x Dh matrices non-trivial (4 x 16)."""
-    config = {"variant": variant, "vocab_size": 96, "max_seq_len": 32,
-              "d_model": 64, "n_layers": 2, "n_heads": 4}
+    config = {
+        "variant": variant,
+        "vocab_size": 96,
+        "max_seq_len": 32,
+        "d_model": 64,
+        "n_layers": 2,
+        "n_heads": 4,
+    }
     config.update(overrides)
     return config
 
@@ -34,8 +40,10 @@ CONFIGS["tmm-zerovel"] = small_config("tmm", vel_init="zero")
 
 @pytest.fixture(scope="session")
 def mstream_bin():
-    path = os.environ.get("MSTREAM_BIN", os.path.join(
-        os.path.dirname(__file__), "..", "..", "build", "bin", "mstream"))
+    path = os.environ.get(
+        "MSTREAM_BIN",
+        os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin", "mstream"),
+    )
     assert os.path.exists(path), f"build mstream first (looked for {path})"
     return path
 
@@ -63,8 +71,18 @@ def compiled(mstream_bin, workdir):
             config_path = workdir / f"{name}.json"
             config_path.write_text(json.dumps(config))
             artifact = workdir / f"{name}.mstream"
-            run(mstream_bin, "compile", config_path, "--target=cpu", "--batch", BATCH,
-                "--seq", SEQ, "-o", artifact)
+            run(
+                mstream_bin,
+                "compile",
+                config_path,
+                "--target=cpu",
+                "--batch",
+                BATCH,
+                "--seq",
+                SEQ,
+                "-o",
+                artifact,
+            )
             cache[name] = (config, config_path, artifact)
         return cache[name]
 
@@ -102,11 +120,26 @@ def write_token_data(data, train_tokens, val_tokens):
 def train_briefly(mstream_bin, artifact, data, out):
     """Four train steps of `artifact` with validation every two: the
     [(step, loss, val_loss)] records and the final checkpoint's tensors."""
-    run(mstream_bin, "train", artifact, "--data", data, "--out", out, "--steps", 4,
-        "--eval-every", 2, "--seed", 7)
+    run(
+        mstream_bin,
+        "train",
+        artifact,
+        "--data",
+        data,
+        "--out",
+        out,
+        "--steps",
+        4,
+        "--eval-every",
+        2,
+        "--seed",
+        7,
+    )
     records = [json.loads(line) for line in open(out / "metrics.jsonl")]
-    return ([(r["step"], r.get("loss"), r.get("val_loss")) for r in records],
-            tensor_files.read_safetensors(out / "checkpoint.safetensors"))
+    return (
+        [(r["step"], r.get("loss"), r.get("val_loss")) for r in records],
+        tensor_files.read_safetensors(out / "checkpoint.safetensors"),
+    )
 
 
 def assert_trained_alike(actual, expected):
@@ -128,8 +161,7 @@ def assert_trained_alike(actual, expected):
 
 
 def reference_loss(config, state, tokens, targets):
-    return float(reference.loss(config, state, torch.from_numpy(tokens),
-                                torch.from_numpy(targets)))
+    return float(reference.loss(config, state, torch.from_numpy(tokens), torch.from_numpy(targets)))
 
 
 def pytest_configure(config):
@@ -142,6 +174,9 @@ def pytest_sessionfinish(session, exitstatus):
     code = os.environ.get("MSTREAM_SKIPPED_EXIT")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     stats = reporter.stats if reporter else {}
-    if code and stats.get("skipped") and not any(
-            stats.get(k) for k in ("passed", "failed", "error")):
+    if (
+        code
+        and stats.get("skipped")
+        and not any(stats.get(k) for k in ("passed", "failed", "error"))
+    ):
         session.exitstatus = int(code)

@@ -26,8 +26,19 @@ def compile_artifact(mstream_bin, directory, name, target, train, emit="artifact
         json.dump(CONFIGS[name], f)
     suffix = ".cubin" if emit == "cubin" else ""
     out = os.path.join(directory, file_name(name, target, train) + suffix)
-    args = [mstream_bin, "compile", config_path, f"--target={target}", "--batch",
-            str(BATCH), "--seq", str(SEQ), f"--emit={emit}", "-o", out]
+    args = [
+        mstream_bin,
+        "compile",
+        config_path,
+        f"--target={target}",
+        "--batch",
+        str(BATCH),
+        "--seq",
+        str(SEQ),
+        f"--emit={emit}",
+        "-o",
+        out,
+    ]
     if train:
         args.append("--train")
     result = subprocess.run(args, capture_output=True, text=True)
@@ -46,8 +57,10 @@ def artifact(mstream_bin, directory, name, target, train):
 
 
 if __name__ == "__main__":
-    binary = os.environ.get("MSTREAM_BIN", os.path.join(
-        os.path.dirname(__file__), "..", "..", "build", "bin", "mstream"))
+    binary = os.environ.get(
+        "MSTREAM_BIN",
+        os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin", "mstream"),
+    )
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for name in sys.argv[2:] or CONFIGS:

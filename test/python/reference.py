@@ -1,6 +1,6 @@
-"""PyTorch reference of the eleven variants, written from shared/SPEC.md.
+"""PyTorch reference of the eleven variants, written from docs/models.md.
 
-Plain functions over a state_dict (PyTorch names, SPEC.md §1), so any dtype
+Plain functions over a state_dict (PyTorch names, docs/models.md), so any dtype
 works; tests run it in float64. Attention is written out (PyTorch 1.13 has
 no scaled_dot_product_attention here).
 """
@@ -10,8 +10,19 @@ import math
 import torch
 import torch.nn.functional as F
 
-VARIANTS = ["vanilla", "hb", "yurii", "tmm", "adam", "adamw", "rmsprop",
-            "muon", "ortho", "shampoo", "soap"]
+VARIANTS = [
+    "vanilla",
+    "hb",
+    "yurii",
+    "tmm",
+    "adam",
+    "adamw",
+    "rmsprop",
+    "muon",
+    "ortho",
+    "shampoo",
+    "soap",
+]
 
 # Raw scalars per substep, in state_dict order, with their init.
 SCALARS = {
@@ -27,8 +38,15 @@ SCALARS = {
     "shampoo": [("betaR", 0.0), ("gamma", 0.0)],
     "soap": [("beta1", 0.0), ("betaR", 0.0), ("gamma", 0.0)],
 }
-AUX_EMBEDDING = {"hb": "vel_", "yurii": "vel_", "tmm": "vel_", "adam": "m_",
-                 "adamw": "m_", "muon": "m_", "soap": "m_"}
+AUX_EMBEDDING = {
+    "hb": "vel_",
+    "yurii": "vel_",
+    "tmm": "vel_",
+    "adam": "m_",
+    "adamw": "m_",
+    "muon": "m_",
+    "soap": "m_",
+}
 EXTRA_LN = {"hb": "ln_v", "yurii": "ln_v", "tmm": "ln_v"}
 
 
@@ -53,16 +71,20 @@ def param_shapes(config):
     shapes = [("tok_emb.weight", (V, d)), ("pos_emb.weight", (P, d))]
     if has_aux_embedding(config):
         prefix = AUX_EMBEDDING[variant]
-        shapes += [(prefix + "tok_emb.weight", (V, d)),
-                   (prefix + "pos_emb.weight", (P, d))]
+        shapes += [(prefix + "tok_emb.weight", (V, d)), (prefix + "pos_emb.weight", (P, d))]
     for i in range(L):
         p = f"layers.{i}."
         for sub in ("attn", "mlp"):
             for name, _ in SCALARS[variant]:
                 shapes.append((f"{p}{name}_{sub}_raw", () if name == "lambda" else (1,)))
-        shapes += [(p + "ln_attn.weight", (d,)), (p + "attn.qkv_proj.weight", (3 * d, d)),
-                   (p + "attn.out_proj.weight", (d, d)), (p + "ln_mlp.weight", (d,)),
-                   (p + "mlp.w1.weight", (4 * d, d)), (p + "mlp.w2.weight", (d, 4 * d))]
+        shapes += [
+            (p + "ln_attn.weight", (d,)),
+            (p + "attn.qkv_proj.weight", (3 * d, d)),
+            (p + "attn.out_proj.weight", (d, d)),
+            (p + "ln_mlp.weight", (d,)),
+            (p + "mlp.w1.weight", (4 * d, d)),
+            (p + "mlp.w2.weight", (d, 4 * d)),
+        ]
         if extra_ln(variant):
             shapes += [(f"{p}{extra_ln(variant)}_{sub}.weight", (d,)) for sub in ("attn", "mlp")]
     shapes.append(("final_ln.weight", (d,)))
@@ -112,8 +134,9 @@ def newton_schulz(z, steps=5, eps=1e-12):
     y = z / z.norm(dim=(-2, -1), keepdim=True).clamp(min=eps)
     for _ in range(steps):
         gram = y.transpose(-2, -1) @ y
-        y = y @ (a * torch.eye(y.shape[-1], dtype=y.dtype, device=y.device)
-                 + b * gram + c * gram @ gram)
+        y = y @ (
+            a * torch.eye(y.shape[-1], dtype=y.dtype, device=y.device) + b * gram + c * gram @ gram
+        )
     return y
 
 
@@ -156,14 +179,16 @@ def forward(config, state, tokens):
     for i in range(L):
         p = f"layers.{i}."
         for sub in ("attn", "mlp"):
+
             def c(name):
                 return state[f"{p}{name}_{sub}_raw"]
 
             def oracle(point):
                 h = layer_norm(point, state[f"{p}ln_{sub}.weight"])
                 if sub == "attn":
-                    return attention(h, state[p + "attn.qkv_proj.weight"],
-                                     state[p + "attn.out_proj.weight"], H)
+                    return attention(
+                        h, state[p + "attn.qkv_proj.weight"], state[p + "attn.out_proj.weight"], H
+                    )
                 return mlp(h, state[p + "mlp.w1.weight"], state[p + "mlp.w2.weight"])
 
             ln_extra = state.get(f"{p}{extra_ln(variant)}_{sub}.weight")

@@ -16,8 +16,11 @@ def write_safetensors(path, tensors, dtype="F32"):
     header, blobs, offset = {}, [], 0
     for name, array in tensors.items():
         data = np.ascontiguousarray(array, dtype=_DTYPES[dtype]).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(np.shape(array)),
-                        "data_offsets": [offset, offset + len(data)]}
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(np.shape(array)),
+            "data_offsets": [offset, offset + len(data)],
+        }
         blobs.append(data)
         offset += len(data)
     encoded = json.dumps(header).encode()
@@ -29,14 +32,16 @@ def read_safetensors(path):
     with open(path, "rb") as f:
         raw = f.read()
     (size,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + size])
-    data = raw[8 + size:]
+    header = json.loads(raw[8 : 8 + size])
+    data = raw[8 + size :]
     out = {}
     for name, entry in header.items():
         if name == "__metadata__":
             continue
         begin, end = entry["data_offsets"]
-        out[name] = np.frombuffer(data[begin:end], dtype=_DTYPES[entry["dtype"]]).reshape(entry["shape"])
+        out[name] = np.frombuffer(data[begin:end], dtype=_DTYPES[entry["dtype"]]).reshape(
+            entry["shape"]
+        )
     return out
 
 

@@ -16,16 +16,35 @@ def setup(mstream_bin, compiled, workdir):
     config, config_path, artifact = compiled("shampoo")
     state, tokens, targets = random_inputs(config, seed=9)
     weights, x, y = save_inputs(workdir, "bad", state, tokens, targets)
-    return dict(config=config, artifact=artifact, weights=weights, x=x, y=y,
-                state=state, tokens=tokens, dir=workdir)
+    return dict(
+        config=config,
+        artifact=artifact,
+        weights=weights,
+        x=x,
+        y=y,
+        state=state,
+        tokens=tokens,
+        dir=workdir,
+    )
 
 
 def eval_error(mstream_bin, setup, **overrides):
-    args = dict(model=setup["artifact"], weights=setup["weights"], tokens=setup["x"],
-                targets=setup["y"])
+    args = dict(
+        model=setup["artifact"], weights=setup["weights"], tokens=setup["x"], targets=setup["y"]
+    )
     args.update(overrides)
-    result = run(mstream_bin, "eval", args["model"], "--weights", args["weights"],
-                 "--tokens", args["tokens"], "--targets", args["targets"], check=False)
+    result = run(
+        mstream_bin,
+        "eval",
+        args["model"],
+        "--weights",
+        args["weights"],
+        "--tokens",
+        args["tokens"],
+        "--targets",
+        args["targets"],
+        check=False,
+    )
     assert result.returncode == 1, (result.returncode, result.stderr)
     assert result.stdout == ""
     return result.stderr
@@ -43,10 +62,12 @@ def edited_artifact(setup, name, edit, reseal=True):
 
 # -- artifacts ---------------------------------------------------------------
 
+
 def test_truncated_artifact(mstream_bin, setup):
     path = edited_artifact(setup, "trunc.mstream", lambda r: r[: len(r) // 2], reseal=False)
     assert "checksum mismatch: the artifact is corrupted or truncated" in eval_error(
-        mstream_bin, setup, model=path)
+        mstream_bin, setup, model=path
+    )
 
 
 def test_corrupted_artifact(mstream_bin, setup):
@@ -54,6 +75,7 @@ def test_corrupted_artifact(mstream_bin, setup):
         raw = bytearray(raw)
         raw[len(raw) // 2] ^= 0xFF
         return bytes(raw)
+
     path = edited_artifact(setup, "flip.mstream", flip, reseal=False)
     assert "checksum mismatch" in eval_error(mstream_bin, setup, model=path)
 
@@ -64,22 +86,27 @@ def test_version_mismatch(mstream_bin, setup):
     def edit(raw):
         versions.append(re.search(rb"compiler (\S+)", raw).group(1).decode())
         return re.sub(rb"compiler \S+", b"compiler 9.9.9", raw, count=1)
+
     path = edited_artifact(setup, "version.mstream", edit)
-    assert (f"compiled by mstream 9.9.9 but this runtime is {versions[0]}; recompile"
-            in eval_error(mstream_bin, setup, model=path))
+    assert f"compiled by mstream 9.9.9 but this runtime is {versions[0]}; recompile" in eval_error(
+        mstream_bin, setup, model=path
+    )
 
 
 def test_format_mismatch(mstream_bin, setup):
-    path = edited_artifact(setup, "format.mstream",
-                           lambda r: r[:8] + struct.pack("<I", 7) + r[12:])
+    path = edited_artifact(setup, "format.mstream", lambda r: r[:8] + struct.pack("<I", 7) + r[12:])
     assert "artifact format 7, but this runtime reads format 2" in eval_error(
-        mstream_bin, setup, model=path)
+        mstream_bin, setup, model=path
+    )
 
 
 def test_target_mismatch(mstream_bin, setup):
-    path = edited_artifact(setup, "target.mstream",
-                           lambda r: r.replace(b"target cpu-x86_64", b"target cpu-arm_64"))  # same length: sizes stay valid
-    assert "compiled for target cpu-arm_64 but this runtime executes cpu-x86_64" in eval_error(mstream_bin, setup, model=path)
+    path = edited_artifact(
+        setup, "target.mstream", lambda r: r.replace(b"target cpu-x86_64", b"target cpu-arm_64")
+    )  # same length: sizes stay valid
+    assert "compiled for target cpu-arm_64 but this runtime executes cpu-x86_64" in eval_error(
+        mstream_bin, setup, model=path
+    )
 
 
 def test_not_an_artifact_nor_a_config(mstream_bin, setup):
@@ -90,10 +117,12 @@ def test_not_an_artifact_nor_a_config(mstream_bin, setup):
 
 def test_missing_model_file(mstream_bin, setup):
     assert "cannot open '/nonexistent.mstream'" in eval_error(
-        mstream_bin, setup, model="/nonexistent.mstream")
+        mstream_bin, setup, model="/nonexistent.mstream"
+    )
 
 
 # -- safetensors -------------------------------------------------------------
+
 
 def write_weights(setup, name, tensors, **kwargs):
     path = setup["dir"] / name
@@ -110,23 +139,27 @@ def test_missing_parameter(mstream_bin, setup):
     del tensors["layers.1.betaR_mlp_raw"]
     path = write_weights(setup, "missing.safetensors", tensors)
     assert "missing parameter 'layers.1.betaR_mlp_raw' [1]" in eval_error(
-        mstream_bin, setup, weights=path)
+        mstream_bin, setup, weights=path
+    )
 
 
 def test_extra_tensor(mstream_bin, setup):
     tensors = arrays(setup)
     tensors["lm_head.weight"] = np.zeros((2, 2))
     path = write_weights(setup, "extra.safetensors", tensors)
-    assert "unexpected tensor 'lm_head.weight' [2, 2]: not a parameter of this model" in \
-        eval_error(mstream_bin, setup, weights=path)
+    assert "unexpected tensor 'lm_head.weight' [2, 2]: not a parameter of this model" in eval_error(
+        mstream_bin, setup, weights=path
+    )
 
 
 def test_wrong_shape(mstream_bin, setup):
     tensors = arrays(setup)
     tensors["layers.0.attn.qkv_proj.weight"] = tensors["layers.0.attn.qkv_proj.weight"].T
     path = write_weights(setup, "shape.safetensors", tensors)
-    assert ("tensor 'layers.0.attn.qkv_proj.weight' has shape [64, 192] but the model "
-            "expects [192, 64]") in eval_error(mstream_bin, setup, weights=path)
+    assert (
+        "tensor 'layers.0.attn.qkv_proj.weight' has shape [64, 192] but the model "
+        "expects [192, 64]"
+    ) in eval_error(mstream_bin, setup, weights=path)
 
 
 def test_truncated_safetensors(mstream_bin, setup):
@@ -140,24 +173,26 @@ def test_safetensors_bad_header(mstream_bin, setup):
     path = setup["dir"] / "header.safetensors"
     path.write_bytes(struct.pack("<Q", 5) + b"{oops")
     assert "not a valid safetensors file: invalid JSON" in eval_error(
-        mstream_bin, setup, weights=path)
+        mstream_bin, setup, weights=path
+    )
 
 
 def test_safetensors_header_length_too_large(mstream_bin, setup):
     path = setup["dir"] / "huge.safetensors"
     path.write_bytes(struct.pack("<Q", 1 << 40) + b"{}")
     assert "header of 1099511627776 bytes but the file has 10" in eval_error(
-        mstream_bin, setup, weights=path)
+        mstream_bin, setup, weights=path
+    )
 
 
 def test_safetensors_integer_dtype(mstream_bin, setup):
     tensors = {k: v.astype(np.int32) for k, v in arrays(setup).items()}
     path = write_weights(setup, "int.safetensors", tensors, dtype="I32")
-    assert "dtype I32 is not a floating-point type" in eval_error(
-        mstream_bin, setup, weights=path)
+    assert "dtype I32 is not a floating-point type" in eval_error(mstream_bin, setup, weights=path)
 
 
 # -- npy ---------------------------------------------------------------------
+
 
 def test_tokens_out_of_vocabulary(mstream_bin, setup):
     tokens = setup["tokens"].copy()
@@ -165,7 +200,8 @@ def test_tokens_out_of_vocabulary(mstream_bin, setup):
     path = setup["dir"] / "oov.npy"
     np.save(path, tokens)
     assert "tokens: value 96 at [1, 3] is outside the vocabulary [0, 96)" in eval_error(
-        mstream_bin, setup, tokens=path)
+        mstream_bin, setup, tokens=path
+    )
 
 
 def test_negative_target(mstream_bin, setup):
@@ -174,14 +210,16 @@ def test_negative_target(mstream_bin, setup):
     path = setup["dir"] / "neg.npy"
     np.save(path, targets)
     assert "targets: value -1 at [0, 0] is outside the vocabulary" in eval_error(
-        mstream_bin, setup, targets=path)
+        mstream_bin, setup, targets=path
+    )
 
 
 def test_float_tokens(mstream_bin, setup):
     path = setup["dir"] / "float.npy"
     np.save(path, setup["tokens"].astype(np.float32))
     assert "tokens and targets must be integer arrays" in eval_error(
-        mstream_bin, setup, tokens=path)
+        mstream_bin, setup, tokens=path
+    )
 
 
 def test_tokens_wrong_shape_for_artifact(mstream_bin, setup):
@@ -208,19 +246,27 @@ def test_not_npy(mstream_bin, setup):
 def test_fortran_order(mstream_bin, setup):
     path = setup["dir"] / "fortran.npy"
     np.save(path, np.asfortranarray(setup["tokens"]))
-    assert "Fortran-ordered arrays are not supported" in eval_error(
-        mstream_bin, setup, tokens=path)
+    assert "Fortran-ordered arrays are not supported" in eval_error(mstream_bin, setup, tokens=path)
 
 
 def test_unsupported_dtype(mstream_bin, setup):
     path = setup["dir"] / "u8.npy"
     np.save(path, setup["tokens"].astype(np.uint8))
     assert "dtype '|u1' is not one of int32, int64, float32, float64" in eval_error(
-        mstream_bin, setup, tokens=path)
+        mstream_bin, setup, tokens=path
+    )
 
 
 def test_missing_flag(mstream_bin, setup):
-    result = run(mstream_bin, "eval", setup["artifact"], "--weights", setup["weights"],
-                 "--tokens", setup["x"], check=False)
+    result = run(
+        mstream_bin,
+        "eval",
+        setup["artifact"],
+        "--weights",
+        setup["weights"],
+        "--tokens",
+        setup["x"],
+        check=False,
+    )
     assert result.returncode == 1
     assert "eval needs --targets" in result.stderr

@@ -20,18 +20,17 @@ def read_cubin(path):
     """(architecture, section names) of a CUDA ELF file."""
     data = open(path, "rb").read()
     assert data[:4] == b"\x7fELF" and data[4] == 2, "not a 64-bit ELF file"
-    machine, = struct.unpack_from("<H", data, 18)
+    (machine,) = struct.unpack_from("<H", data, 18)
     assert machine == EM_CUDA, f"e_machine {machine} is not EM_CUDA"
-    flags, = struct.unpack_from("<I", data, 48)
-    shoff, = struct.unpack_from("<Q", data, 40)
+    (flags,) = struct.unpack_from("<I", data, 48)
+    (shoff,) = struct.unpack_from("<Q", data, 40)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 58)
-    headers = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
-               for i in range(shnum)]
+    headers = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
     strings_at = headers[shstrndx][4]
     names = []
     for name_at, *_ in headers:
         end = data.index(b"\0", strings_at + name_at)
-        names.append(data[strings_at + name_at:end].decode())
+        names.append(data[strings_at + name_at : end].decode())
     return (flags >> 8) & 0xFF, names
 
 
@@ -53,11 +52,25 @@ def test_paper_size_train_step_compiles_to_cubin(mstream_bin, workdir):
     must keep each kernel under ptxas's 32 KiB of parameters. One batch of
     64 tokens: the shapes do not change the kernels' parameters."""
     from conftest import run
-    config = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "configs",
-                          "tmm-paper.json")
+
+    config = os.path.join(
+        os.path.dirname(__file__), "..", "..", "examples", "configs", "tmm-paper.json"
+    )
     out = workdir / "tmm-paper.cubin"
-    run(mstream_bin, "compile", config, "--target=cuda", "--train", "--batch", 1, "--seq", 64,
-        "--emit=cubin", "-o", out)
+    run(
+        mstream_bin,
+        "compile",
+        config,
+        "--target=cuda",
+        "--train",
+        "--batch",
+        1,
+        "--seq",
+        64,
+        "--emit=cubin",
+        "-o",
+        out,
+    )
     arch, sections = read_cubin(out)
     assert arch == 90
     assert len([s for s in sections if s.startswith(".text.")]) > 100
@@ -69,11 +82,19 @@ def test_chip_selects_the_architecture(mstream_bin, workdir):
     config = workdir / "tmm.json"
     out = workdir / "tmm-sm80.cubin"
     from conftest import run
-    run(mstream_bin, "compile", config, "--target=cuda", "--chip=sm_80", "--emit=cubin",
-        "-o", out)
+
+    run(mstream_bin, "compile", config, "--target=cuda", "--chip=sm_80", "--emit=cubin", "-o", out)
     assert read_cubin(out)[0] == 80
-    bad = run(mstream_bin, "compile", config, "--target=cuda", "--chip=sm_75", "-o",
-              workdir / "x.mstream", check=False)
+    bad = run(
+        mstream_bin,
+        "compile",
+        config,
+        "--target=cuda",
+        "--chip=sm_75",
+        "-o",
+        workdir / "x.mstream",
+        check=False,
+    )
     assert bad.returncode != 0
     assert "unsupported GPU architecture 'sm_75' (expected sm_80 or sm_90)" in bad.stderr
 
@@ -85,12 +106,24 @@ def test_train_step_launches_no_kernel_per_token(mstream_bin, workdir, fuse):
     scatter-add once did, 207,194 launches per step at d=512."""
     config = workdir / "launches-tmm.json"
     config.write_text(json.dumps(CONFIGS["tmm"]))
-    script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts",
-                          "count-launches.py")
-    out = subprocess.run([sys.executable, script, str(config), "--batch", str(BATCH),
-                          "--seq", str(SEQ), f"--fuse={fuse}",
-                          "--bin", os.path.dirname(str(mstream_bin))],
-                         capture_output=True, text=True, check=True).stdout
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "count-launches.py")
+    out = subprocess.run(
+        [
+            sys.executable,
+            script,
+            str(config),
+            "--batch",
+            str(BATCH),
+            "--seq",
+            str(SEQ),
+            f"--fuse={fuse}",
+            "--bin",
+            os.path.dirname(str(mstream_bin)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     launches, gemms, per_token = (int(c) for c in out.splitlines()[-1].split("|")[2:5])
     assert per_token == 0
     assert 0 < gemms < launches < 2000

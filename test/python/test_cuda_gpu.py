@@ -20,8 +20,15 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import (CONFIGS, assert_trained_alike, random_inputs, run, save_inputs,
-                      train_briefly, write_token_data)
+from conftest import (
+    CONFIGS,
+    assert_trained_alike,
+    random_inputs,
+    run,
+    save_inputs,
+    train_briefly,
+    write_token_data,
+)
 from cuda_artifacts import artifact
 
 pytestmark = pytest.mark.gpu
@@ -44,8 +51,19 @@ def test_eval_matches_cpu(gpu, mstream_bin, workdir, name):
     for target in ("cpu", "cuda"):
         path = artifact(mstream_bin, str(workdir), name, target, False)
         logits = workdir / f"gpu-{name}-{target}-logits.npy"
-        out = run(mstream_bin, "eval", path, "--weights", weights, "--tokens", x,
-                  "--targets", y, "--logits", logits)
+        out = run(
+            mstream_bin,
+            "eval",
+            path,
+            "--weights",
+            weights,
+            "--tokens",
+            x,
+            "--targets",
+            y,
+            "--logits",
+            logits,
+        )
         results[target] = (json.loads(out.stdout)["loss"], np.load(logits))
     (cpu_loss, cpu_logits), (gpu_loss, gpu_logits) = results["cpu"], results["cuda"]
     assert np.isfinite(gpu_logits).all()
@@ -60,8 +78,13 @@ def token_data(workdir):
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_training_matches_cpu(gpu, mstream_bin, workdir, token_data, name):
-    runs = {target: train_briefly(mstream_bin, artifact(mstream_bin, str(workdir), name,
-                                                        target, True),
-                                  token_data, workdir / f"gpu-run-{name}-{target}")
-            for target in ("cpu", "cuda")}
+    runs = {
+        target: train_briefly(
+            mstream_bin,
+            artifact(mstream_bin, str(workdir), name, target, True),
+            token_data,
+            workdir / f"gpu-run-{name}-{target}",
+        )
+        for target in ("cpu", "cuda")
+    }
     assert_trained_alike(runs["cuda"], runs["cpu"])

@@ -26,8 +26,19 @@ def test_loss_and_logits_match_reference(name, mstream_bin, compiled, workdir):
     state, tokens, targets = random_inputs(config, seed=11)
     weights, x, y = save_inputs(workdir, f"ref-{name}", state, tokens, targets)
     logits_path = workdir / f"ref-{name}-logits.npy"
-    out = run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
-              "--targets", y, "--logits", logits_path)
+    out = run(
+        mstream_bin,
+        "eval",
+        artifact,
+        "--weights",
+        weights,
+        "--tokens",
+        x,
+        "--targets",
+        y,
+        "--logits",
+        logits_path,
+    )
     result = json.loads(out.stdout)
     expected = reference_loss(config, state, tokens, targets)
     assert result["loss"] == pytest.approx(expected, rel=LOSS_RTOL)
@@ -52,8 +63,19 @@ def test_causality(name, mstream_bin, compiled, workdir):
     for tag, toks in (("a", tokens), ("b", changed)):
         weights, x, y = save_inputs(workdir, f"causal-{name}-{tag}", state, toks, targets)
         path = workdir / f"causal-{name}-{tag}.npy"
-        run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
-            "--targets", y, "--logits", path)
+        run(
+            mstream_bin,
+            "eval",
+            artifact,
+            "--weights",
+            weights,
+            "--tokens",
+            x,
+            "--targets",
+            y,
+            "--logits",
+            path,
+        )
         logits.append(np.load(path))
     np.testing.assert_array_equal(logits[0][:, :k], logits[1][:, :k])
     assert not np.array_equal(logits[0][:, k:], logits[1][:, k:])
@@ -64,16 +86,21 @@ def test_eval_compiles_a_definition(mstream_bin, compiled, workdir):
     config, config_path, artifact = compiled("tmm")
     state, tokens, targets = random_inputs(config, seed=3, batch=3, seq=5)
     weights, x, y = save_inputs(workdir, "direct", state, tokens, targets)
-    result = json.loads(run(mstream_bin, "eval", config_path, "--weights", weights,
-                            "--tokens", x, "--targets", y).stdout)
+    result = json.loads(
+        run(
+            mstream_bin, "eval", config_path, "--weights", weights, "--tokens", x, "--targets", y
+        ).stdout
+    )
     assert (result["batch"], result["seq"]) == (3, 5)
-    assert result["loss"] == pytest.approx(reference_loss(config, state, tokens, targets),
-                                           rel=LOSS_RTOL)
+    assert result["loss"] == pytest.approx(
+        reference_loss(config, state, tokens, targets), rel=LOSS_RTOL
+    )
 
 
 def test_init_follows_spec(mstream_bin, compiled, workdir):
     """Names, shapes, the two init stds, LN gains and raw scalar inits."""
     import tensor_files
+
     config, config_path, artifact = compiled("adamw")
     out = workdir / "init.safetensors"
     run(mstream_bin, "init", config_path, "--seed", 7, "-o", out)
@@ -102,6 +129,7 @@ def test_init_follows_spec(mstream_bin, compiled, workdir):
 
 def test_tmm_init_nu(mstream_bin, compiled, workdir):
     import tensor_files
+
     _, config_path, _ = compiled("tmm")
     out = workdir / "tmm-init.safetensors"
     run(mstream_bin, "init", config_path, "-o", out)
@@ -116,20 +144,29 @@ def test_state_dict_with_compile_prefix_loads(mstream_bin, compiled, workdir):
     state, tokens, targets = random_inputs(config, seed=2)
     prefixed = {"_orig_mod." + k: v for k, v in state.items()}
     weights, x, y = save_inputs(workdir, "prefixed", prefixed, tokens, targets)
-    result = json.loads(run(mstream_bin, "eval", artifact, "--weights", weights,
-                            "--tokens", x, "--targets", y).stdout)
-    assert result["loss"] == pytest.approx(reference_loss(config, state, tokens, targets),
-                                           rel=LOSS_RTOL)
+    result = json.loads(
+        run(
+            mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x, "--targets", y
+        ).stdout
+    )
+    assert result["loss"] == pytest.approx(
+        reference_loss(config, state, tokens, targets), rel=LOSS_RTOL
+    )
 
 
 def test_float64_safetensors_load(mstream_bin, compiled, workdir):
     import tensor_files
+
     config, _, artifact = compiled("vanilla")
     state, tokens, targets = random_inputs(config, seed=4)
     weights = workdir / "f64.safetensors"
     tensor_files.write_safetensors(weights, {k: v.numpy() for k, v in state.items()}, dtype="F64")
     _, x, y = save_inputs(workdir, "f64", state, tokens, targets)
-    result = json.loads(run(mstream_bin, "eval", artifact, "--weights", weights,
-                            "--tokens", x, "--targets", y).stdout)
-    assert result["loss"] == pytest.approx(reference_loss(config, state, tokens, targets),
-                                           rel=LOSS_RTOL)
+    result = json.loads(
+        run(
+            mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x, "--targets", y
+        ).stdout
+    )
+    assert result["loss"] == pytest.approx(
+        reference_loss(config, state, tokens, targets), rel=LOSS_RTOL
+    )

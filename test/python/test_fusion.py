@@ -23,11 +23,24 @@ import numpy as np
 import pytest
 
 import tensor_files
-from conftest import (BATCH, CONFIGS, SEQ, assert_trained_alike, random_inputs, run,
-                      save_inputs, train_briefly, write_token_data)
+from conftest import (
+    BATCH,
+    CONFIGS,
+    SEQ,
+    assert_trained_alike,
+    random_inputs,
+    run,
+    save_inputs,
+    train_briefly,
+    write_token_data,
+)
 
-sys.path.insert(0, os.environ.get("MSTREAM_PYTHON_DIR", os.path.join(
-    os.path.dirname(__file__), "..", "..", "build", "python")))
+sys.path.insert(
+    0,
+    os.environ.get(
+        "MSTREAM_PYTHON_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build", "python")
+    ),
+)
 import mstream  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-7
@@ -38,8 +51,7 @@ ONE_LAYER = {name: dict(config, n_layers=1) for name, config in CONFIGS.items()}
 
 def close(actual, expected, what):
     scale = np.abs(expected).max()
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=RTOL * scale + ATOL,
-                               err_msg=what)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=RTOL * scale + ATOL, err_msg=what)
 
 
 def compile_and_eval(mstream_bin, workdir, config_path, tag, inputs, *flags):
@@ -47,14 +59,38 @@ def compile_and_eval(mstream_bin, workdir, config_path, tag, inputs, *flags):
     on `inputs` (weights, tokens, targets): (loss, logits, gradients)."""
     weights, x, y = inputs
     artifact = workdir / f"{tag}.mstream"
-    run(mstream_bin, "compile", config_path, "--target=cpu", "--grads", "--batch", BATCH,
-        "--seq", SEQ, *flags, "-o", artifact)
+    run(
+        mstream_bin,
+        "compile",
+        config_path,
+        "--target=cpu",
+        "--grads",
+        "--batch",
+        BATCH,
+        "--seq",
+        SEQ,
+        *flags,
+        "-o",
+        artifact,
+    )
     logits = workdir / f"{tag}-logits.npy"
     grads = workdir / f"{tag}-grads.safetensors"
-    out = run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
-              "--targets", y, "--logits", logits, "--grads", grads)
-    return (json.loads(out.stdout)["loss"], np.load(logits),
-            tensor_files.read_safetensors(grads))
+    out = run(
+        mstream_bin,
+        "eval",
+        artifact,
+        "--weights",
+        weights,
+        "--tokens",
+        x,
+        "--targets",
+        y,
+        "--logits",
+        logits,
+        "--grads",
+        grads,
+    )
+    return (json.loads(out.stdout)["loss"], np.load(logits), tensor_files.read_safetensors(grads))
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -64,10 +100,12 @@ def test_fused_matches_unfused(name, mstream_bin, workdir):
     config_path.write_text(json.dumps(config))
     state, tokens, targets = random_inputs(config, seed=5)
     inputs = save_inputs(workdir, f"fusion-{name}", state, tokens, targets)
-    loss, logits, grads = compile_and_eval(mstream_bin, workdir, config_path,
-                                           f"fusion-{name}-true", inputs, "--fuse=true")
-    loss0, logits0, grads0 = compile_and_eval(mstream_bin, workdir, config_path,
-                                              f"fusion-{name}-false", inputs, "--fuse=false")
+    loss, logits, grads = compile_and_eval(
+        mstream_bin, workdir, config_path, f"fusion-{name}-true", inputs, "--fuse=true"
+    )
+    loss0, logits0, grads0 = compile_and_eval(
+        mstream_bin, workdir, config_path, f"fusion-{name}-false", inputs, "--fuse=false"
+    )
     assert loss == pytest.approx(loss0, rel=1e-5)
     np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-5 * np.abs(logits0).max())
     assert list(grads) == list(grads0)
@@ -88,11 +126,12 @@ def test_gpu_token_kernels_match_cpu(name, mstream_bin, workdir):
     config_path.write_text(json.dumps(config))
     state, tokens, targets = random_inputs(config, seed=6)
     inputs = save_inputs(workdir, f"emulated-{name}", state, tokens, targets)
-    loss, logits, grads = compile_and_eval(mstream_bin, workdir, config_path,
-                                           f"emulated-{name}-true", inputs,
-                                           "--emulate-gpu-kernels")
-    loss0, logits0, grads0 = compile_and_eval(mstream_bin, workdir, config_path,
-                                              f"emulated-{name}-false", inputs)
+    loss, logits, grads = compile_and_eval(
+        mstream_bin, workdir, config_path, f"emulated-{name}-true", inputs, "--emulate-gpu-kernels"
+    )
+    loss0, logits0, grads0 = compile_and_eval(
+        mstream_bin, workdir, config_path, f"emulated-{name}-false", inputs
+    )
     assert loss == pytest.approx(loss0, rel=1e-5)
     np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-5 * np.abs(logits0).max())
     assert list(grads) == list(grads0)
@@ -114,23 +153,44 @@ def test_gpu_kernels_train_like_cpu(name, mstream_bin, workdir):
     results = []
     for tag, flags in (("emulated", ["--emulate-gpu-kernels"]), ("cpu", [])):
         artifact = workdir / f"emulated-train-{name}-{tag}.mstream"
-        run(mstream_bin, "compile", config_path, "--target=cpu", "--train", "--batch", BATCH,
-            "--seq", SEQ, *flags, "-o", artifact)
-        results.append(train_briefly(mstream_bin, artifact, data,
-                                     workdir / f"emulated-train-{name}-{tag}"))
+        run(
+            mstream_bin,
+            "compile",
+            config_path,
+            "--target=cpu",
+            "--train",
+            "--batch",
+            BATCH,
+            "--seq",
+            SEQ,
+            *flags,
+            "-o",
+            artifact,
+        )
+        results.append(
+            train_briefly(mstream_bin, artifact, data, workdir / f"emulated-train-{name}-{tag}")
+        )
     assert_trained_alike(*results)
 
 
 def test_emulating_gpu_kernels_needs_cpu(mstream_bin, workdir):
     config_path = workdir / "emulated-cuda.json"
     config_path.write_text(json.dumps(ONE_LAYER["tmm"]))
-    result = run(mstream_bin, "compile", config_path, "--target=cuda", "--emulate-gpu-kernels",
-                 "-o", workdir / "emulated-cuda.mstream", check=False)
+    result = run(
+        mstream_bin,
+        "compile",
+        config_path,
+        "--target=cuda",
+        "--emulate-gpu-kernels",
+        "-o",
+        workdir / "emulated-cuda.mstream",
+        check=False,
+    )
     assert result.returncode != 0
     assert "emulating the GPU kernels needs the cpu target" in result.stderr
 
 
-# AdamW's eps (SPEC.md §5.2) and a bound on how much its step
+# AdamW's eps (docs/training.md) and a bound on how much its step
 # m_hat / (sqrt(v_hat) + eps) moves per unit relative change of one of its
 # gradients over the first steps: at most 1.7 with betas (0.9, 0.95),
 # taken twice; the step itself stays below 2 in size.
@@ -166,7 +226,8 @@ def test_fused_training_matches_unfused(name):
         for param, g0 in grads0.items():
             relative = np.abs(grads[param] - g0) / (np.abs(g0) + ADAM_EPS)
             allowance[param] = allowance.get(param, 0) + lr * ADAM_SENSITIVITY * np.minimum(
-                relative, 1)
+                relative, 1
+            )
         fused, unfused = (r.train_step(tokens, targets, lr) for r in runs)
         assert fused["loss"] == pytest.approx(unfused["loss"], rel=1e-5), step
         after, after0 = (r.state_dict() for r in runs)
@@ -179,8 +240,18 @@ def test_fused_ir_and_report(mstream_bin, workdir):
     """The fused phase shows one region per substep; the report lists them."""
     config_path = workdir / "fusion-report-tmm.json"
     config_path.write_text(json.dumps(CONFIGS["tmm"]))
-    out = run(mstream_bin, "compile", config_path, "--compile-to=training", "--train",
-              "--batch", BATCH, "--seq", SEQ, "--print-fusion-report")
+    out = run(
+        mstream_bin,
+        "compile",
+        config_path,
+        "--compile-to=training",
+        "--train",
+        "--batch",
+        BATCH,
+        "--seq",
+        SEQ,
+        "--print-fusion-report",
+    )
     # 2 layers x 2 substeps plus the first lookahead: 5 regions in forward,
     # in loss, and in train_step with their 5 backward regions.
     assert out.stdout.count('mstream.fused "layers.') == 5 + 5 + 10
@@ -188,7 +259,13 @@ def test_fused_ir_and_report(mstream_bin, workdir):
     report = out.stderr
     assert "fusion report: @train_step, 10 fused kernels" in report
     assert "layers.0.attn.lookahead" in report and "layers.1.mlp.grad" in report
-    unfused = run(mstream_bin, "compile", config_path, "--compile-to=fused", "--fuse=false",
-                  "--print-fusion-report")
+    unfused = run(
+        mstream_bin,
+        "compile",
+        config_path,
+        "--compile-to=fused",
+        "--fuse=false",
+        "--print-fusion-report",
+    )
     assert "mstream.fused" not in unfused.stdout
     assert "no fused kernels (--fuse=false)" in unfused.stderr

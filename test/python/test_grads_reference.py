@@ -37,8 +37,19 @@ def test_gradients_match_autograd(name, mstream_bin, workdir):
     state, tokens, targets = random_inputs(config, seed=21)
     weights, x, y = save_inputs(workdir, f"grads-{name}", state, tokens, targets)
     grads_path = workdir / f"grads-{name}-out.safetensors"
-    out = run(mstream_bin, "eval", config_path, "--weights", weights, "--tokens", x,
-              "--targets", y, "--grads", grads_path)
+    out = run(
+        mstream_bin,
+        "eval",
+        config_path,
+        "--weights",
+        weights,
+        "--tokens",
+        x,
+        "--targets",
+        y,
+        "--grads",
+        grads_path,
+    )
     expected_loss, expected = reference_grads(config, state, tokens, targets)
     assert __import__("json").loads(out.stdout)["loss"] == pytest.approx(expected_loss, rel=1e-5)
     grads = tensor_files.read_safetensors(grads_path)
@@ -46,15 +57,28 @@ def test_gradients_match_autograd(name, mstream_bin, workdir):
     for param, ref in expected.items():
         # Zero where the parameter cannot matter (TMM-zerovel's first mu).
         scale = np.abs(ref).max()
-        np.testing.assert_allclose(grads[param], ref, rtol=0,
-                                   atol=GRAD_RTOL * scale + GRAD_ATOL, err_msg=param)
+        np.testing.assert_allclose(
+            grads[param], ref, rtol=0, atol=GRAD_RTOL * scale + GRAD_ATOL, err_msg=param
+        )
 
 
 def test_artifact_without_gradients(mstream_bin, compiled, workdir):
     config, _, artifact = compiled("vanilla")
     state, tokens, targets = random_inputs(config, seed=1)
     weights, x, y = save_inputs(workdir, "nograds", state, tokens, targets)
-    result = run(mstream_bin, "eval", artifact, "--weights", weights, "--tokens", x,
-                 "--targets", y, "--grads", workdir / "g.safetensors", check=False)
+    result = run(
+        mstream_bin,
+        "eval",
+        artifact,
+        "--weights",
+        weights,
+        "--tokens",
+        x,
+        "--targets",
+        y,
+        "--grads",
+        workdir / "g.safetensors",
+        check=False,
+    )
     assert result.returncode == 1
     assert "has no loss_and_grads entry: compile it with" in result.stderr

@@ -22,8 +22,10 @@ import train_reference
 from conftest import run, small_config
 
 BATCH, SEQ, STEPS, SEED = 2, 16, 5, 7
-LRS = {"hybrid": {"matrix": 0.02, "embedding": 6e-4, "ln": 6e-4, "scalar": 3e-3},
-       "adamw": {"matrix": 6e-4, "embedding": 6e-4, "ln": 6e-4, "scalar": 6e-4}}
+LRS = {
+    "hybrid": {"matrix": 0.02, "embedding": 6e-4, "ln": 6e-4, "scalar": 3e-3},
+    "adamw": {"matrix": 6e-4, "embedding": 6e-4, "ln": 6e-4, "scalar": 6e-4},
+}
 RTOL, ATOL = 1e-4, 1e-7
 
 
@@ -40,8 +42,9 @@ def read_metrics(path):
     return [json.loads(line) for line in open(path)]
 
 
-@pytest.mark.parametrize("variant,recipe,schedule", [("tmm", "hybrid", "cosine"),
-                                                      ("vanilla", "adamw", "wsd")])
+@pytest.mark.parametrize(
+    "variant,recipe,schedule", [("tmm", "hybrid", "cosine"), ("vanilla", "adamw", "wsd")]
+)
 def test_five_steps_match_pytorch(variant, recipe, schedule, mstream_bin, workdir):
     config = small_config(variant)
     tag = f"train-{variant}-{recipe}"
@@ -51,21 +54,53 @@ def test_five_steps_match_pytorch(variant, recipe, schedule, mstream_bin, workdi
     init = workdir / f"{tag}-init.safetensors"
     run(mstream_bin, "init", config_path, "--seed", SEED, "-o", init)
     out = workdir / f"{tag}-run"
-    run(mstream_bin, "train", config_path, "--data", workdir / f"{tag}-data", "--out", out,
-        "--steps", STEPS, "--warmup", 2, "--decay-start", 3, "--schedule", schedule,
-        "--recipe", recipe, "--batch", BATCH, "--seq", SEQ, "--seed", SEED,
-        "--eval-every", 100, "--val-batches", 1)
+    run(
+        mstream_bin,
+        "train",
+        config_path,
+        "--data",
+        workdir / f"{tag}-data",
+        "--out",
+        out,
+        "--steps",
+        STEPS,
+        "--warmup",
+        2,
+        "--decay-start",
+        3,
+        "--schedule",
+        schedule,
+        "--recipe",
+        recipe,
+        "--batch",
+        BATCH,
+        "--seq",
+        SEQ,
+        "--seed",
+        SEED,
+        "--eval-every",
+        100,
+        "--val-batches",
+        1,
+    )
 
-    state = {k: torch.from_numpy(v.astype(np.float64))
-             for k, v in tensor_files.read_safetensors(init).items()}
+    state = {
+        k: torch.from_numpy(v.astype(np.float64))
+        for k, v in tensor_files.read_safetensors(init).items()
+    }
     if schedule == "cosine":
+
         def multiplier(s):
             return train_reference.cosine(s, STEPS, 2)
+
     else:
+
         def multiplier(s):
             return train_reference.wsd(s, STEPS, 2, 3)
+
     history, params, optimizer = train_reference.train(
-        config, state, data, BATCH, SEQ, SEED, STEPS, multiplier, LRS[recipe], recipe)
+        config, state, data, BATCH, SEQ, SEED, STEPS, multiplier, LRS[recipe], recipe
+    )
 
     steps = [m for m in read_metrics(out / "metrics.jsonl") if "loss" in m]
     assert [m["step"] for m in steps] == list(range(STEPS))
@@ -78,5 +113,6 @@ def test_five_steps_match_pytorch(variant, recipe, schedule, mstream_bin, workdi
     assert sorted(got) == sorted(expected)
     for name, ref in expected.items():
         ref = ref.numpy()
-        np.testing.assert_allclose(got[name], ref, rtol=0,
-                                   atol=RTOL * np.abs(ref).max() + ATOL, err_msg=name)
+        np.testing.assert_allclose(
+            got[name], ref, rtol=0, atol=RTOL * np.abs(ref).max() + ATOL, err_msg=name
+        )

@@ -26,15 +26,43 @@ def trainable(mstream_bin, workdir):
     config_path = workdir / "loop.json"
     config_path.write_text(json.dumps(config))
     artifact = workdir / "loop.mstream"
-    run(mstream_bin, "compile", config_path, "--target=cpu", "--train", "--batch", BATCH,
-        "--seq", SEQ, "-o", artifact)
+    run(
+        mstream_bin,
+        "compile",
+        config_path,
+        "--target=cpu",
+        "--train",
+        "--batch",
+        BATCH,
+        "--seq",
+        SEQ,
+        "-o",
+        artifact,
+    )
     make_data(workdir / "loop-data", config["vocab_size"])
     return config, config_path, artifact, workdir / "loop-data"
 
 
 def train(mstream_bin, artifact, data, out, *extra, check=True):
-    return run(mstream_bin, "train", artifact, "--data", data, "--out", out, "--steps", 8,
-               "--eval-every", 3, "--val-batches", 2, "--seed", 11, *extra, check=check)
+    return run(
+        mstream_bin,
+        "train",
+        artifact,
+        "--data",
+        data,
+        "--out",
+        out,
+        "--steps",
+        8,
+        "--eval-every",
+        3,
+        "--val-batches",
+        2,
+        "--seed",
+        11,
+        *extra,
+        check=check,
+    )
 
 
 def test_resume_equals_uninterrupted(mstream_bin, trainable, workdir):
@@ -45,12 +73,16 @@ def test_resume_equals_uninterrupted(mstream_bin, trainable, workdir):
     resumed = train(mstream_bin, artifact, data, workdir / "resumed", "--resume")
     assert "resuming" in resumed.stdout and "at step 4" in resumed.stdout
     for name in ("checkpoint.safetensors", "best.safetensors"):
-        assert (workdir / "straight" / name).read_bytes() == (workdir / "resumed" / name).read_bytes(), name
+        assert (workdir / "straight" / name).read_bytes() == (
+            workdir / "resumed" / name
+        ).read_bytes(), name
 
     def strip(records):
         return [{k: v for k, v in r.items() if k != "ms"} for r in records]
-    assert strip(read_metrics(workdir / "straight" / "metrics.jsonl")) == \
-        strip(read_metrics(workdir / "resumed" / "metrics.jsonl"))
+
+    assert strip(read_metrics(workdir / "straight" / "metrics.jsonl")) == strip(
+        read_metrics(workdir / "resumed" / "metrics.jsonl")
+    )
 
 
 def test_killed_run_resumes_to_the_same_result(mstream_bin, trainable, workdir):
@@ -61,10 +93,28 @@ def test_killed_run_resumes_to_the_same_result(mstream_bin, trainable, workdir):
     straight = workdir / "kill-straight"
     train(mstream_bin, artifact, data, straight)
     killed = workdir / "killed"
-    args = [mstream_bin, "train", artifact, "--data", data, "--out", killed, "--steps", 8,
-            "--eval-every", 3, "--val-batches", 2, "--seed", 11, "--checkpoint-every", 1]
-    process = subprocess.Popen(list(map(str, args)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        mstream_bin,
+        "train",
+        artifact,
+        "--data",
+        data,
+        "--out",
+        killed,
+        "--steps",
+        8,
+        "--eval-every",
+        3,
+        "--val-batches",
+        2,
+        "--seed",
+        11,
+        "--checkpoint-every",
+        1,
+    ]
+    process = subprocess.Popen(
+        list(map(str, args)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 60
     while time.time() < deadline and process.poll() is None:
         metrics = killed / "metrics.jsonl"
@@ -81,8 +131,9 @@ def test_killed_run_resumes_to_the_same_result(mstream_bin, trainable, workdir):
 def test_resume_with_other_settings_is_refused(mstream_bin, trainable, workdir):
     _, _, artifact, data = trainable
     train(mstream_bin, artifact, data, workdir / "seeded", "--stop-at", 2)
-    result = train(mstream_bin, artifact, data, workdir / "seeded", "--resume", "--seed", 12,
-                   check=False)
+    result = train(
+        mstream_bin, artifact, data, workdir / "seeded", "--resume", "--seed", 12, check=False
+    )
     assert result.returncode == 1
     assert "the checkpoint was written with seed = 11, this run has 12" in result.stderr
 
@@ -108,11 +159,20 @@ def test_validation_and_metrics(mstream_bin, trainable, workdir):
     assert np.mean(losses[-3:]) < losses[0]
 
 
-@pytest.mark.parametrize("contents,message", [
-    (b"\x01\x00\x02", "3 bytes is an odd length"),
-    (np.array([5, 96, 1], "<u2").tobytes(), "token 96 at index 1 is outside the model's vocabulary [0, 96)"),
-    (np.arange(20, dtype="<u2").tobytes(), "20 tokens is too short for one batch: 2 sequences of 16+1 tokens need at least 33"),
-])
+@pytest.mark.parametrize(
+    "contents,message",
+    [
+        (b"\x01\x00\x02", "3 bytes is an odd length"),
+        (
+            np.array([5, 96, 1], "<u2").tobytes(),
+            "token 96 at index 1 is outside the model's vocabulary [0, 96)",
+        ),
+        (
+            np.arange(20, dtype="<u2").tobytes(),
+            "20 tokens is too short for one batch: 2 sequences of 16+1 tokens need at least 33",
+        ),
+    ],
+)
 def test_bad_data_files(contents, message, mstream_bin, trainable, workdir):
     _, _, artifact, data = trainable
     bad = workdir / f"bad-data-{len(contents)}"
@@ -134,11 +194,24 @@ def test_missing_data_directory(mstream_bin, trainable, workdir):
 
 def test_divergence_stops_with_the_step(mstream_bin, trainable, workdir):
     _, _, artifact, data = trainable
-    result = train(mstream_bin, artifact, data, workdir / "diverged", "--lr-embedding", 1e30,
-                   "--lr-matrix", 1e30, "--warmup", 0, check=False)
+    result = train(
+        mstream_bin,
+        artifact,
+        data,
+        workdir / "diverged",
+        "--lr-embedding",
+        1e30,
+        "--lr-matrix",
+        1e30,
+        "--warmup",
+        0,
+        check=False,
+    )
     assert result.returncode == 1
-    assert re.search(r"the training loss is -?(nan|inf) at step \d+ .*No checkpoint was written yet",
-                     result.stderr), result.stderr
+    assert re.search(
+        r"the training loss is -?(nan|inf) at step \d+ .*No checkpoint was written yet",
+        result.stderr,
+    ), result.stderr
 
 
 def test_prepare_and_sample(mstream_bin, trainable, workdir):
@@ -153,19 +226,38 @@ def test_prepare_and_sample(mstream_bin, trainable, workdir):
     train(mstream_bin, artifact, workdir / "bytes", workdir / "bytes-run")
 
     weights = workdir / "bytes-run" / "best.safetensors"
-    result = run(mstream_bin, "sample", weights, "--model", config_path, "--prompt", "ABC",
-                 "--temperature", 0, "--max-new-tokens", 4)
+    result = run(
+        mstream_bin,
+        "sample",
+        weights,
+        "--model",
+        config_path,
+        "--prompt",
+        "ABC",
+        "--temperature",
+        0,
+        "--max-new-tokens",
+        4,
+    )
     out = result.stdout.rstrip("\n").encode("latin-1")
     assert out.startswith(b"ABC") and len(out) == 7
     # Greedy: the first new byte is the reference model's argmax.
-    state = {k: torch.from_numpy(v.astype(np.float64))
-             for k, v in tensor_files.read_safetensors(weights).items()}
+    state = {
+        k: torch.from_numpy(v.astype(np.float64))
+        for k, v in tensor_files.read_safetensors(weights).items()
+    }
     logits = reference.forward(config, state, torch.tensor([[65, 66, 67]]))
     assert out[3] == int(logits[0, -1].argmax())
 
 
 def test_sample_needs_a_model_definition(mstream_bin, trainable, workdir):
-    result = run(mstream_bin, "sample", workdir / "bytes-run" / "best.safetensors",
-                 "--prompt", "A", check=False)
+    result = run(
+        mstream_bin,
+        "sample",
+        workdir / "bytes-run" / "best.safetensors",
+        "--prompt",
+        "A",
+        check=False,
+    )
     assert result.returncode == 1
     assert "does not record its model definition; name it with --model" in result.stderr

@@ -1,7 +1,7 @@
-"""A float64 PyTorch reference of mstream's training step (SPEC.md §5):
+"""A float64 PyTorch reference of mstream's training step (docs/training.md):
 the block sampler, the schedules, global-norm clipping, torch.optim.AdamW and
 torch 2.11's Muon algorithm (torch 1.13 has no Muon, so it is written out
-here from SPEC.md §5.2)."""
+here from docs/training.md)."""
 
 import math
 
@@ -29,7 +29,7 @@ class SplitMix64:
 
 
 def epoch_starts(n_tokens, seq, seed, epoch):
-    """SPEC.md §5.1: blocks at multiples of seq, shuffled per epoch, shifted
+    """docs/training.md, Data: blocks at multiples of seq, shuffled per epoch, shifted
     by a random offset after the first."""
     rng = SplitMix64(seed * 0x9E3779B97F4A7C15 + epoch)
     offset = 0 if epoch == 0 else rng.below(seq)
@@ -51,8 +51,8 @@ def batches(tokens, batch, seq, seed):
                 starts = epoch_starts(len(tokens), seq, seed, epoch)
             s = starts[cursor]
             cursor += 1
-            x.append(tokens[s:s + seq])
-            y.append(tokens[s + 1:s + seq + 1])
+            x.append(tokens[s : s + seq])
+            y.append(tokens[s + 1 : s + seq + 1])
         yield np.array(x, dtype=np.int64), np.array(y, dtype=np.int64)
 
 
@@ -72,7 +72,7 @@ def wsd(s, steps, warmup, decay_start, min_ratio=0.1):
 
 
 def group_of(name, shape):
-    """SPEC.md §5.2 routing by name."""
+    """The optimizer groups of docs/training.md, routed by name."""
     if "_raw" in name:
         return "scalar"
     if "ln" in name:
@@ -104,9 +104,20 @@ def train(config, state, data, batch, seq, seed, steps, multiplier, lrs, recipe,
     params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
     groups = {k: group_of(k, v.shape) for k, v in params.items()}
     muon = {k for k, g in groups.items() if g == "matrix" and recipe == "hybrid"}
-    decay = {"embedding": 0.1, "matrix": 0.1 if recipe == "adamw" else 0.0, "ln": 0.0, "scalar": 0.0}
-    adam_groups = [{"params": [params[k] for k in params if groups[k] == g and k not in muon],
-                    "weight_decay": decay[g], "name": g} for g in ("embedding", "ln", "scalar", "matrix")]
+    decay = {
+        "embedding": 0.1,
+        "matrix": 0.1 if recipe == "adamw" else 0.0,
+        "ln": 0.0,
+        "scalar": 0.0,
+    }
+    adam_groups = [
+        {
+            "params": [params[k] for k in params if groups[k] == g and k not in muon],
+            "weight_decay": decay[g],
+            "name": g,
+        }
+        for g in ("embedding", "ln", "scalar", "matrix")
+    ]
     adam_groups = [g for g in adam_groups if g["params"]]
     adamw = torch.optim.AdamW(adam_groups, lr=0.0, betas=(0.9, 0.95), eps=1e-8)
     bufs = {k: torch.zeros_like(params[k]) for k in muon}

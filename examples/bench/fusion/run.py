@@ -99,14 +99,19 @@ def time_mstream(model, tokens, targets, repeats):
     # the better of the two builds' GEMM rates, and nothing else.
     best_rate = max(macs[fuse] / gemm_median[fuse] for fuse in gemm)
     bound = median(times[False]) / (macs[False] / best_rate)
-    return {"fused_ms": median(times[True]), "unfused_ms": median(times[False]),
-            "ratio": median(ratios), "compile_s": [compile_s[True], compile_s[False]],
-            "gemm_ms": [gemm_median[True], gemm_median[False]],
-            "gemm_gmac": [macs[True] / 1e9, macs[False] / 1e9],
-            "gemm_gflops": 2 * macs[True] / gemm_median[True] / 1e6,
-            "rest_ms": [median(rest[True]), median(rest[False])],
-            "rest_ratio": median(rest_ratios), "bound": bound,
-            "host_isa": runs[True].host_isa}
+    return {
+        "fused_ms": median(times[True]),
+        "unfused_ms": median(times[False]),
+        "ratio": median(ratios),
+        "compile_s": [compile_s[True], compile_s[False]],
+        "gemm_ms": [gemm_median[True], gemm_median[False]],
+        "gemm_gmac": [macs[True] / 1e9, macs[False] / 1e9],
+        "gemm_gflops": 2 * macs[True] / gemm_median[True] / 1e6,
+        "rest_ms": [median(rest[True]), median(rest[False])],
+        "rest_ratio": median(rest_ratios),
+        "bound": bound,
+        "host_isa": runs[True].host_isa,
+    }
 
 
 def time_torch(config, tokens, targets, repeats, threads):
@@ -128,8 +133,9 @@ def time_torch_step(config, tokens, targets, repeats):
     params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
     groups = {k: train_reference.group_of(k, v.shape) for k, v in params.items()}
     muon = [k for k, g in groups.items() if g == "matrix"]
-    adamw = torch.optim.AdamW([params[k] for k in params if k not in muon], lr=LR,
-                              betas=(0.9, 0.95), eps=1e-8)
+    adamw = torch.optim.AdamW(
+        [params[k] for k in params if k not in muon], lr=LR, betas=(0.9, 0.95), eps=1e-8
+    )
     bufs = {k: torch.zeros_like(params[k]) for k in muon}
     x, y = torch.from_numpy(tokens.astype(np.int64)), torch.from_numpy(targets.astype(np.int64))
 
@@ -155,11 +161,26 @@ def time_torch_step(config, tokens, targets, repeats):
 
 def fused_bytes(bindir, config_path, batch):
     """(fused, separate-op) bytes per token of train_step's fused kernels."""
-    out = subprocess.run([os.path.join(bindir, "mstream"), "compile", config_path,
-                          "--compile-to=training", "--train", "--batch", str(batch),
-                          "--seq", str(SEQ), "--print-fusion-report", "-o", os.devnull],
-                         check=True, capture_output=True, text=True).stderr
-    section = out[out.index("@train_step"):]
+    out = subprocess.run(
+        [
+            os.path.join(bindir, "mstream"),
+            "compile",
+            config_path,
+            "--compile-to=training",
+            "--train",
+            "--batch",
+            str(batch),
+            "--seq",
+            str(SEQ),
+            "--print-fusion-report",
+            "-o",
+            os.devnull,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stderr
+    section = out[out.index("@train_step") :]
     match = re.search(r"total: (\d+) bytes per token fused, (\d+) as separate ops", section)
     return int(match.group(1)), int(match.group(2))
 
@@ -179,10 +200,27 @@ def measured(args, variant, what):
     """Runs one measurement in a fresh process, so that neither system's
     idle threads (OpenBLAS's and PyTorch's spin after each call) take cores
     from the other."""
-    out = subprocess.run([sys.executable, __file__, "--measure", what, "--variant", variant,
-                          "--threads", str(args.threads), "--repeats", str(args.repeats),
-                          "--layers", str(args.layers), "--batch", str(args.batch)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--measure",
+            what,
+            "--variant",
+            variant,
+            "--threads",
+            str(args.threads),
+            "--repeats",
+            str(args.repeats),
+            "--layers",
+            str(args.layers),
+            "--batch",
+            str(args.batch),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -192,12 +230,11 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--variants", default="tmm,adam,muon,soap")
-    parser.add_argument("--batch", type=int, default=1,
-                        help="sequences per step (more tokens than fit in L2)")
-    parser.add_argument("--layers", type=int, default=SHAPE["n_layers"],
-                        help="n_layers")
-    parser.add_argument("--measure", choices=["mstream", "torch"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--batch", type=int, default=1, help="sequences per step (more tokens than fit in L2)"
+    )
+    parser.add_argument("--layers", type=int, default=SHAPE["n_layers"], help="n_layers")
+    parser.add_argument("--measure", choices=["mstream", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
@@ -212,20 +249,27 @@ def main():
     # PyTorch's products run on the same OpenBLAS (Debian's python3-torch
     # links it): both systems get the kernels mstream's runtime picks.
     os.environ.setdefault("OPENBLAS_CORETYPE", mstream.blas_core())
-    print(f"OpenBLAS kernels: {os.environ['OPENBLAS_CORETYPE']} (mstream and PyTorch); "
-          f"mstream's host code for this CPU (host_cpu=\"native\")")
-    print(f"train step, d512 L{args.layers} H8 T{SEQ} batch {args.batch}, {args.threads} threads; "
-          f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up; "
-          f"mstream and PyTorch each in its own process; fused and unfused alternate in one, "
-          f"unfused/fused is the median of their step pairs' ratios")
-    print(f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
-          f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
-          f"{'GEMM ms f/u':>13} {'GEMM GMAC f/u':>13} {'GFLOP/s':>7} {'rest ms f/u':>13} "
-          f"{'rest u/f':>8} {'bound':>5} {'compile s f/u':>14} {'torch threads':>13} host ISA")
+    print(
+        f"OpenBLAS kernels: {os.environ['OPENBLAS_CORETYPE']} (mstream and PyTorch); "
+        f'mstream\'s host code for this CPU (host_cpu="native")'
+    )
+    print(
+        f"train step, d512 L{args.layers} H8 T{SEQ} batch {args.batch}, {args.threads} threads; "
+        f"PyTorch {torch.__version__} eager fp32; median of {args.repeats} after one warm-up; "
+        f"mstream and PyTorch each in its own process; fused and unfused alternate in one, "
+        f"unfused/fused is the median of their step pairs' ratios"
+    )
+    print(
+        f"{'variant':8} {'fused ms':>9} {'unfused ms':>11} {'torch ms':>9} "
+        f"{'unfused/fused':>13} {'torch/fused':>11} {'fused MB':>9} {'unfused MB':>10} "
+        f"{'GEMM ms f/u':>13} {'GEMM GMAC f/u':>13} {'GFLOP/s':>7} {'rest ms f/u':>13} "
+        f"{'rest u/f':>8} {'bound':>5} {'compile s f/u':>14} {'torch threads':>13} host ISA"
+    )
     for variant in args.variants.split(","):
         config = dict(shape, variant=variant)
-        config_path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                   f"fusion-bench-{variant}-{args.layers}.json")
+        config_path = os.path.join(
+            os.environ.get("TMPDIR", "/tmp"), f"fusion-bench-{variant}-{args.layers}.json"
+        )
         with open(config_path, "w") as f:
             json.dump(config, f)
         ours = measured(args, variant, "mstream")
@@ -233,15 +277,18 @@ def main():
         fused_ms, unfused_ms, torch_ms = ours["fused_ms"], ours["unfused_ms"], peer["ms"]
         per_token, separate = fused_bytes(args.bindir, config_path, args.batch)
         mb = args.batch * SEQ / 2**20
-        print(f"{variant:8} {fused_ms:9.1f} {unfused_ms:11.1f} {torch_ms:9.1f} "
-              f"{ours['ratio']:13.2f} {torch_ms / fused_ms:11.2f} "
-              f"{per_token * mb:9.1f} {separate * mb:10.1f} "
-              f"{ours['gemm_ms'][0]:6.0f}/{ours['gemm_ms'][1]:<6.0f} "
-              f"{ours['gemm_gmac'][0]:6.1f}/{ours['gemm_gmac'][1]:<6.1f} {ours['gemm_gflops']:7.0f} "
-              f"{ours['rest_ms'][0]:6.0f}/{ours['rest_ms'][1]:<6.0f} {ours['rest_ratio']:8.2f} "
-              f"{ours['bound']:5.2f} "
-              f"{ours['compile_s'][0]:7.0f}/{ours['compile_s'][1]:<6.0f} "
-              f"{peer['torch_threads']:13d} {ours['host_isa']}", flush=True)
+        print(
+            f"{variant:8} {fused_ms:9.1f} {unfused_ms:11.1f} {torch_ms:9.1f} "
+            f"{ours['ratio']:13.2f} {torch_ms / fused_ms:11.2f} "
+            f"{per_token * mb:9.1f} {separate * mb:10.1f} "
+            f"{ours['gemm_ms'][0]:6.0f}/{ours['gemm_ms'][1]:<6.0f} "
+            f"{ours['gemm_gmac'][0]:6.1f}/{ours['gemm_gmac'][1]:<6.1f} {ours['gemm_gflops']:7.0f} "
+            f"{ours['rest_ms'][0]:6.0f}/{ours['rest_ms'][1]:<6.0f} {ours['rest_ratio']:8.2f} "
+            f"{ours['bound']:5.2f} "
+            f"{ours['compile_s'][0]:7.0f}/{ours['compile_s'][1]:<6.0f} "
+            f"{peer['torch_threads']:13d} {ours['host_isa']}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

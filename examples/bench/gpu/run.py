@@ -7,7 +7,7 @@ eager and torch.compile, in one run.
     # on the GPU machine (the runtime alone is enough)
     python3 examples/bench/gpu/run.py --artifacts DIR --mstream BIN [--steps 8]
 
-The model is the paper's (SPEC.md: 12 layers, d=768, 12 heads, T=1024,
+The model is the paper's (docs/models.md: 12 layers, d=768, 12 heads, T=1024,
 batch 8) or --size small. Every side runs the same step: forward, loss,
 backward, global-norm clipping at 1.0 and the hybrid recipe (Muon on the
 block matrices, AdamW elsewhere; torch.optim.Muon and torch.optim.AdamW on
@@ -33,10 +33,12 @@ sys.path.insert(0, os.path.join(ROOT, "test", "python"))
 
 VARIANTS = ["vanilla", "tmm", "muon", "soap"]
 SIZES = {
-    "paper": (dict(vocab_size=50304, max_seq_len=1024, d_model=768, n_layers=12,
-                   n_heads=12), 8, 1024),
-    "small": (dict(vocab_size=8192, max_seq_len=256, d_model=512, n_layers=8,
-                   n_heads=8), 8, 256),
+    "paper": (
+        dict(vocab_size=50304, max_seq_len=1024, d_model=768, n_layers=12, n_heads=12),
+        8,
+        1024,
+    ),
+    "small": (dict(vocab_size=8192, max_seq_len=256, d_model=512, n_layers=8, n_heads=8), 8, 256),
 }
 
 
@@ -57,10 +59,23 @@ def prebuild(args):
             json.dump(dict(config, variant=variant), f)
         for fused in (True, False):
             out = os.path.join(args.prebuild, artifact_name(variant, args.size, fused))
-            subprocess.run([args.mstream, "compile", path, "--target=cuda", "--train",
-                            "--batch", str(batch), "--seq", str(seq),
-                            f"--fuse={'true' if fused else 'false'}", "-o", out],
-                           check=True)
+            subprocess.run(
+                [
+                    args.mstream,
+                    "compile",
+                    path,
+                    "--target=cuda",
+                    "--train",
+                    "--batch",
+                    str(batch),
+                    "--seq",
+                    str(seq),
+                    f"--fuse={'true' if fused else 'false'}",
+                    "-o",
+                    out,
+                ],
+                check=True,
+            )
             print(out, flush=True)
 
 
@@ -80,10 +95,12 @@ def copy_bandwidth(torch):
 
 def time_torch(torch, config, batch, seq, steps, compiled, bf16):
     import reference
-    state = {k: v.to("cuda").requires_grad_()
-             for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()}
-    return time_torch_step(torch, reference, state, config, batch, seq, steps,
-                           compiled, bf16)
+
+    state = {
+        k: v.to("cuda").requires_grad_()
+        for k, v in reference.random_state_dict(config, 0, dtype=torch.float32).items()
+    }
+    return time_torch_step(torch, reference, state, config, batch, seq, steps, compiled, bf16)
 
 
 def time_torch_step(torch, reference, state, config, batch, seq, steps, compiled, bf16):
@@ -122,9 +139,22 @@ def time_mstream(args, variant, fused, data):
     artifact = os.path.join(args.artifacts, artifact_name(variant, args.size, fused))
     out = tempfile.mkdtemp(prefix=f"mstream-gpu-{variant}-")
     result = subprocess.run(
-        [args.mstream, "train", artifact, "--data", data, "--out", out, "--steps",
-         str(args.steps + 2), "--eval-every", str(args.steps + 2)],
-        capture_output=True, text=True)
+        [
+            args.mstream,
+            "train",
+            artifact,
+            "--data",
+            data,
+            "--out",
+            out,
+            "--steps",
+            str(args.steps + 2),
+            "--eval-every",
+            str(args.steps + 2),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         output = (result.stderr + result.stdout).strip().splitlines()
         return None, f"exit {result.returncode}: " + " / ".join(output[-3:])
@@ -149,6 +179,7 @@ def main():
 
     import numpy as np
     import torch
+
     if not torch.cuda.is_available():
         print("skipped: no GPU")
         return
@@ -156,9 +187,11 @@ def main():
     data = tempfile.mkdtemp(prefix="mstream-gpu-data-")
     rng = np.random.default_rng(0)
     rng.integers(0, config["vocab_size"], 4 * batch * seq + 1).astype(np.uint16).tofile(
-        os.path.join(data, "train.bin"))
+        os.path.join(data, "train.bin")
+    )
     rng.integers(0, config["vocab_size"], batch * seq + 1).astype(np.uint16).tofile(
-        os.path.join(data, "val.bin"))
+        os.path.join(data, "val.bin")
+    )
 
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     print(f"copy bandwidth (read + write): {copy_bandwidth(torch):.0f} GB/s")
@@ -194,9 +227,14 @@ def main():
     if base:
         print("\nstep cost relative to vanilla")
         for row in rows:
-            print(f"  {row['variant']}: " + ", ".join(
-                f"{c} {row[c] / base[c]:.2f}x" for c in columns
-                if row[c] is not None and base[c] is not None))
+            print(
+                f"  {row['variant']}: "
+                + ", ".join(
+                    f"{c} {row[c] / base[c]:.2f}x"
+                    for c in columns
+                    if row[c] is not None and base[c] is not None
+                )
+            )
 
 
 if __name__ == "__main__":

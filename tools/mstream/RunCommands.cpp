@@ -1,4 +1,4 @@
-//===- RunCommands.cpp - init, eval and the runtime commands' dispatch ----===//
+//===- RunCommands.cpp - init and eval ------------------------------------===//
 
 #include "Commands.h"
 
@@ -9,14 +9,8 @@
 #include "mstream/Runtime/Program.h"
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <unistd.h>
 

@@ -35,7 +35,8 @@ struct CompilerHooks {
 };
 
 /// A flag as `mstream CMD --help` shows it: the spelling users type
-/// (hyphens), a placeholder for its value and one line of help.
+/// (hyphens), a placeholder for its value (empty for a boolean flag; the
+/// flag's Abseil type decides) and one line of help.
 struct FlagDoc {
   const char *name;
   const char *value;

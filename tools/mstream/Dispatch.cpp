@@ -103,19 +103,30 @@ const absl::CommandLineFlag *findFlag(const std::string &name) {
   return absl::FindCommandLineFlag(abslName(name));
 }
 
+/// Whether the flag takes no value (`--resume`), from its Abseil type.
+bool isBoolean(const std::string &name) {
+  const absl::CommandLineFlag *flag = findFlag(name);
+  return flag && flag->IsOfType<bool>();
+}
+
+/// The flag as users type it: "-o" for one letter, "--steps" otherwise.
+std::string spelling(const FlagDoc &flag) {
+  return absl::StrCat(flag.name[1] ? "--" : "-", flag.name);
+}
+
 void printHelp(const Command &command) {
   std::printf("mstream %s: %s\n\nusage: %s\n\nflags:\n", command.name,
               command.summary, command.usage);
   for (const FlagDoc &flag : command.flags) {
-    std::string spelling = absl::StrCat(flag.name[1] ? "--" : "-", flag.name,
-                                        *flag.value ? " " : "", flag.value);
+    std::string usage =
+        absl::StrCat(spelling(flag), *flag.value ? " " : "", flag.value);
     const absl::CommandLineFlag *abslFlag = findFlag(flag.name);
     std::string defaultValue = abslFlag ? abslFlag->DefaultValue() : "";
     std::string help = flag.help;
     if (!defaultValue.empty() && !absl::StrContains(help, "required") &&
-        !(abslFlag && abslFlag->IsOfType<bool>()))
+        !isBoolean(flag.name))
       absl::StrAppend(&help, " [default: ", defaultValue, "]");
-    std::printf("  %-22s %s\n", spelling.c_str(), help.c_str());
+    std::printf("  %-22s %s\n", usage.c_str(), help.c_str());
   }
   std::printf("  %-22s %s\n", "--help", "show this help");
 }
@@ -175,18 +186,17 @@ int runCommand(const Command &command, int argc, char **argv,
     if (!doc) {
       std::vector<std::string> taken;
       for (const FlagDoc &flag : command.flags)
-        taken.push_back(absl::StrCat(flag.name[1] ? "--" : "-", flag.name));
+        taken.push_back(spelling(flag));
       return fail(absl::StrCat("unknown flag '", arg.substr(0, arg.find('=')),
                                "' for '", command.name, "' (it takes ",
                                absl::StrJoin(taken, ", "), "; see 'mstream ",
                                command.name, " --help')"));
     }
-    bool boolean = !*doc->value;
     args.push_back(
         absl::StrCat(arg[1] == '-' ? "--" : "-", abslName(*name),
                      arg.substr(std::min(arg.find('='), arg.size()))));
     // "--steps 3": the value is the next argument, whatever it looks like.
-    if (!boolean && arg.find('=') == std::string::npos) {
+    if (!isBoolean(*name) && arg.find('=') == std::string::npos) {
       if (i + 1 >= argc)
         return fail(absl::StrCat("flag '", arg, "' needs a value"));
       args.back() += absl::StrCat("=", argv[++i]);

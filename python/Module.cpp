@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Frontend/ModelDefinition.h"
+#include "mstream/Runtime/Blas.h"
 #include "mstream/Runtime/BlasCore.h"
 #include "mstream/Runtime/Checkpoint.h"
 #include "mstream/Runtime/Files.h"
@@ -124,7 +125,8 @@ py::list describeParams(const std::vector<ParamSpec> &table) {
 CompileRequest request(int64_t batch, int64_t seq, bool gradients, bool train,
                        const std::string &recipe, double maxNorm,
                        const std::string &target, const std::string &chip,
-                       bool fuse, const std::string &hostCpu) {
+                       bool fuse, const std::string &hostCpu,
+                       const std::string &precision) {
   CompileRequest request;
   request.target = target;
   request.chip = chip;
@@ -135,6 +137,7 @@ CompileRequest request(int64_t batch, int64_t seq, bool gradients, bool train,
   request.optimizer = {recipe, maxNorm};
   request.fuse = fuse;
   request.hostCpu = hostCpu;
+  request.precision = precision;
   return request;
 }
 
@@ -239,35 +242,38 @@ void bindDefinition(py::module_ &m) {
           [](const ModelDefinition &d, const std::string &phase, int64_t batch,
              int64_t seq, bool gradients, bool train, const std::string &recipe,
              double maxNorm, const std::string &target, const std::string &chip,
-             bool fuse, const std::string &hostCpu) {
-            return take(
-                d.ir(phase, request(batch, seq, gradients, train, recipe,
-                                    maxNorm, target, chip, fuse, hostCpu)));
+             bool fuse, const std::string &hostCpu,
+             const std::string &precision) {
+            return take(d.ir(phase, request(batch, seq, gradients, train,
+                                            recipe, maxNorm, target, chip, fuse,
+                                            hostCpu, precision)));
           },
           py::arg("phase"), py::arg("batch"), py::arg("seq"),
           py::arg("gradients"), py::arg("train"), py::arg("recipe"),
           py::arg("max_norm"), py::arg("target") = "cpu",
           py::arg("chip") = "sm_90", py::arg("fuse") = true,
-          py::arg("host_cpu") = "portable")
+          py::arg("host_cpu") = "portable", py::arg("precision") = "fp32")
       .def(
           "compile",
           [](const ModelDefinition &d, int64_t batch, int64_t seq,
              bool gradients, bool train, const std::string &recipe,
              double maxNorm, const std::string &target, const std::string &chip,
-             bool fuse, const std::string &hostCpu) {
+             bool fuse, const std::string &hostCpu,
+             const std::string &precision) {
             std::string bytes;
             {
               py::gil_scoped_release release;
-              bytes = take(
-                  d.compile(request(batch, seq, gradients, train, recipe,
-                                    maxNorm, target, chip, fuse, hostCpu)));
+              bytes = take(d.compile(request(batch, seq, gradients, train,
+                                             recipe, maxNorm, target, chip,
+                                             fuse, hostCpu, precision)));
             }
             return py::bytes(bytes);
           },
           py::arg("batch"), py::arg("seq"), py::arg("gradients"),
           py::arg("train"), py::arg("recipe"), py::arg("max_norm"),
           py::arg("target") = "cpu", py::arg("chip") = "sm_90",
-          py::arg("fuse") = true, py::arg("host_cpu") = "portable");
+          py::arg("fuse") = true, py::arg("host_cpu") = "portable",
+          py::arg("precision") = "fp32");
 }
 
 /// Lists of tensors that stay in C++ between calls.
@@ -300,6 +306,9 @@ void bindProgram(py::module_ &m) {
           "seq", [](const rt::Program &p) { return p.manifest().seq; })
       .def_property_readonly("host_isa",
                              [](const rt::Program &p) { return p.hostIsa(); })
+      .def_property_readonly(
+          "precision",
+          [](const rt::Program &p) { return p.manifest().precision; })
       .def_property_readonly("chip",
                              [](const rt::Program &p) {
                                return rt::cudaChipOf(p.manifest().target);
@@ -381,6 +390,7 @@ void bindTraining(py::module_ &m) {
 /// The runtime's counters and file formats.
 void bindUtilities(py::module_ &m) {
   m.def("blas_core", [] { return rt::blasCore(); });
+  m.def("bf16_gemm_kernel", [] { return std::string(rt::bf16GemmKernel()); });
   m.def("gemm_counters", [] {
     rt::GemmCounters counters = rt::gemmCounters();
     py::dict out;

@@ -136,9 +136,13 @@ llvm::Error mstream::addRequestedEntries(ModuleOp module,
 
 llvm::Error mstream::lowerForTarget(ModuleOp module,
                                     const CompileRequest &request) {
+  if (request.precision != "fp32" && request.precision != "bf16")
+    return llvm::createStringError("unknown precision '" + request.precision +
+                                   "' (expected fp32 or bf16)");
   if (request.target == "cpu") {
     CpuPipelineOptions options;
     options.gpuTokenKernels = request.emulateGpuKernels;
+    options.precision = request.precision;
     return runPasses(
         module,
         [&](OpPassManager &pm) { mstream::buildCpuPipeline(pm, options); },
@@ -156,6 +160,7 @@ llvm::Error mstream::lowerForTarget(ModuleOp module,
                                    "' (expected sm_80 or sm_90)");
   CudaPipelineOptions options;
   options.chip = request.chip;
+  options.precision = request.precision;
   return runPasses(
       module,
       [&](OpPassManager &pm) { mstream::buildCudaPipeline(pm, options); },
@@ -393,6 +398,7 @@ static rt::Manifest describe(const ParsedConfig &parsed, StepShape shape,
   manifest.compilerVersion = rt::runtimeVersion();
   manifest.target = request.target == "cuda" ? rt::cudaTarget(request.chip)
                                              : rt::hostTarget();
+  manifest.precision = request.precision;
   manifest.model = {
       {"variant", std::string(getVariantInfo(config.variant).name)},
       {"vocab_size", std::to_string(config.vocabSize)},

@@ -39,6 +39,7 @@ __all__ = [
     "Model",
     "CompiledModel",
     "Trainer",
+    "bf16_gemm_kernel",
     "blas_core",
     "gemm_counters",
     "load",
@@ -60,6 +61,15 @@ def blas_core():
     runtime replaces OpenBLAS's generic fallback for a CPU model it does not
     know by the kernels the CPU's vector extensions allow."""
     return _mstream.blas_core()
+
+
+def bf16_gemm_kernel():
+    """How the CPU runtime runs a bf16 model's products (precision="bf16"):
+    "onednn" (oneDNN's bf16 matmul, chosen where the CPU has AMX) or
+    "widen" (the bf16 operands widened to f32, exactly, for OpenBLAS: a
+    CPU without AMX does bf16 arithmetic no faster than f32).
+    MSTREAM_BF16_GEMM=onednn|widen, set before the first product, chooses."""
+    return _mstream.bf16_gemm_kernel()
 
 
 def gemm_counters():
@@ -122,6 +132,7 @@ class Model:
         chip="sm_90",
         fuse=True,
         host_cpu="native",
+        precision="fp32",
     ):
         """The module at `phase` as text: "imported" (the mstream dialect:
         forward and loss), "fused" (each substep and per-token matrix
@@ -131,7 +142,7 @@ class Model:
         "lowered" (LLVM dialect after the target's pipeline, with train_step;
         for target="cuda" the kernels are in an embedded cubin) or "llvm"
         (optimised host LLVM IR, for `host_cpu` as compile() takes it).
-        seq=0 means max_seq_len."""
+        seq=0 means max_seq_len; `precision` as compile() takes it."""
         return self._definition.ir(
             phase,
             batch,
@@ -144,6 +155,7 @@ class Model:
             chip,
             fuse,
             host_cpu,
+            precision,
         )
 
     def compile(
@@ -169,9 +181,14 @@ class Model:
         runs here), "portable" (the architecture's baseline, as `mstream
         compile` builds by default), or "avx2" / "avx512" on x86-64; a
         comma-separated list, or "all", builds host code for each and
-        loads the newest this CPU runs."""
-        if precision != "fp32":
-            raise Error(f"precision '{precision}': mstream computes in fp32 for now")
+        loads the newest this CPU runs. precision: "fp32", or "bf16": the
+        oracles' products (projections, attention's products, the tied
+        head, their gradients) multiply bf16-rounded operands and
+        accumulate in f32, while weights, optimizer state, streams,
+        LayerNorm, softmax, the loss and the weight update stay f32
+        (docs/precision.md); parameters are f32 arrays either way."""
+        if precision not in ("fp32", "bf16"):
+            raise Error(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         options = dict(
             batch=batch,
             seq=seq,
@@ -181,9 +198,10 @@ class Model:
             target=target,
             chip=chip,
             host_cpu=host_cpu,
+            precision=precision,
         )
         raw = self._definition.compile(
-            batch, seq, False, train, recipe, max_norm, target, chip, fuse, host_cpu
+            batch, seq, False, train, recipe, max_norm, target, chip, fuse, host_cpu, precision
         )
         return CompiledModel(self, raw, "<compiled>", options)
 
@@ -211,6 +229,7 @@ def load(path):
         target="cuda" if program.chip else "cpu",
         chip=program.chip or "sm_90",
         host_cpu="native",
+        precision=program.precision,
     )
     return CompiledModel(Model.from_config(config), raw, path, options, program)
 
@@ -258,6 +277,11 @@ class CompiledModel:
         or "avx512" (compile()'s host_cpu, "native" resolved; of a list,
         the newest this CPU runs)."""
         return self._program.host_isa
+
+    @property
+    def precision(self):
+        """ "fp32" or "bf16", as compiled (the artifact's manifest says it)."""
+        return self._program.precision
 
     def save(self, path):
         """Writes the parameters to a safetensors file."""
@@ -339,6 +363,7 @@ class CompiledModel:
                 o["chip"],
                 o["fuse"],
                 o["host_cpu"],
+                o["precision"],
             )
             self._grads = _mstream.Program.from_bytes(raw, "<gradients>")
         out = self._grads.run("loss_and_grads", [tokens, targets], self._params)

@@ -3,7 +3,8 @@
 // Generated host code calls these by name (resolved when the artifact's
 // shared object is loaded): MLIR's GPU runtime ABI (mgpu*, emitted by
 // gpu-to-llvm), its generic allocation functions (finalize-memref-to-llvm
-// with use-generic-functions), and mstream_cuda_sgemm (GemmToBlas).
+// with use-generic-functions), and mstream_cuda_sgemm and
+// mstream_cuda_gemm_bf16 (mstream-gemm-to-blas).
 // Every buffer lives in device memory, allocated on the one stream.
 //
 //===----------------------------------------------------------------------===//
@@ -110,6 +111,35 @@ void mstream_cuda_sgemm(int64_t batch, int64_t transA, int64_t transB,
   mstream::rt::cuda::finishTimed();
   if (status != CUBLAS_STATUS_SUCCESS && s.error.empty())
     s.error = absl::StrCat("cuBLAS sgemm ", m, "x", n, "x", k, " (batch ",
+                           batch, "): ", cublasGetStatusString(status));
+}
+
+/// mstream-apply-precision's products: bf16 operands, f32 accumulation and
+/// result, on the tensor cores (cuBLAS picks the kernel; CUBLAS_COMPUTE_32F
+/// keeps the sums in f32).
+void mstream_cuda_gemm_bf16(int64_t batch, int64_t transA, int64_t transB,
+                            int64_t m, int64_t n, int64_t k, int64_t a,
+                            int64_t lda, int64_t strideA, int64_t b,
+                            int64_t ldb, int64_t strideB, int64_t c,
+                            int64_t ldc, int64_t strideC, int64_t accumulate) {
+  auto &s = state();
+  if (!s.error.empty())
+    return;
+  const float one = 1.0f;
+  const float beta = accumulate ? 1.0f : 0.0f;
+  mstream::rt::cuda::startTimed(
+      absl::StrCat("gemm_bf16 ", m, "x", n, "x", k, " batch ", batch));
+  // Row-major C = A B is column-major Cᵀ = Bᵀ Aᵀ, as in mstream_cuda_sgemm.
+  cublasStatus_t status = cublasGemmStridedBatchedEx(
+      s.blas, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
+      transA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one,
+      reinterpret_cast<const void *>(b), CUDA_R_16BF, ldb, strideB,
+      reinterpret_cast<const void *>(a), CUDA_R_16BF, lda, strideA, &beta,
+      reinterpret_cast<void *>(c), CUDA_R_32F, ldc, strideC, batch,
+      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  mstream::rt::cuda::finishTimed();
+  if (status != CUBLAS_STATUS_SUCCESS && s.error.empty())
+    s.error = absl::StrCat("cuBLAS bf16 gemm ", m, "x", n, "x", k, " (batch ",
                            batch, "): ", cublasGetStatusString(status));
 }
 

@@ -138,7 +138,8 @@ uint64_t fnv1a(absl::string_view bytes) {
 std::string serializeManifest(const Manifest &m) {
   std::string out =
       absl::StrCat("compiler ", m.compilerVersion, "\n", "target ", m.target,
-                   "\n", "host_isa ", absl::StrJoin(m.hostIsas, " "), "\n");
+                   "\n", "host_isa ", absl::StrJoin(m.hostIsas, " "), "\n",
+                   "precision ", m.precision, "\n");
   for (const auto &[key, value] : m.model)
     absl::StrAppend(&out, "model ", key, " ", value, "\n");
   for (const auto &[key, value] : m.optimizer)
@@ -165,6 +166,7 @@ std::string serializeManifest(const Manifest &m) {
 
 absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
   Manifest m;
+  m.precision.clear();
   int lineNumber = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     ++lineNumber;
@@ -182,6 +184,9 @@ absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
       m.hostIsas.clear();
       for (size_t i = 1; i < f.size(); ++i)
         m.hostIsas.emplace_back(f[i]);
+    } else if (kind == "precision" && f.size() == 2 &&
+               (f[1] == "fp32" || f[1] == "bf16")) {
+      m.precision = std::string(f[1]);
     } else if (kind == "model" && f.size() == 3) {
       m.model.emplace_back(std::string(f[1]), std::string(f[2]));
     } else if (kind == "optimizer" && f.size() == 3) {
@@ -212,6 +217,9 @@ absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
       return bad();
     }
   }
+  // Loading never guesses what an artifact computes in.
+  if (m.precision.empty())
+    return absl::DataLossError("corrupt manifest: no precision line");
   return m;
 }
 

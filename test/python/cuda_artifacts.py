@@ -15,17 +15,20 @@ sys.path.insert(0, os.path.dirname(__file__))
 from conftest import BATCH, CONFIGS, SEQ  # noqa: E402
 
 
-def file_name(name, target, train):
-    return f"{name}-{target}{'-train' if train else ''}.mstream"
+def file_name(name, target, train, precision="fp32"):
+    bf16 = "-bf16" if precision == "bf16" else ""
+    return f"{name}-{target}{bf16}{'-train' if train else ''}.mstream"
 
 
-def compile_artifact(mstream_bin, directory, name, target, train, emit="artifact"):
+def compile_artifact(
+    mstream_bin, directory, name, target, train, emit="artifact", precision="fp32"
+):
     """Compiles CONFIGS[name] for `target` into `directory`; returns the path."""
     config_path = os.path.join(directory, f"{name}.json")
     with open(config_path, "w") as f:
         json.dump(CONFIGS[name], f)
     suffix = ".cubin" if emit == "cubin" else ""
-    out = os.path.join(directory, file_name(name, target, train) + suffix)
+    out = os.path.join(directory, file_name(name, target, train, precision) + suffix)
     args = [
         mstream_bin,
         "compile",
@@ -36,6 +39,7 @@ def compile_artifact(mstream_bin, directory, name, target, train, emit="artifact
         "--seq",
         str(SEQ),
         f"--emit={emit}",
+        f"--precision={precision}",
         "-o",
         out,
     ]
@@ -47,13 +51,13 @@ def compile_artifact(mstream_bin, directory, name, target, train, emit="artifact
     return out
 
 
-def artifact(mstream_bin, directory, name, target, train):
+def artifact(mstream_bin, directory, name, target, train, precision="fp32"):
     prebuilt = os.environ.get("MSTREAM_ARTIFACTS")
     if prebuilt:
-        path = os.path.join(prebuilt, file_name(name, target, train))
+        path = os.path.join(prebuilt, file_name(name, target, train, precision))
         assert os.path.exists(path), f"{path} missing: prebuild it (see {__file__})"
         return path
-    return compile_artifact(mstream_bin, directory, name, target, train)
+    return compile_artifact(mstream_bin, directory, name, target, train, precision=precision)
 
 
 if __name__ == "__main__":
@@ -67,3 +71,8 @@ if __name__ == "__main__":
         for target in ("cpu", "cuda"):
             for train in (False, True):
                 print(compile_artifact(binary, out, name, target, train), flush=True)
+            # The bf16 parity test evaluates only.
+            print(
+                compile_artifact(binary, out, name, target, False, precision="bf16"),
+                flush=True,
+            )

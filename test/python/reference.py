@@ -113,20 +113,55 @@ def layer_norm(x, w):
     return F.layer_norm(x, (x.shape[-1],), w, None, 1e-5)
 
 
-def attention(x, wqkv, wo, heads):
+def to_bf16(t):
+    """`t` rounded to the nearest bf16 (ties to even), in t's dtype."""
+    return t.to(torch.float32).to(torch.bfloat16).to(t.dtype)
+
+
+class Bf16Product(torch.autograd.Function):
+    """a @ b with both operands rounded to bf16, and a backward that rounds
+    the incoming gradient and takes its two products from the rounded
+    operands, as mstream's bf16 policy does for each product's gradients."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = to_bf16(a), to_bf16(b)
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad = to_bf16(grad)
+        grad_a = grad @ b.transpose(-2, -1)
+        if b.dim() == 2 and a.dim() > 2:  # a weight shared by the batch
+            grad_b = a.reshape(-1, a.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])
+        else:
+            grad_b = a.transpose(-2, -1) @ grad
+        return grad_a, grad_b
+
+
+def product(a, b, precision="fp32"):
+    """An oracle's product (projections, attention's two products, the
+    tied head) under mstream's precision policy: "bf16" multiplies
+    bf16-rounded operands (Bf16Product), in a's dtype."""
+    return Bf16Product.apply(a, b) if precision == "bf16" else a @ b
+
+
+def attention(x, wqkv, wo, heads, precision="fp32"):
     B, T, d = x.shape
     dh = d // heads
-    q, k, v = (x @ wqkv.T).split(d, dim=-1)
+    q, k, v = product(x, wqkv.T, precision).split(d, dim=-1)
     q, k, v = (t.view(B, T, heads, dh).transpose(1, 2) for t in (q, k, v))
-    scores = (q @ k.transpose(-2, -1)) / math.sqrt(dh)
+    scores = product(q, k.transpose(-2, -1), precision) / math.sqrt(dh)
     mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
     scores = scores.masked_fill(~mask, float("-inf"))
-    out = scores.softmax(dim=-1) @ v
-    return out.transpose(1, 2).reshape(B, T, d) @ wo.T
+    out = product(scores.softmax(dim=-1), v, precision)
+    return product(out.transpose(1, 2).reshape(B, T, d), wo.T, precision)
 
 
-def mlp(x, w1, w2):
-    return F.gelu(x @ w1.T) @ w2.T
+def mlp(x, w1, w2, precision="fp32"):
+    return product(F.gelu(product(x, w1.T, precision)), w2.T, precision)
 
 
 def newton_schulz(z, steps=5, eps=1e-12):
@@ -151,8 +186,9 @@ def inv_sqrt(r, steps=10, eps=1e-6):
     return x / norm.sqrt()
 
 
-def forward(config, state, tokens):
-    """Logits [B, T, V] for int64 tokens [B, T]."""
+def forward(config, state, tokens, precision="fp32"):
+    """Logits [B, T, V] for int64 tokens [B, T]; `precision` "bf16" rounds
+    the oracles' product operands to bf16 (mstream's bf16 policy)."""
     variant, H = config["variant"], config["n_heads"]
     L = config["n_layers"]
     B, T = tokens.shape
@@ -187,9 +223,13 @@ def forward(config, state, tokens):
                 h = layer_norm(point, state[f"{p}ln_{sub}.weight"])
                 if sub == "attn":
                     return attention(
-                        h, state[p + "attn.qkv_proj.weight"], state[p + "attn.out_proj.weight"], H
+                        h,
+                        state[p + "attn.qkv_proj.weight"],
+                        state[p + "attn.out_proj.weight"],
+                        H,
+                        precision,
                     )
-                return mlp(h, state[p + "mlp.w1.weight"], state[p + "mlp.w2.weight"])
+                return mlp(h, state[p + "mlp.w1.weight"], state[p + "mlp.w2.weight"], precision)
 
             ln_extra = state.get(f"{p}{extra_ln(variant)}_{sub}.weight")
             if variant == "vanilla":
@@ -231,9 +271,9 @@ def forward(config, state, tokens):
                     lhs = m.view(B, T, H, dh)
                 u = (lhs @ inv_sqrt(r)).reshape(B, T, d)
                 x = x + soft(c("gamma")) * layer_norm(u, ln_extra)
-    return layer_norm(x, state["final_ln.weight"]) @ state["tok_emb.weight"].T
+    return product(layer_norm(x, state["final_ln.weight"]), state["tok_emb.weight"].T, precision)
 
 
-def loss(config, state, tokens, targets):
-    logits = forward(config, state, tokens)
+def loss(config, state, tokens, targets, precision="fp32"):
+    logits = forward(config, state, tokens, precision)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))

@@ -127,3 +127,25 @@ def test_train_step_launches_no_kernel_per_token(mstream_bin, workdir, fuse):
     launches, gemms, per_token = (int(c) for c in out.splitlines()[-1].split("|")[2:5])
     assert per_token == 0
     assert 0 < gemms < launches < 2000
+
+
+def test_bf16_products_call_cublas_bf16(mstream_bin, workdir):
+    """--precision=bf16 on the cuda target: the train step's oracle products
+    call mstream_cuda_gemm_bf16 (cuBLAS, bf16 operands, f32 accumulation),
+    the weight optimizer's Newton-Schulz still mstream_cuda_sgemm, and the
+    rounding to bf16 is generated kernels; the cubin builds."""
+    from conftest import run
+
+    config = workdir / "bf16-cuda-muon.json"
+    config.write_text(json.dumps(CONFIGS["muon"]))
+    common = ["--target=cuda", "--train", "--batch", BATCH, "--seq", SEQ, "--precision=bf16"]
+    lowered = run(mstream_bin, "compile", config, *common, "--emit=lowered").stdout
+    bf16_calls = lowered.count("llvm.call @mstream_cuda_gemm_bf16")
+    f32_calls = lowered.count("llvm.call @mstream_cuda_sgemm")
+    # 2 layers x (4 projections + 2 attention products) + the head, forward
+    # and their gradients: dozens; Muon's Newton-Schulz on the weights stays f32.
+    assert bf16_calls >= 30, bf16_calls
+    assert f32_calls > 0
+    out = workdir / "bf16-cuda-muon.cubin"
+    run(mstream_bin, "compile", config, *common, "--emit=cubin", "-o", out)
+    assert read_cubin(out)[0] == 90

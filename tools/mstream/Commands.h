@@ -73,7 +73,12 @@ absl::StatusOr<bool> isArtifact(const std::string &path);
 /// An error unless `hooks` can compile the definition at `path`.
 absl::Status needsCompiler(const std::string &path, const CompilerHooks *hooks);
 
-/// Loads `model` as an artifact, or compiles a definition as `request`
+/// Sets `precision` from --precision when it is given; an error names a
+/// value other than fp32 or bf16.
+absl::Status precisionFlag(std::string &precision);
+
+/// Loads `model` as an artifact (refusing one compiled for another
+/// --precision than the flag asks), or compiles a definition as `request`
 /// says first, with host code for this CPU (it runs only here).
 absl::StatusOr<std::unique_ptr<rt::Program>>
 loadProgram(const std::string &model, const CompileRequest &request,

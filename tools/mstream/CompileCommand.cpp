@@ -140,6 +140,15 @@ cl::opt<std::string> hostCpu(
              "runs"),
     cl::init("portable"), cl::cat(mstreamCategory));
 
+cl::opt<std::string> precision(
+    "precision",
+    cl::desc("fp32 (default), or bf16: the oracles' products (projections, "
+             "attention's products, the tied head and their gradients) "
+             "multiply bf16 operands and accumulate in f32; weights, "
+             "optimizer state, streams, norms, softmax and the loss stay f32 "
+             "(docs/precision.md)"),
+    cl::init("fp32"), cl::cat(mstreamCategory));
+
 cl::opt<bool> emulateGpuKernels(
     "emulate-gpu-kernels",
     cl::desc("With --target=cpu: lower the fused regions as --target=cuda "
@@ -231,6 +240,8 @@ llvm::Expected<Wanted> wanted(bool withEntries) {
 std::optional<std::string> checkFlags(const Wanted &want) {
   if (recipe != "hybrid" && recipe != "adamw")
     return "--recipe must be hybrid or adamw, got '" + recipe + "'";
+  if (precision != "fp32" && precision != "bf16")
+    return "--precision must be fp32 or bf16, got '" + precision + "'";
   if (auto isas = mstream::rt::resolveHostIsas(hostCpu); !isas.ok())
     return "--host-cpu: " + std::string(isas.status().message());
   if (!dumpIrDir.empty()) {
@@ -261,6 +272,7 @@ mstream::CompileRequest compileRequest() {
   request.fuse = fuse;
   request.emulateGpuKernels = emulateGpuKernels;
   request.hostCpu = hostCpu;
+  request.precision = precision;
   return request;
 }
 

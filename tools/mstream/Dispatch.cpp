@@ -39,7 +39,10 @@ const std::vector<Command> &runtimeCommands() {
         {"targets", "FILE", "target token ids (.npy, [B, T])"},
         {"logits", "FILE", "also write the logits (.npy, float32, [B, T, V])"},
         {"grads", "FILE",
-         "also write d loss / d parameter (safetensors, state_dict names)"}},
+         "also write d loss / d parameter (safetensors, state_dict names)"},
+        {"precision", "P",
+         "fp32 (default) or bf16: the oracles' products in bf16, all else "
+         "f32 (docs/precision.md); an artifact's is compiled in"}},
        runEval},
       {"prepare",
        "turn a text file into byte-level train/val token files",
@@ -58,6 +61,9 @@ const std::vector<Command> &runtimeCommands() {
         {"seq", "T",
          "tokens per sequence (0: the model's max_seq_len, or an artifact's)"},
         {"seed", "S", "parameter initialisation and data order"},
+        {"precision", "P",
+         "fp32 (default) or bf16: the oracles' products in bf16, all else "
+         "f32 (docs/precision.md); an artifact's is compiled in"},
         {"recipe", "NAME",
          "hybrid (Muon on block matrices, AdamW elsewhere; default) or adamw"},
         {"max-norm", "X", "global gradient-norm clip (<= 0: off)"},

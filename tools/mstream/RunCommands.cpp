@@ -22,6 +22,7 @@ ABSL_FLAG(std::string, tokens, "", "input token ids");
 ABSL_FLAG(std::string, targets, "", "target token ids");
 ABSL_FLAG(std::string, grads, "", "gradients output");
 ABSL_FLAG(std::string, logits, "", "logits output");
+ABSL_FLAG(std::string, precision, "", "precision");
 
 namespace mstream::cli {
 
@@ -82,14 +83,37 @@ absl::Status runInit(const std::string &model, const CompilerHooks *hooks) {
   return absl::OkStatus();
 }
 
+absl::Status precisionFlag(std::string &precision) {
+  std::string asked = absl::GetFlag(FLAGS_precision);
+  if (asked.empty())
+    return absl::OkStatus();
+  if (asked != "fp32" && asked != "bf16")
+    return absl::InvalidArgumentError(
+        absl::StrCat("--precision must be fp32 or bf16, got '", asked, "'"));
+  precision = asked;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Program>>
 loadProgram(const std::string &model, const CompileRequest &request,
             const CompilerHooks *hooks) {
   absl::StatusOr<bool> isFile = isArtifact(model);
   if (!isFile.ok())
     return isFile.status();
-  if (*isFile)
-    return Program::load(model);
+  if (*isFile) {
+    absl::StatusOr<std::unique_ptr<Program>> program = Program::load(model);
+    // An artifact's precision is compiled in; a flag asking for another
+    // would be silently ignored.
+    std::string asked = absl::GetFlag(FLAGS_precision);
+    if (program.ok() && !asked.empty() &&
+        asked != (*program)->manifest().precision)
+      return absl::InvalidArgumentError(absl::StrCat(
+          model,
+          " was compiled for --precision=", (*program)->manifest().precision,
+          "; recompile it with --precision=", asked,
+          ", or pass the model definition"));
+    return program;
+  }
   if (absl::Status status = needsCompiler(model, hooks); !status.ok())
     return status;
   // The artifact runs here and is deleted: its host code is for this CPU.
@@ -134,6 +158,8 @@ absl::Status runEval(const std::string &model, const CompilerHooks *hooks) {
         absl::StrCat("tokens must be a [batch, seq] array, got ",
                      formatShape(tokens->shape)));
   CompileRequest request;
+  if (absl::Status status = precisionFlag(request.precision); !status.ok())
+    return status;
   request.batch = tokens->shape[0];
   request.seq = tokens->shape[1];
   request.gradients = !gradsPath.empty();

@@ -114,6 +114,8 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
   request.batch = absl::GetFlag(FLAGS_batch) ? absl::GetFlag(FLAGS_batch) : 8;
   request.seq = absl::GetFlag(FLAGS_seq);
   request.train = true;
+  if (absl::Status status = precisionFlag(request.precision); !status.ok())
+    return status;
   request.optimizer = {recipe.empty() ? "hybrid" : recipe,
                        absl::GetFlag(FLAGS_max_norm)};
   if (request.batch < 1 || request.seq < 0)

@@ -3,6 +3,7 @@
 #include "mstream/InitAllPasses.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -14,10 +15,10 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
   if (options.gpuTokenKernels) {
     // The CUDA pipeline's loops, a kernel's block as one thread.
-    buildBufferizedLinalg(pm, buildGpuReductions);
-    buildGpuLoops(pm, "mstream_sgemm", /*oneThread=*/true);
+    buildBufferizedLinalg(pm, options.precision, buildGpuReductions);
+    buildGpuLoops(pm, "mstream_sgemm", "mstream_gemm_bf16", /*oneThread=*/true);
   } else {
-    buildBufferizedLinalg(pm);
+    buildBufferizedLinalg(pm, options.precision);
     // GEMMs to the runtime's BLAS; the rest to loops.
     pm.addPass(createGemmToBlas());
     pm.addPass(createCanonicalizerPass());
@@ -34,6 +35,14 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createOutlineLoopNests());
   // Per-token temporaries in the token functions' frames, not the heap.
   pm.addPass(createTokenBuffersToStack());
+  if (options.precision != "fp32") {
+    // Rounding to bf16 as integer operations: x86's baseline has no
+    // instruction for it, and LLVM would call libgcc's __truncsfbf2, which
+    // GCC 12's libgcc lacks.
+    arith::ArithExpandOpsPassOptions expand;
+    expand.includeBf16 = true;
+    pm.addPass(arith::createArithExpandOpsPass(expand));
+  }
 
   // -> LLVM dialect.
   buildLoopsToControlFlow(pm);

@@ -24,11 +24,12 @@ void mstream::buildGpuReductions(OpPassManager &pm) {
 }
 
 void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
-                            bool oneThread) {
+                            llvm::StringRef bf16GemmSymbol, bool oneThread) {
   // GEMMs to the library, except inside token loops (fused regions), which
   // run as one kernel each, a block per token.
   GemmToBlasOptions gemm;
   gemm.symbol = gemmSymbol.str();
+  gemm.bf16Symbol = bf16GemmSymbol.str();
   gemm.inTokenLoops = false;
   pm.addPass(createGemmToBlas(gemm));
   pm.addPass(createCanonicalizerPass());
@@ -53,14 +54,15 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
 
 void mstream::buildCudaPipeline(OpPassManager &pm,
                                 const CudaPipelineOptions &options) {
-  buildBufferizedLinalg(pm, [](OpPassManager &tensors) {
+  buildBufferizedLinalg(pm, options.precision, [](OpPassManager &tensors) {
     buildGpuReductions(tensors);
     // Last: kernels cannot read host globals, and the canonicalizer would
     // fold fills back into constants.
     tensors.addPass(createConstantsToFills());
   });
   // Every loop nest outside the GEMMs to a kernel.
-  buildGpuLoops(pm, "mstream_cuda_sgemm", /*oneThread=*/false);
+  buildGpuLoops(pm, "mstream_cuda_sgemm", "mstream_cuda_gemm_bf16",
+                /*oneThread=*/false);
   pm.addPass(createLoopsToGpu());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createRecordEntryShapes());

@@ -12,12 +12,20 @@
 using namespace mlir;
 
 void mstream::buildBufferizedLinalg(
-    OpPassManager &pm, llvm::function_ref<void(OpPassManager &)> onTensors) {
+    OpPassManager &pm, llvm::StringRef precision,
+    llvm::function_ref<void(OpPassManager &)> onTensors) {
   // mstream -> linalg on tensors; fused regions first become token loops.
   pm.addPass(createFusedToLoops());
   pm.addPass(createLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (precision != "fp32") {
+    ApplyPrecisionOptions policy;
+    policy.precision = precision.str();
+    pm.addPass(createApplyPrecision(policy));
+    // One bf16 copy of a weight that several products read.
+    pm.addPass(createCSEPass());
+  }
   if (onTensors)
     onTensors(pm);
   // After the last CSE: it would share the fills again.

@@ -187,7 +187,27 @@ Value mstream::lowering::buildMatmul(OpBuilder &b, Location loc, Value a,
 
 Value mstream::lowering::buildLinear(OpBuilder &b, Location loc, Value a,
                                      Value w) {
-  return buildMatmul(b, loc, a, w, false, true);
+  return buildOracleMatmul(b, loc, a, w, false, true);
+}
+
+static Value markOracleProduct(Value product) {
+  product.getDefiningOp()->setAttr(mstream::kOracleProductAttrName,
+                                   UnitAttr::get(product.getContext()));
+  return product;
+}
+
+Value mstream::lowering::buildOracleMatmul(OpBuilder &b, Location loc, Value a,
+                                           Value bm, bool transposeA,
+                                           bool transposeB) {
+  return markOracleProduct(buildMatmul(b, loc, a, bm, transposeA, transposeB));
+}
+
+Value mstream::lowering::buildOracleBatchMatmul(OpBuilder &b, Location loc,
+                                                Value a, Value bm,
+                                                bool transposeA,
+                                                bool transposeB) {
+  return markOracleProduct(
+      buildBatchMatmul(b, loc, a, bm, transposeA, transposeB));
 }
 
 Value mstream::lowering::buildBatchMatmul(OpBuilder &b, Location loc, Value a,

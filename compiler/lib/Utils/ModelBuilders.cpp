@@ -229,9 +229,9 @@ AttentionForward mstream::lowering::buildAttentionForward(OpBuilder &b,
   f.q = splitHeads(b, loc, qkv, batch, heads, 0);
   f.k = splitHeads(b, loc, qkv, batch, heads, 1);
   f.v = splitHeads(b, loc, qkv, batch, heads, 2);
-  Value scores = buildBatchMatmul(b, loc, f.q, f.k, false, true);
+  Value scores = buildOracleBatchMatmul(b, loc, f.q, f.k, false, true);
   f.probs = buildCausalSoftmax(b, loc, scores, scale);
-  Value context = buildBatchMatmul(b, loc, f.probs, f.v, false, false);
+  Value context = buildOracleBatchMatmul(b, loc, f.probs, f.v, false, false);
   f.merged = mergeHeads(b, loc, context, batch, heads);
   return f;
 }

@@ -110,3 +110,21 @@ func.func @strided(%a: memref<4x4xf32, strided<[1, 4]>>, %c: memref<4x4xf32>) {
   return
 }
 
+
+// -----
+
+// bf16 operands into an f32 result (mstream-apply-precision's products)
+// call the bf16 entry, with byte offsets of 2-byte elements (the view's
+// 16 elements are 32 bytes); a product mixing f32 and bf16 operands has no
+// BLAS call and stays a loop nest.
+// CHECK-LABEL: func.func @bf16_operands
+// CHECK: %[[BYTES:.*]] = arith.constant 32 : index
+// CHECK: %[[A:.*]] = arith.addi %{{.*}}, %[[BYTES]] : index
+// CHECK: call @mstream_gemm_bf16({{.*}}, %[[A]],
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<4x4xbf16>, memref<4x4xf32>)
+func.func @bf16_operands(%a: memref<8x4xbf16>, %b: memref<4x4xbf16>, %c: memref<4x4xf32>, %d: memref<4x4xbf16>, %e: memref<4x4xf32>) {
+  %s = memref.subview %a[4, 0] [4, 4] [1, 1] : memref<8x4xbf16> to memref<4x4xbf16, strided<[4, 1], offset: 16>>
+  linalg.matmul ins(%s, %b : memref<4x4xbf16, strided<[4, 1], offset: 16>>, memref<4x4xbf16>) outs(%c : memref<4x4xf32>)
+  linalg.matmul ins(%d, %e : memref<4x4xbf16>, memref<4x4xf32>) outs(%c : memref<4x4xf32>)
+  return
+}

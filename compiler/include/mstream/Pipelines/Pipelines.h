@@ -16,10 +16,11 @@
 namespace mstream {
 
 /// The pipelines' common start: mstream IR to bufferized linalg, entry
-/// points filling caller-owned buffers. `onTensors` adds a target's passes
-/// on linalg before bufferization.
+/// points filling caller-owned buffers, the oracles' products in
+/// `precision` (fp32 or bf16: mstream-apply-precision). `onTensors` adds a
+/// target's passes on linalg before bufferization.
 void buildBufferizedLinalg(
-    mlir::OpPassManager &pm,
+    mlir::OpPassManager &pm, llvm::StringRef precision = "fp32",
     llvm::function_ref<void(mlir::OpPassManager &)> onTensors = nullptr);
 
 /// Strided views, affine and scf to plain control flow (host and kernels).
@@ -42,6 +43,11 @@ struct CpuPipelineOptions
                      "block's work in one thread: runs the GPU kernels' "
                      "logic on the CPU, to test it without a GPU"),
       llvm::cl::init(false)};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("fp32, or bf16: the oracles' products multiply bf16 "
+                     "operands and accumulate in f32 (docs/precision.md)"),
+      llvm::cl::init("fp32")};
 };
 
 /// The named pipeline `mstream-cpu-pipeline`: mstream IR (forward, loss)
@@ -54,16 +60,22 @@ void buildGpuReductions(mlir::OpPassManager &pm);
 
 /// The CUDA pipeline from bufferized linalg to parallel loops and token
 /// loops distributed over a block (`oneThread`: a block of one thread, no
-/// barriers), GEMMs outside token loops calling `gemmSymbol`, neighbouring
-/// independent loops merged.
+/// barriers), GEMMs outside token loops calling `gemmSymbol` (f32 operands)
+/// or `bf16GemmSymbol` (bf16 operands), neighbouring independent loops
+/// merged.
 void buildGpuLoops(mlir::OpPassManager &pm, llvm::StringRef gemmSymbol,
-                   bool oneThread);
+                   llvm::StringRef bf16GemmSymbol, bool oneThread);
 
 struct CudaPipelineOptions
     : public mlir::PassPipelineOptions<CudaPipelineOptions> {
   Option<std::string> chip{
       *this, "chip", llvm::cl::desc("The GPU architecture (sm_80, sm_90)"),
       llvm::cl::init("sm_90")};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("fp32, or bf16: the oracles' products multiply bf16 "
+                     "operands and accumulate in f32 (docs/precision.md)"),
+      llvm::cl::init("fp32")};
 };
 
 /// The named pipeline `mstream-cuda-pipeline`: mstream IR to host LLVM

@@ -74,7 +74,15 @@ AffineMap lastAxisMap(mlir::MLIRContext *context, int64_t rank);
 Value buildMatmul(OpBuilder &b, Location loc, Value a, Value bm,
                   bool transposeA, bool transposeB);
 
-/// `a [M, K] x wᵀ` for a PyTorch Linear weight `w [N, K]`.
+/// buildMatmul and buildBatchMatmul for the oracles' products, marked
+/// (kOracleProductAttrName) as ones the precision policy may run in bf16.
+Value buildOracleMatmul(OpBuilder &b, Location loc, Value a, Value bm,
+                        bool transposeA, bool transposeB);
+Value buildOracleBatchMatmul(OpBuilder &b, Location loc, Value a, Value bm,
+                             bool transposeA, bool transposeB);
+
+/// `a [M, K] x wᵀ` for a PyTorch Linear weight `w [N, K]`: an oracle
+/// product.
 Value buildLinear(OpBuilder &b, Location loc, Value a, Value w);
 
 /// Batched GEMM over the leading axis of `[N, ., .]` operands.

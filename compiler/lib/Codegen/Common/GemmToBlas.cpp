@@ -45,10 +45,10 @@ std::optional<bool> isTransposed(AffineMap map, unsigned batch, unsigned row,
   return std::nullopt;
 }
 
-/// A memref the BLAS can read: f32 with unit inner stride.
-bool isBlasCompatible(Value value) {
+/// A memref the BLAS can read: `element`s with unit inner stride.
+bool isBlasCompatible(Value value, Type element) {
   auto type = dyn_cast<MemRefType>(value.getType());
-  if (!type || !type.getElementType().isF32())
+  if (!type || type.getElementType() != element)
     return false;
   SmallVector<int64_t> strides;
   int64_t offset;
@@ -76,7 +76,9 @@ struct Operand {
 Operand describe(OpBuilder &b, Location loc, Value memref, unsigned batch) {
   auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  Value bytes = arith::ConstantIndexOp::create(b, loc, 4);
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  Value bytes = arith::ConstantIndexOp::create(
+      b, loc, element.getIntOrFloatBitWidth() / 8);
   Value offset = arith::MulIOp::create(b, loc, meta.getOffset(), bytes);
   Operand operand;
   operand.address = arith::AddIOp::create(b, loc, base, offset);
@@ -98,15 +100,21 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
 }
 
 LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
-                          bool inTokenLoops, PatternRewriter &rewriter) {
+                          StringRef bf16Symbol, bool inTokenLoops,
+                          PatternRewriter &rewriter) {
   if (!op.hasPureBufferSemantics())
     return rewriter.notifyMatchFailure(op, "not bufferized");
   if (!inTokenLoops && op->getParentOfType<scf::ForallOp>())
     return rewriter.notifyMatchFailure(op, "inside a token loop");
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
         c = op.getDpsInits()[0];
-  if (!isBlasCompatible(a) || !isBlasCompatible(bMat) || !isBlasCompatible(c))
+  // f32 x f32 -> f32, or bf16 x bf16 -> f32 (mstream-apply-precision).
+  Type f32 = rewriter.getF32Type();
+  Type operands = getElementTypeOrSelf(a.getType());
+  if (!isBlasCompatible(c, f32) || !(operands.isF32() || operands.isBF16()) ||
+      !isBlasCompatible(a, operands) || !isBlasCompatible(bMat, operands))
     return rewriter.notifyMatchFailure(op, "operand BLAS cannot read");
+  StringRef callee = operands.isBF16() ? bf16Symbol : symbol;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   unsigned m = batch, n = batch + 1, k = batch + 2;
   std::optional<bool> transA = isTransposed(maps[0], batch, m, k);
@@ -145,7 +153,7 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
       index(fill ? 0 : 1)};
   auto module = op->getParentOfType<ModuleOp>();
   func::CallOp::create(rewriter, loc,
-                       getOrDeclareGemm(module, rewriter, symbol), args);
+                       getOrDeclareGemm(module, rewriter, callee), args);
   rewriter.eraseOp(op);
   if (fill)
     rewriter.eraseOp(fill);
@@ -155,14 +163,15 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
 /// `OpTy` with `Batch` leading batch axes, to a call of `symbol`.
 template <typename OpTy, unsigned Batch>
 struct GemmToCall : OpRewritePattern<OpTy> {
-  GemmToCall(MLIRContext *context, StringRef symbol, bool inTokenLoops)
-      : OpRewritePattern<OpTy>(context), symbol(symbol),
+  GemmToCall(MLIRContext *context, StringRef symbol, StringRef bf16Symbol,
+             bool inTokenLoops)
+      : OpRewritePattern<OpTy>(context), symbol(symbol), bf16Symbol(bf16Symbol),
         inTokenLoops(inTokenLoops) {}
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    return rewriteGemm(op, Batch, symbol, inTokenLoops, rewriter);
+    return rewriteGemm(op, Batch, symbol, bf16Symbol, inTokenLoops, rewriter);
   }
-  std::string symbol;
+  std::string symbol, bf16Symbol;
   bool inTokenLoops;
 };
 
@@ -171,8 +180,8 @@ struct GemmToBlasPass : mstream::impl::GemmToBlasBase<GemmToBlasPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<GemmToCall<linalg::MatmulOp, 0>,
-                 GemmToCall<linalg::BatchMatmulOp, 1>>(&getContext(), symbol,
-                                                       inTokenLoops);
+                 GemmToCall<linalg::BatchMatmulOp, 1>>(
+        &getContext(), symbol, bf16Symbol, inTokenLoops);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

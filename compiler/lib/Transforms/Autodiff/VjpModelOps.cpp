@@ -133,12 +133,12 @@ struct MlpVjp : VjpOpInterface::ExternalModel<MlpVjp, MlpOp> {
     Value dy = flattenTokens(b, loc, cotangents[0]);
     Value hidden = buildLinear(b, loc, x, op.getW1());
     Value activated = gelu(b, loc, hidden);
-    Value dW2 = buildMatmul(b, loc, dy, activated, true, false);
-    Value dActivated = buildMatmul(b, loc, dy, op.getW2(), false, false);
+    Value dW2 = buildOracleMatmul(b, loc, dy, activated, true, false);
+    Value dActivated = buildOracleMatmul(b, loc, dy, op.getW2(), false, false);
     Value dHidden =
         multiply(b, loc, dActivated, geluDerivative(b, loc, hidden));
-    Value dW1 = buildMatmul(b, loc, dHidden, x, true, false);
-    Value dx = buildMatmul(b, loc, dHidden, op.getW1(), false, false);
+    Value dW1 = buildOracleMatmul(b, loc, dHidden, x, true, false);
+    Value dx = buildOracleMatmul(b, loc, dHidden, op.getW1(), false, false);
     out.append({expandLeading(b, loc, dx, op.getType()), dW1, dW2});
     return success();
   }
@@ -157,11 +157,11 @@ struct AttentionVjp : VjpOpInterface::ExternalModel<AttentionVjp, AttentionOp> {
         buildAttentionForward(b, loc, op.getX(), op.getWQkv(), heads);
     Value x = f.input, q = f.q, k = f.k, v = f.v, probs = f.probs;
     Value dy = flattenTokens(b, loc, cotangents[0]);
-    Value dWo = buildMatmul(b, loc, dy, f.merged, true, false);
-    Value dMerged = buildMatmul(b, loc, dy, op.getWOut(), false, false);
+    Value dWo = buildOracleMatmul(b, loc, dy, f.merged, true, false);
+    Value dMerged = buildOracleMatmul(b, loc, dy, op.getWOut(), false, false);
     Value dContext = splitHeads(b, loc, dMerged, batch, heads, 0, 1);
-    Value dProbs = buildBatchMatmul(b, loc, dContext, v, false, true);
-    Value dv = buildBatchMatmul(b, loc, probs, dContext, true, false);
+    Value dProbs = buildOracleBatchMatmul(b, loc, dContext, v, false, true);
+    Value dv = buildOracleBatchMatmul(b, loc, probs, dContext, true, false);
     // Softmax backward: dS = scale * P (dP - rowsum(dP P)); masked P are 0.
     MLIRContext *ctx = b.getContext();
     AffineMap identity = b.getMultiDimIdentityMap(3);
@@ -181,11 +181,11 @@ struct AttentionVjp : VjpOpInterface::ExternalModel<AttentionVjp, AttentionOp> {
           Value product = arith::MulFOp::create(nb, l, a[1], shifted);
           return arith::MulFOp::create(nb, l, factor, product).getResult();
         });
-    Value dq = buildBatchMatmul(b, loc, dScores, k, false, false);
-    Value dk = buildBatchMatmul(b, loc, dScores, q, true, false);
+    Value dq = buildOracleBatchMatmul(b, loc, dScores, k, false, false);
+    Value dk = buildOracleBatchMatmul(b, loc, dScores, q, true, false);
     Value dQkv = joinQkv(b, loc, dq, dk, dv, batch, heads);
-    Value dWqkv = buildMatmul(b, loc, dQkv, x, true, false);
-    Value dx = buildMatmul(b, loc, dQkv, op.getWQkv(), false, false);
+    Value dWqkv = buildOracleMatmul(b, loc, dQkv, x, true, false);
+    Value dx = buildOracleMatmul(b, loc, dQkv, op.getWQkv(), false, false);
     out.append({expandLeading(b, loc, dx, type), dWqkv, dWo});
     return success();
   }
@@ -198,8 +198,8 @@ struct TiedHeadVjp : VjpOpInterface::ExternalModel<TiedHeadVjp, TiedHeadOp> {
     Location loc = op.getLoc();
     Value x = flattenTokens(b, loc, op.getX());
     Value dLogits = flattenTokens(b, loc, cotangents[0]);
-    Value dx = buildMatmul(b, loc, dLogits, op.getTable(), false, false);
-    Value dTable = buildMatmul(b, loc, dLogits, x, true, false);
+    Value dx = buildOracleMatmul(b, loc, dLogits, op.getTable(), false, false);
+    Value dTable = buildOracleMatmul(b, loc, dLogits, x, true, false);
     out.append({expandLeading(b, loc, dx, op.getX().getType()), dTable});
     return success();
   }

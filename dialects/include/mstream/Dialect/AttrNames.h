@@ -35,6 +35,13 @@ inline constexpr llvm::StringLiteral kTokenRangeAttrName =
 /// that runs the loop has this many blocks.
 inline constexpr llvm::StringLiteral kTokenSlotsAttrName =
     "mstream.token_slots";
+/// On a linalg.matmul / batch_matmul: one of the oracles' products (the
+/// attention and MLP projections, attention's two products, the tied head,
+/// and their gradients), which the precision policy may run in bf16
+/// (mstream-apply-precision). Products without it (the per-token matrix
+/// iterations, the weight optimizer's) always run in f32.
+inline constexpr llvm::StringLiteral kOracleProductAttrName =
+    "mstream.oracle_product";
 
 } // namespace mstream
 

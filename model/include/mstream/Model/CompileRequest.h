@@ -34,6 +34,11 @@ struct CompileRequest {
   /// artifact with host code for each; the runtime loads the newest its CPU
   /// runs.
   std::string hostCpu = "portable";
+  /// "fp32", or "bf16": the oracles' products (projections, attention's
+  /// products, the tied head, their gradients) multiply bf16-rounded
+  /// operands and accumulate in f32; everything else stays f32
+  /// (docs/precision.md).
+  std::string precision = "fp32";
   int64_t batch = 1;
   /// 0 means the definition's max_seq_len.
   int64_t seq = 0;

@@ -26,7 +26,8 @@
 
 namespace mstream::rt {
 
-inline constexpr uint32_t kArtifactFormat = 2;
+/// 3: the manifest names the precision.
+inline constexpr uint32_t kArtifactFormat = 3;
 
 /// The version stamp compiler and runtime must agree on.
 const char *runtimeVersion();
@@ -55,6 +56,10 @@ struct Manifest {
   /// The instruction sets the artifact has host code for, oldest first
   /// (HostIsa.h).
   std::vector<std::string> hostIsas = {"portable"};
+  /// "fp32" or "bf16" (docs/precision.md): what the compiled products
+  /// compute in. Parameters, state and every entry's arguments are f32
+  /// either way.
+  std::string precision = "fp32";
   /// The model definition's keys and values, in order.
   std::vector<std::pair<std::string, std::string>> model;
   /// The weight optimizer's compile-time settings (recipe, max_norm) when

@@ -23,11 +23,40 @@ def PrivateFillInits : Pass<"mstream-private-fill-inits", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ApplyPrecision : Pass<"mstream-apply-precision", "::mlir::ModuleOp"> {
+  let summary = "Run the oracles' products with bf16 operands under the bf16 policy";
+  let description = [{
+    The precision policy (docs/precision.md), on linalg tensors. With
+    `precision=bf16`, each f32 `linalg.matmul` / `linalg.batch_matmul`
+    marked `mstream.oracle_product` (the attention and MLP projections,
+    attention's two products, the tied head, and the gradients of all of
+    them) reads its two operands rounded to bf16 (round to nearest even,
+    `arith.truncf` in a `linalg.generic` of their own) and accumulates in
+    f32 into its f32 result: the product of two bf16 numbers is exact in
+    f32, so the result is the f32 sum of exact products, as on tensor cores
+    and AMX. Everything else stays f32: the per-token matrix iterations,
+    the weight optimizer's Newton–Schulz, LayerNorm, softmax, the loss, the
+    streams, the optimizer state and the weights (whose bf16 copies the
+    rounding makes afresh each step from the f32 masters). `precision=fp32`
+    changes nothing. Run CSE after it: a weight read by several products
+    (forward and backward) is then rounded once.
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", "\"fp32\"",
+           "fp32 or bf16">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def GemmToBlas : Pass<"mstream-gemm-to-blas", "::mlir::ModuleOp"> {
   let summary = "Route f32 linalg.matmul / batch_matmul on memrefs to the runtime's BLAS entry";
   let description = [{
     Replaces each bufferized `linalg.matmul` and `linalg.batch_matmul` (with
-    plain or transposed operand maps, unit inner strides, f32) by a call to
+    plain or transposed operand maps, unit inner strides, f32 or, after
+    `mstream-apply-precision`, bf16 operands into an f32 result) by a call
+    to
 
       void mstream_sgemm(i64 batch, i64 transA, i64 transB, i64 M, i64 N,
                          i64 K, i64 a, i64 lda, i64 strideA, i64 b, i64 ldb,
@@ -39,12 +68,18 @@ def GemmToBlas : Pass<"mstream-gemm-to-blas", "::mlir::ModuleOp"> {
     are byte addresses. A zero `linalg.fill` of C right before the matmul
     (how every GEMM's accumulator starts) is dropped for `accumulate` 0:
     the library's overwrite is one pass over C fewer than a fill and an
-    accumulation, and on the GPU one kernel fewer. Anything else stays a
+    accumulation, and on the GPU one kernel fewer. A product with bf16
+    operands calls `bf16-symbol` instead, with the same arguments: it
+    multiplies in bf16 and accumulates in f32. Anything else stays a
     linalg op and becomes generated loops.
   }];
   let options = [
     Option<"symbol", "symbol", "std::string", "\"mstream_sgemm\"",
            "The runtime function the GEMMs call (mstream_cuda_sgemm for CUDA)">,
+    Option<"bf16Symbol", "bf16-symbol", "std::string",
+           "\"mstream_gemm_bf16\"",
+           "The runtime function the GEMMs with bf16 operands call "
+           "(mstream_cuda_gemm_bf16 for CUDA)">,
     Option<"inTokenLoops", "in-token-loops", "bool", "true",
            "Also route the GEMMs inside token loops (scf.forall). The CUDA "
            "pipeline keeps those as loops: they run inside a kernel">

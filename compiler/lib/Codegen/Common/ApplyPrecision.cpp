@@ -1,0 +1,91 @@
+//===- ApplyPrecision.cpp - the mstream-apply-precision pass --------------===//
+//
+// The policy lives in one place: the lowering marks which products are the
+// oracles' (LinalgBuilders' buildOracle*), this pass decides what a mark
+// means under each precision.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mstream/Codegen/Common/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mstream {
+#define GEN_PASS_DEF_APPLYPRECISION
+#include "mstream/Codegen/Common/Passes.h.inc"
+} // namespace mstream
+
+using namespace mlir;
+
+namespace {
+
+/// `value` (an f32 tensor) rounded to bf16, element by element.
+Value roundToBf16(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  auto bf16Type = type.clone(b.getBF16Type());
+  Value init = tensor::EmptyOp::create(b, loc, bf16Type, ValueRange{});
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{bf16Type}, ValueRange{value}, ValueRange{init},
+             ArrayRef<AffineMap>{identity, identity}, iterators,
+             [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+               Value rounded = arith::TruncFOp::create(
+                   nested, nestedLoc, nested.getBF16Type(), args[0]);
+               linalg::YieldOp::create(nested, nestedLoc, rounded);
+             })
+      .getResult(0);
+}
+
+/// The same product with its operands rounded to bf16.
+template <typename OpTy> void toBf16(OpTy op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value lhs = roundToBf16(b, loc, op.getDpsInputs()[0]);
+  Value rhs = roundToBf16(b, loc, op.getDpsInputs()[1]);
+  // The builder makes the body for the new operand types (extf to f32).
+  auto product = OpTy::create(
+      b, loc, op->getResultTypes(), ValueRange{lhs, rhs}, op.getDpsInits(),
+      {b.getNamedAttr("indexing_maps", op.getIndexingMaps()),
+       b.getNamedAttr(mstream::kOracleProductAttrName, b.getUnitAttr())});
+  op->replaceAllUsesWith(product);
+  op->erase();
+}
+
+bool isF32Oracle(linalg::LinalgOp op) {
+  if (!op->hasAttr(mstream::kOracleProductAttrName) ||
+      !op.hasPureTensorSemantics())
+    return false;
+  return llvm::all_of(op->getOperandTypes(), [](Type type) {
+    return getElementTypeOrSelf(type).isF32();
+  });
+}
+
+struct ApplyPrecisionPass
+    : mstream::impl::ApplyPrecisionBase<ApplyPrecisionPass> {
+  using ApplyPrecisionBase::ApplyPrecisionBase;
+  void runOnOperation() override {
+    if (precision == "fp32")
+      return;
+    if (precision != "bf16") {
+      getOperation().emitError()
+          << "mstream-apply-precision: unknown precision '" << precision
+          << "' (expected fp32 or bf16)";
+      return signalPassFailure();
+    }
+    SmallVector<linalg::LinalgOp> products;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) && isF32Oracle(op))
+        products.push_back(op);
+    });
+    for (linalg::LinalgOp op : products) {
+      if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
+        toBf16(matmul);
+      else
+        toBf16(cast<linalg::BatchMatmulOp>(op.getOperation()));
+    }
+  }
+};
+
+} // namespace

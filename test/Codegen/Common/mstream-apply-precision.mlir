@@ -1,0 +1,26 @@
+// RUN: mstream-opt %s --mstream-apply-precision=precision=bf16 --split-input-file | FileCheck %s
+// RUN: mstream-opt %s --mstream-apply-precision --split-input-file | FileCheck %s --check-prefix=FP32
+// RUN: not mstream-opt %s --mstream-apply-precision=precision=fp16 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// An oracle's product reads both operands rounded to bf16 and accumulates
+// into its f32 result; the unmarked product (a per-token iteration, the
+// weight optimizer's) stays f32. fp32 changes nothing.
+// CHECK-LABEL: func.func @oracle_products
+// CHECK: %[[A:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<8x16xf32>) outs(%{{.*}} : tensor<8x16xbf16>)
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: %[[W:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<32x16xf32>) outs(%{{.*}} : tensor<32x16xbf16>)
+// CHECK: linalg.matmul indexing_maps = [{{.*}}] {mstream.oracle_product} ins(%[[A]], %[[W]] : tensor<8x16xbf16>, tensor<32x16xbf16>) outs(%{{.*}} : tensor<8x32xf32>)
+// CHECK: linalg.batch_matmul {{.*}}ins(%{{.*}}, %{{.*}} : tensor<2x4x4xbf16>, tensor<2x4x4xbf16>)
+// CHECK: linalg.matmul ins(%arg5, %arg5 : tensor<32x32xf32>, tensor<32x32xf32>)
+// FP32-LABEL: func.func @oracle_products
+// FP32-NOT: bf16
+// BAD: unknown precision 'fp16' (expected fp32 or bf16)
+#a = affine_map<(m, n, k) -> (m, k)>
+#bt = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @oracle_products(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>, %q: tensor<2x4x4xf32>, %acc: tensor<8x32xf32>, %bacc: tensor<2x4x4xf32>, %g: tensor<32x32xf32>) -> (tensor<8x32xf32>, tensor<2x4x4xf32>, tensor<32x32xf32>) {
+  %y = linalg.matmul indexing_maps = [#a, #bt, #c] {mstream.oracle_product} ins(%x, %w : tensor<8x16xf32>, tensor<32x16xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %s = linalg.batch_matmul {mstream.oracle_product} ins(%q, %q : tensor<2x4x4xf32>, tensor<2x4x4xf32>) outs(%bacc : tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %n = linalg.matmul ins(%g, %g : tensor<32x32xf32>, tensor<32x32xf32>) outs(%g : tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %y, %s, %n : tensor<8x32xf32>, tensor<2x4x4xf32>, tensor<32x32xf32>
+}

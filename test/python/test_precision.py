@@ -107,9 +107,7 @@ def test_bf16_matches_the_policy(name, mstream_bin, workdir):
     logits = np.load(logits_path)
     grads = tensor_files.read_safetensors(grads_path)
 
-    policy_loss, policy_logits, policy_grads = reference_run(
-        config, state, tokens, targets, "bf16"
-    )
+    policy_loss, policy_logits, policy_grads = reference_run(config, state, tokens, targets, "bf16")
     exact_loss, exact_logits, exact_grads = reference_run(config, state, tokens, targets, "fp32")
     names = list(policy_grads)
     assert list(grads) == names
@@ -162,9 +160,7 @@ def test_bf16_artifact_knows_its_precision(mstream_bin, workdir):
 
 DEMO_TEXT = Path(__file__).resolve().parents[2] / "data" / "kjv-genesis-exodus.txt"
 # A model that learns the demo corpus's bytes in a few hundred steps.
-DEMO_CONFIG = dict(
-    variant="tmm", vocab_size=256, max_seq_len=64, d_model=64, n_layers=2, n_heads=4
-)
+DEMO_CONFIG = dict(variant="tmm", vocab_size=256, max_seq_len=64, d_model=64, n_layers=2, n_heads=4)
 DEMO_STEPS = 300
 
 

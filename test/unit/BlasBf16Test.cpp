@@ -73,7 +73,8 @@ TEST_P(Bf16GemmTest, MatchesExactProductsSummedInDouble) {
   int64_t strideA = aRows * lda, strideB = s.sharedB ? 0 : bRows * ldb,
           strideC = s.m * ldc;
   std::vector<uint16_t> A = random(s.batch * strideA, 1);
-  std::vector<uint16_t> B = random(s.sharedB ? bRows * ldb : s.batch * strideB, 2);
+  std::vector<uint16_t> B =
+      random(s.sharedB ? bRows * ldb : s.batch * strideB, 2);
   std::vector<float> C(s.batch * strideC, 0.5f);
   std::vector<double> expected(C.begin(), C.end());
   for (int64_t e = 0; e < s.batch; ++e)
@@ -81,16 +82,16 @@ TEST_P(Bf16GemmTest, MatchesExactProductsSummedInDouble) {
       for (int64_t j = 0; j < s.n; ++j) {
         double sum = s.accumulate ? expected[e * strideC + i * ldc + j] : 0;
         for (int64_t p = 0; p < s.k; ++p)
-          sum += fromBf16(A[e * strideA + (s.transA ? p * lda + i
-                                                    : i * lda + p)]) *
-                 fromBf16(B[e * strideB + (s.transB ? j * ldb + p
-                                                    : p * ldb + j)]);
+          sum +=
+              fromBf16(
+                  A[e * strideA + (s.transA ? p * lda + i : i * lda + p)]) *
+              fromBf16(B[e * strideB + (s.transB ? j * ldb + p : p * ldb + j)]);
         expected[e * strideC + i * ldc + j] = sum;
       }
   int64_t calls = mstream::rt::gemmCounters().calls;
-  mstream_gemm_bf16(s.batch, s.transA, s.transB, s.m, s.n, s.k, address(A),
-                    lda, strideA, address(B), ldb, strideB, address(C), ldc,
-                    strideC, s.accumulate);
+  mstream_gemm_bf16(s.batch, s.transA, s.transB, s.m, s.n, s.k, address(A), lda,
+                    strideA, address(B), ldb, strideB, address(C), ldc, strideC,
+                    s.accumulate);
   EXPECT_GT(mstream::rt::gemmCounters().calls, calls);
   // f32 sums of k exact products of magnitude < 1 (k <= 300): within
   // 1e-5 of the largest entry, as for mstream_sgemm.

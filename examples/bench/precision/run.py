@@ -65,9 +65,9 @@ def time_mstream(config, tokens, targets, repeats):
     runs, compile_s = {}, {}
     for precision in ("fp32", "bf16"):
         start = time.perf_counter()
-        runs[precision] = model.compile(
-            batch=len(tokens), seq=SEQ, precision=precision
-        ).init(seed=0)
+        runs[precision] = model.compile(batch=len(tokens), seq=SEQ, precision=precision).init(
+            seed=0
+        )
         compile_s[precision] = time.perf_counter() - start
         runs[precision].train_step(tokens, targets, LR)
     times = {p: [] for p in runs}
@@ -187,9 +187,14 @@ def main():
     if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
-    torch_python = args.torch_python or subprocess.run(
-        [os.path.join(HERE, "setup.sh")], check=True, capture_output=True, text=True
-    ).stdout.strip().splitlines()[-1]
+    torch_python = (
+        args.torch_python
+        or subprocess.run(
+            [os.path.join(HERE, "setup.sh")], check=True, capture_output=True, text=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     torch_version = subprocess.run(
         [torch_python, "-c", "import torch; print(torch.__version__)"],
         check=True,
@@ -202,7 +207,12 @@ def main():
         f"mstream fp32 and bf16 alternate in one, bf16 speed-up = median of the pairs' "
         f"ratios; PyTorch {torch_version}"
     )
-    torch_runs = ["torch-eager-fp32", "torch-eager-bf16", "torch-compile-fp32", "torch-compile-bf16"]
+    torch_runs = [
+        "torch-eager-fp32",
+        "torch-eager-bf16",
+        "torch-compile-fp32",
+        "torch-compile-bf16",
+    ]
     print(
         f"{'variant':8} {'ms fp32':>8} {'ms bf16':>8} {'bf16 x':>6} "
         + " ".join(f"{r[6:]:>13}" for r in torch_runs)

@@ -12,6 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Sgemm.h"
+
 #include "mstream/Runtime/Blas.h"
 #include "mstream/Runtime/BlasCore.h"
 #include "mstream/Runtime/GemmCounters.h"
@@ -233,10 +235,10 @@ private:
 
 } // namespace
 
-extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
-                              int64_t m, int64_t n, int64_t k, int64_t a,
-                              int64_t lda, int64_t strideA, int64_t b,
-                              int64_t ldb, int64_t strideB, int64_t c,
+void mstream::rt::multiplyF32(int64_t batch, int64_t transA, int64_t transB,
+                              int64_t m, int64_t n, int64_t k, const float *a,
+                              int64_t lda, int64_t strideA, const float *b,
+                              int64_t ldb, int64_t strideB, float *c,
                               int64_t ldc, int64_t strideC,
                               int64_t accumulate) {
   Batch entries{transA != 0,
@@ -244,16 +246,15 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
                 m,
                 n,
                 k,
-                {reinterpret_cast<const float *>(a), lda, strideA},
-                {reinterpret_cast<const float *>(b), ldb, strideB},
-                {reinterpret_cast<float *>(c), ldc, strideC},
+                {a, lda, strideA},
+                {b, ldb, strideB},
+                {c, ldc, strideC},
                 accumulate ? 1.0f : 0.0f};
   mstream::rt::blasCore();
   if (mstream::rt::inParallelTask()) {
     multiplyEntries(&entries, 0, batch);
     return;
   }
-  auto start = std::chrono::steady_clock::now();
   // A stack of products (Muon's same-shape matrices, attention's heads)
   // runs whole entries on the pool's threads, so no thread waits for
   // another's share of one product: Newton–Schulz on a stack of 512 x 512
@@ -267,8 +268,23 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
   else
     for (int64_t i = 0; i < batch; ++i)
       multiplySplit(entries, i, threads);
-  mstream::rt::countGemm(batch * m * n * k,
-                         std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count());
+}
+
+extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
+                              int64_t m, int64_t n, int64_t k, int64_t a,
+                              int64_t lda, int64_t strideA, int64_t b,
+                              int64_t ldb, int64_t strideB, int64_t c,
+                              int64_t ldc, int64_t strideC,
+                              int64_t accumulate) {
+  bool counted = !mstream::rt::inParallelTask();
+  auto start = std::chrono::steady_clock::now();
+  mstream::rt::multiplyF32(
+      batch, transA, transB, m, n, k, reinterpret_cast<const float *>(a), lda,
+      strideA, reinterpret_cast<const float *>(b), ldb, strideB,
+      reinterpret_cast<float *>(c), ldc, strideC, accumulate);
+  if (counted)
+    mstream::rt::countGemm(batch * m * n * k,
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count());
 }

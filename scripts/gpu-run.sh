@@ -1,6 +1,7 @@
 #!/bin/bash
 # On a GPU machine, with a bundle from scripts/gpu-bundle.sh: the GPU tests
-# (parity with the CPU backend for every variant) and the GPU benchmark.
+# (parity with the CPU backend for every variant, fp32 and bf16) and the GPU
+# benchmark.
 #
 #   scripts/gpu-run.sh [BUNDLE_DIR] [BENCH_SIZE] [LOG_DIR]
 #
@@ -21,7 +22,7 @@ variants=(${MSTREAM_GPU_VARIANTS:-})
 # Exact test ids: `-k tmm` would also pick tmm-zerovel, built only when named.
 tests=(test/python/test_cuda_gpu.py)
 [ ${#variants[@]} -gt 0 ] && tests=($(for v in "${variants[@]}"; do
-  for t in test_eval_matches_cpu test_training_matches_cpu; do
+  for t in test_eval_matches_cpu test_bf16_eval_matches_cpu_bf16 test_training_matches_cpu; do
     echo "test/python/test_cuda_gpu.py::$t[$v]"; done; done))
 python3 -m pytest -q -rs -p no:cacheprovider "${tests[@]}" 2>&1 |
   tee "$logs/gpu-tests.log" | tail -15

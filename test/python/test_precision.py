@@ -200,8 +200,9 @@ def test_bf16_training_tracks_fp32(mstream_bin, workdir):
     their seed (3, 4, 5) end up to 0.006 apart, and bf16 ended 1e-4 to 2e-4
     from fp32 with the same seed (2026-12-07): the bound is three seeds'
     spread, so bf16 may perturb a run as much as another seed, not more.
-    Then bf16's resume: stopped at 150 and resumed, the checkpoint is
-    bit-identical to the straight run's."""
+    The bf16 run's checkpoint (fp32 master weights) evaluates in an fp32
+    build. Then bf16's resume: stopped at 150 and resumed, the checkpoint
+    is bit-identical to the straight run's."""
     if not DEMO_TEXT.exists():
         pytest.fail(f"{DEMO_TEXT} missing: scripts/setup.sh writes it")
     data = workdir / "demo-data"
@@ -210,6 +211,23 @@ def test_bf16_training_tracks_fp32(mstream_bin, workdir):
     _, straight, bf16 = train_demo(mstream_bin, workdir, data, "bf16", "straight")
     assert fp32[-1] < 2.6 and bf16[-1] < 2.6
     assert abs(bf16[-1] - fp32[-1]) <= 0.02, (fp32, bf16)
+
+    tokens = np.frombuffer(DEMO_TEXT.read_bytes()[: 2 * 64 + 1], np.uint8).astype(np.int64)
+    np.save(workdir / "demo-x.npy", tokens[:-1].reshape(2, 64))
+    np.save(workdir / "demo-y.npy", tokens[1:].reshape(2, 64))
+    evaluated = run(
+        mstream_bin,
+        "eval",
+        workdir / "demo-tmm.json",
+        "--precision=fp32",
+        "--weights",
+        straight / "best.safetensors",
+        "--tokens",
+        workdir / "demo-x.npy",
+        "--targets",
+        workdir / "demo-y.npy",
+    )
+    assert json.loads(evaluated.stdout)["loss"] < 3.0
 
     stopped, resumed, _ = train_demo(
         mstream_bin, workdir, data, "bf16", "resumed", "--stop-at", 150

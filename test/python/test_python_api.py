@@ -382,8 +382,29 @@ def test_unsupported_targets_say_so(tmm):
         model.compile(target="tpu")
     with pytest.raises(mstream.Error, match="unsupported GPU architecture 'sm_75'"):
         model.compile(target="cuda", chip="sm_75")
-    with pytest.raises(mstream.Error, match="computes in fp32"):
-        model.compile(precision="bf16")
+    with pytest.raises(mstream.Error, match="precision must be 'fp32' or 'bf16', got 'fp16'"):
+        model.compile(precision="fp16")
+
+
+def test_bf16_compiles_exports_and_loads(tmm, tmp_path):
+    # A bf16 build takes the same f32 parameters (the fp32 build's state
+    # dict), computes a loss within bf16's 1e-2 of fp32's but not equal to
+    # it (test_precision.py has the bounds), and its artifact says bf16.
+    model, fp32 = tmm
+    fp32.init(seed=4)
+    bf16 = model.compile(batch=BATCH, seq=SEQ, precision="bf16").load_state_dict(fp32.state_dict())
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    assert "call @mstream_gemm_bf16" in model.ir("lowered", batch=BATCH, seq=SEQ, precision="bf16")
+    assert mstream.bf16_gemm_kernel() in ("widen", "onednn")
+    _, tokens, targets = random_inputs(model.config, seed=6)
+    loss = bf16.loss(tokens, targets)
+    assert loss == pytest.approx(fp32.loss(tokens, targets), rel=1e-2)
+    assert loss != fp32.loss(tokens, targets)
+    path = tmp_path / "bf16.mstream"
+    bf16.export(path)
+    loaded = mstream.load(path).load_state_dict(fp32.state_dict())
+    assert loaded.precision == "bf16"
+    assert loaded.loss(tokens, targets) == loss
 
 
 def test_cuda_ir_and_loading(tmm):

@@ -19,13 +19,13 @@ using dt = dnnl::memory::data_type;
 
 dnnl::memory::desc matrix(int64_t rows, int64_t cols, bool transposed,
                           int64_t ld, dt type) {
-  return dnnl::memory::desc(
-      {rows, cols}, type,
-      transposed ? dnnl::memory::dims{1, ld} : dnnl::memory::dims{ld, 1});
+  return dnnl::memory::desc({rows, cols}, type,
+                            transposed ? dnnl::memory::dims{1, ld}
+                                       : dnnl::memory::dims{ld, 1});
 }
 
-using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t,
-                       int64_t, int64_t, bool>;
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t,
+                       int64_t, bool>;
 
 /// One primitive per shape: creating one compiles its kernel
 /// (milliseconds); a step reuses a few dozen shapes.
@@ -60,9 +60,10 @@ public:
     dnnl::memory rhs(matrix(g.k, cols, g.transB, g.ldb, type), engine,
                      const_cast<char *>(b));
     dnnl::memory out(matrix(rows, cols, false, g.ldc, dt::f32), engine, c);
-    primitive(g, rows, cols).execute(stream, {{DNNL_ARG_SRC, lhs},
-                                        {DNNL_ARG_WEIGHTS, rhs},
-                                        {DNNL_ARG_DST, out}});
+    primitive(g, rows, cols)
+        .execute(stream, {{DNNL_ARG_SRC, lhs},
+                          {DNNL_ARG_WEIGHTS, rhs},
+                          {DNNL_ARG_DST, out}});
     stream.wait();
   }
 
@@ -71,8 +72,8 @@ public:
 private:
   dnnl::matmul &primitive(const mstream::rt::onednn::Gemm &g, int64_t rows,
                           int64_t cols) {
-    Key key{rows, cols, g.k, g.transA, g.transB, g.lda, g.ldb, g.ldc,
-            g.accumulate};
+    Key key{rows,  cols,  g.k,   g.transA,    g.transB,
+            g.lda, g.ldb, g.ldc, g.accumulate};
     std::lock_guard<std::mutex> lock(mutex);
     auto it = cache.find(key);
     if (it != cache.end())

@@ -1,11 +1,11 @@
 //===- OneDnn.h - products on oneDNN's matmul, on the runtime's pool -----===//
 //
 // Internal to the CPU runtime (BlasBf16.cpp's bf16 products; its f32 matmul
-// ran no faster than OpenBLAS in whole train steps: docs/precision.md). oneDNN is built on
-// OpenMP; each call here runs oneDNN single-threaded on the calling thread
-// (an idle OpenMP team would spin on the pool's cores), and the runtime's
-// pool supplies the parallelism: a batch's entries, or one product's row
-// blocks.
+// ran no faster than OpenBLAS in whole train steps: docs/precision.md). oneDNN
+// is built on OpenMP; each call here runs oneDNN single-threaded on the calling
+// thread (an idle OpenMP team would spin on the pool's cores), and the
+// runtime's pool supplies the parallelism: a batch's entries, or one product's
+// row blocks.
 //
 //===----------------------------------------------------------------------===//
 

@@ -95,7 +95,7 @@ def test_version_mismatch(mstream_bin, setup):
 
 def test_format_mismatch(mstream_bin, setup):
     path = edited_artifact(setup, "format.mstream", lambda r: r[:8] + struct.pack("<I", 7) + r[12:])
-    assert "artifact format 7, but this runtime reads format 2" in eval_error(
+    assert "artifact format 7, but this runtime reads format 3" in eval_error(
         mstream_bin, setup, model=path
     )
 

@@ -23,6 +23,28 @@ std::string kernelName(const void *kernel) {
   auto it = state().kernelNames.find(kernel);
   return it == state().kernelNames.end() ? "?" : it->second;
 }
+
+cublasOperation_t operation(int64_t transposed) {
+  return transposed ? CUBLAS_OP_T : CUBLAS_OP_N;
+}
+
+/// One cuBLAS product on the runtime's stream, timed for the kernel report
+/// as "<what> MxNxK batch B"; a failure becomes the runtime's error.
+/// `call(handle, beta)` issues it, beta 0 overwriting C.
+template <typename Call>
+void runGemm(const char *what, int64_t batch, int64_t m, int64_t n, int64_t k,
+             Call call, int64_t accumulate) {
+  auto &s = state();
+  if (!s.error.empty())
+    return;
+  mstream::rt::cuda::startTimed(
+      absl::StrCat(what, " ", m, "x", n, "x", k, " batch ", batch));
+  cublasStatus_t status = call(s.blas, accumulate ? 1.0f : 0.0f);
+  mstream::rt::cuda::finishTimed();
+  if (status != CUBLAS_STATUS_SUCCESS && s.error.empty())
+    s.error = absl::StrCat("cuBLAS ", what, " ", m, "x", n, "x", k, " (batch ",
+                           batch, "): ", cublasGetStatusString(status));
+}
 } // namespace
 
 extern "C" {
@@ -95,52 +117,39 @@ void mstream_cuda_sgemm(int64_t batch, int64_t transA, int64_t transB,
                         int64_t strideA, int64_t b, int64_t ldb,
                         int64_t strideB, int64_t c, int64_t ldc,
                         int64_t strideC, int64_t accumulate) {
-  auto &s = state();
-  if (!s.error.empty())
-    return;
-  const float one = 1.0f;
-  const float beta = accumulate ? 1.0f : 0.0f;
-  mstream::rt::cuda::startTimed(
-      absl::StrCat("sgemm ", m, "x", n, "x", k, " batch ", batch));
-  cublasStatus_t status = cublasSgemmStridedBatched(
-      s.blas, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
-      transA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one,
-      reinterpret_cast<const float *>(b), ldb, strideB,
-      reinterpret_cast<const float *>(a), lda, strideA, &beta,
-      reinterpret_cast<float *>(c), ldc, strideC, batch);
-  mstream::rt::cuda::finishTimed();
-  if (status != CUBLAS_STATUS_SUCCESS && s.error.empty())
-    s.error = absl::StrCat("cuBLAS sgemm ", m, "x", n, "x", k, " (batch ",
-                           batch, "): ", cublasGetStatusString(status));
+  runGemm(
+      "sgemm", batch, m, n, k,
+      [&](cublasHandle_t blas, float beta) {
+        const float one = 1.0f;
+        return cublasSgemmStridedBatched(
+            blas, operation(transB), operation(transA), n, m, k, &one,
+            reinterpret_cast<const float *>(b), ldb, strideB,
+            reinterpret_cast<const float *>(a), lda, strideA, &beta,
+            reinterpret_cast<float *>(c), ldc, strideC, batch);
+      },
+      accumulate);
 }
 
-/// mstream-apply-precision's products: bf16 operands, f32 accumulation and
-/// result, on the tensor cores (cuBLAS picks the kernel; CUBLAS_COMPUTE_32F
-/// keeps the sums in f32).
+/// mstream-apply-precision's products, as mstream_cuda_sgemm but with bf16
+/// operands: f32 accumulation and result, on the tensor cores (cuBLAS picks
+/// the kernel; CUBLAS_COMPUTE_32F keeps the sums in f32).
 void mstream_cuda_gemm_bf16(int64_t batch, int64_t transA, int64_t transB,
                             int64_t m, int64_t n, int64_t k, int64_t a,
                             int64_t lda, int64_t strideA, int64_t b,
                             int64_t ldb, int64_t strideB, int64_t c,
                             int64_t ldc, int64_t strideC, int64_t accumulate) {
-  auto &s = state();
-  if (!s.error.empty())
-    return;
-  const float one = 1.0f;
-  const float beta = accumulate ? 1.0f : 0.0f;
-  mstream::rt::cuda::startTimed(
-      absl::StrCat("gemm_bf16 ", m, "x", n, "x", k, " batch ", batch));
-  // Row-major C = A B is column-major Cᵀ = Bᵀ Aᵀ, as in mstream_cuda_sgemm.
-  cublasStatus_t status = cublasGemmStridedBatchedEx(
-      s.blas, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
-      transA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one,
-      reinterpret_cast<const void *>(b), CUDA_R_16BF, ldb, strideB,
-      reinterpret_cast<const void *>(a), CUDA_R_16BF, lda, strideA, &beta,
-      reinterpret_cast<void *>(c), CUDA_R_32F, ldc, strideC, batch,
-      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-  mstream::rt::cuda::finishTimed();
-  if (status != CUBLAS_STATUS_SUCCESS && s.error.empty())
-    s.error = absl::StrCat("cuBLAS bf16 gemm ", m, "x", n, "x", k, " (batch ",
-                           batch, "): ", cublasGetStatusString(status));
+  runGemm(
+      "gemm_bf16", batch, m, n, k,
+      [&](cublasHandle_t blas, float beta) {
+        const float one = 1.0f;
+        return cublasGemmStridedBatchedEx(
+            blas, operation(transB), operation(transA), n, m, k, &one,
+            reinterpret_cast<const void *>(b), CUDA_R_16BF, ldb, strideB,
+            reinterpret_cast<const void *>(a), CUDA_R_16BF, lda, strideA, &beta,
+            reinterpret_cast<void *>(c), CUDA_R_32F, ldc, strideC, batch,
+            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+      },
+      accumulate);
 }
 
 } // extern "C"

@@ -16,12 +16,10 @@
 
 #include "mstream/Runtime/Blas.h"
 #include "mstream/Runtime/BlasCore.h"
-#include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Parallel.h"
 
 #include <algorithm>
 #include <cblas.h>
-#include <chrono>
 #include <cmath>
 #include <optional>
 
@@ -276,15 +274,10 @@ extern "C" void mstream_sgemm(int64_t batch, int64_t transA, int64_t transB,
                               int64_t ldb, int64_t strideB, int64_t c,
                               int64_t ldc, int64_t strideC,
                               int64_t accumulate) {
-  bool counted = !mstream::rt::inParallelTask();
-  auto start = std::chrono::steady_clock::now();
-  mstream::rt::multiplyF32(
-      batch, transA, transB, m, n, k, reinterpret_cast<const float *>(a), lda,
-      strideA, reinterpret_cast<const float *>(b), ldb, strideB,
-      reinterpret_cast<float *>(c), ldc, strideC, accumulate);
-  if (counted)
-    mstream::rt::countGemm(batch * m * n * k,
-                           std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::steady_clock::now() - start)
-                               .count());
+  mstream::rt::countedGemm(batch * m * n * k, [&] {
+    mstream::rt::multiplyF32(
+        batch, transA, transB, m, n, k, reinterpret_cast<const float *>(a), lda,
+        strideA, reinterpret_cast<const float *>(b), ldb, strideB,
+        reinterpret_cast<float *>(c), ldc, strideC, accumulate);
+  });
 }

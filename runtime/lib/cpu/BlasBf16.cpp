@@ -23,10 +23,8 @@
 #include "Sgemm.h"
 
 #include "mstream/Runtime/Blas.h"
-#include "mstream/Runtime/GemmCounters.h"
 #include "mstream/Runtime/Parallel.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -131,17 +129,12 @@ extern "C" void mstream_gemm_bf16(int64_t batch, int64_t transA, int64_t transB,
          ldc,
          strideC,
          accumulate};
-  bool counted = !mstream::rt::inParallelTask();
-  auto start = std::chrono::steady_clock::now();
-  if (useOneDnn())
-    mstream::rt::onednn::multiply(
-        {batch, transA != 0, transB != 0, m, n, k, g.a.data, lda, strideA,
-         g.b.data, ldb, strideB, g.c, ldc, strideC, accumulate != 0});
-  else
-    multiplyWidened(g);
-  if (counted)
-    mstream::rt::countGemm(batch * m * n * k,
-                           std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::steady_clock::now() - start)
-                               .count());
+  mstream::rt::countedGemm(batch * m * n * k, [&] {
+    if (useOneDnn())
+      mstream::rt::onednn::multiply(
+          {batch, transA != 0, transB != 0, m, n, k, g.a.data, lda, strideA,
+           g.b.data, ldb, strideB, g.c, ldc, strideC, accumulate != 0});
+    else
+      multiplyWidened(g);
+  });
 }

@@ -107,6 +107,26 @@ def save_inputs(directory, tag, state, tokens, targets):
     return weights, directory / f"{tag}-x.npy", directory / f"{tag}-y.npy"
 
 
+def evaluate(mstream_bin, model, inputs, tag, *flags, grads=False):
+    """`mstream eval` of `model` (an artifact, or a definition it compiles
+    with `flags`) on `inputs` (save_inputs' weights, tokens, targets), the
+    logits and, with `grads`, the gradients written next to `inputs` under
+    `tag`: (loss, logits, gradients or None)."""
+    weights, x, y = inputs
+    logits = weights.parent / f"{tag}-logits.npy"
+    args = ["eval", model, *flags, "--weights", weights, "--tokens", x, "--targets", y]
+    args += ["--logits", logits]
+    grads_path = weights.parent / f"{tag}-grads.safetensors"
+    if grads:
+        args += ["--grads", grads_path]
+    out = run(mstream_bin, *args)
+    return (
+        json.loads(out.stdout)["loss"],
+        np.load(logits),
+        tensor_files.read_safetensors(grads_path) if grads else None,
+    )
+
+
 def write_token_data(data, train_tokens, val_tokens):
     """A data directory of random tokens below 96 (every small config's
     vocabulary): `train_tokens` to train on, `val_tokens` to validate."""

@@ -19,7 +19,6 @@ two backends' float32 values round to neighbouring bf16 values adds one bf16
 step (2^-8 relative) to a few products. The loss agrees to 1e-4 relative
 and logits to 1e-3 of their largest magnitude, 10x the fp32 bounds."""
 
-import json
 import shutil
 import subprocess
 
@@ -29,8 +28,8 @@ import pytest
 from conftest import (
     CONFIGS,
     assert_trained_alike,
+    evaluate,
     random_inputs,
-    run,
     save_inputs,
     train_briefly,
     write_token_data,
@@ -49,60 +48,42 @@ def gpu():
     return listed.stdout.strip()
 
 
+# (loss rtol, logits tolerance relative to their largest magnitude)
+EVAL_TOLERANCES = {"fp32": (1e-5, 1e-5), "bf16": (1e-4, 1e-3)}
+
+
+def eval_on_both(mstream_bin, workdir, name, precision, seed):
+    """(cpu, cuda) results of `evaluate` on the same inputs."""
+    state, tokens, targets = random_inputs(CONFIGS[name], seed=seed)
+    tag = f"gpu-{precision}-{name}"
+    inputs = save_inputs(workdir, tag, state, tokens, targets)
+    return [
+        evaluate(
+            mstream_bin,
+            artifact(mstream_bin, str(workdir), name, target, False, precision),
+            inputs,
+            f"{tag}-{target}",
+        )
+        for target in ("cpu", "cuda")
+    ]
+
+
+def check_eval(cpu, gpu_result, precision):
+    (cpu_loss, cpu_logits, _), (gpu_loss, gpu_logits, _) = cpu, gpu_result
+    loss_rtol, logits_tol = EVAL_TOLERANCES[precision]
+    assert np.isfinite(gpu_logits).all()
+    assert gpu_loss == pytest.approx(cpu_loss, rel=loss_rtol)
+    assert np.abs(gpu_logits - cpu_logits).max() <= logits_tol * np.abs(cpu_logits).max()
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_eval_matches_cpu(gpu, mstream_bin, workdir, name):
-    state, tokens, targets = random_inputs(CONFIGS[name], seed=11)
-    weights, x, y = save_inputs(workdir, f"gpu-{name}", state, tokens, targets)
-    results = {}
-    for target in ("cpu", "cuda"):
-        path = artifact(mstream_bin, str(workdir), name, target, False)
-        logits = workdir / f"gpu-{name}-{target}-logits.npy"
-        out = run(
-            mstream_bin,
-            "eval",
-            path,
-            "--weights",
-            weights,
-            "--tokens",
-            x,
-            "--targets",
-            y,
-            "--logits",
-            logits,
-        )
-        results[target] = (json.loads(out.stdout)["loss"], np.load(logits))
-    (cpu_loss, cpu_logits), (gpu_loss, gpu_logits) = results["cpu"], results["cuda"]
-    assert np.isfinite(gpu_logits).all()
-    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-5)
-    assert np.abs(gpu_logits - cpu_logits).max() <= 1e-5 * np.abs(cpu_logits).max()
+    check_eval(*eval_on_both(mstream_bin, workdir, name, "fp32", seed=11), "fp32")
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_bf16_eval_matches_cpu_bf16(gpu, mstream_bin, workdir, name):
-    state, tokens, targets = random_inputs(CONFIGS[name], seed=13)
-    weights, x, y = save_inputs(workdir, f"gpu-bf16-{name}", state, tokens, targets)
-    results = {}
-    for target in ("cpu", "cuda"):
-        path = artifact(mstream_bin, str(workdir), name, target, False, "bf16")
-        logits = workdir / f"gpu-bf16-{name}-{target}-logits.npy"
-        out = run(
-            mstream_bin,
-            "eval",
-            path,
-            "--weights",
-            weights,
-            "--tokens",
-            x,
-            "--targets",
-            y,
-            "--logits",
-            logits,
-        )
-        results[target] = (json.loads(out.stdout)["loss"], np.load(logits))
-    (cpu_loss, cpu_logits), (gpu_loss, gpu_logits) = results["cpu"], results["cuda"]
-    assert np.isfinite(gpu_logits).all()
-    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-4)
-    assert np.abs(gpu_logits - cpu_logits).max() <= 1e-3 * np.abs(cpu_logits).max()
+    check_eval(*eval_on_both(mstream_bin, workdir, name, "bf16", seed=13), "bf16")
 
 
 @pytest.fixture(scope="session")

@@ -22,12 +22,12 @@ import sys
 import numpy as np
 import pytest
 
-import tensor_files
 from conftest import (
     BATCH,
     CONFIGS,
     SEQ,
     assert_trained_alike,
+    evaluate,
     random_inputs,
     run,
     save_inputs,
@@ -57,7 +57,6 @@ def close(actual, expected, what):
 def compile_and_eval(mstream_bin, workdir, config_path, tag, inputs, *flags):
     """Compiles the config for the CPU with --grads and `flags`, evaluates it
     on `inputs` (weights, tokens, targets): (loss, logits, gradients)."""
-    weights, x, y = inputs
     artifact = workdir / f"{tag}.mstream"
     run(
         mstream_bin,
@@ -73,24 +72,7 @@ def compile_and_eval(mstream_bin, workdir, config_path, tag, inputs, *flags):
         "-o",
         artifact,
     )
-    logits = workdir / f"{tag}-logits.npy"
-    grads = workdir / f"{tag}-grads.safetensors"
-    out = run(
-        mstream_bin,
-        "eval",
-        artifact,
-        "--weights",
-        weights,
-        "--tokens",
-        x,
-        "--targets",
-        y,
-        "--logits",
-        logits,
-        "--grads",
-        grads,
-    )
-    return (json.loads(out.stdout)["loss"], np.load(logits), tensor_files.read_safetensors(grads))
+    return evaluate(mstream_bin, artifact, inputs, tag, grads=True)
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))

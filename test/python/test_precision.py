@@ -42,8 +42,7 @@ import pytest
 import torch
 
 import reference
-import tensor_files
-from conftest import BATCH, CONFIGS, SEQ, random_inputs, run, save_inputs
+from conftest import BATCH, CONFIGS, SEQ, evaluate, random_inputs, run, save_inputs
 
 POLICY_LOSS = 1e-4
 POLICY_LOGITS = 5e-3
@@ -84,28 +83,10 @@ def test_bf16_matches_the_policy(name, mstream_bin, workdir):
     config_path = workdir / f"bf16-{name}.json"
     config_path.write_text(json.dumps(config))
     state, tokens, targets = random_inputs(config, seed=31)
-    weights, x, y = save_inputs(workdir, f"bf16-{name}", state, tokens, targets)
-    logits_path = workdir / f"bf16-{name}-logits.npy"
-    grads_path = workdir / f"bf16-{name}-grads.safetensors"
-    out = run(
-        mstream_bin,
-        "eval",
-        config_path,
-        "--precision=bf16",
-        "--weights",
-        weights,
-        "--tokens",
-        x,
-        "--targets",
-        y,
-        "--logits",
-        logits_path,
-        "--grads",
-        grads_path,
+    inputs = save_inputs(workdir, f"bf16-{name}", state, tokens, targets)
+    loss, logits, grads = evaluate(
+        mstream_bin, config_path, inputs, f"bf16-{name}", "--precision=bf16", grads=True
     )
-    loss = json.loads(out.stdout)["loss"]
-    logits = np.load(logits_path)
-    grads = tensor_files.read_safetensors(grads_path)
 
     policy_loss, policy_logits, policy_grads = reference_run(config, state, tokens, targets, "bf16")
     exact_loss, exact_logits, exact_grads = reference_run(config, state, tokens, targets, "fp32")

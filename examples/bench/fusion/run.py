@@ -46,23 +46,13 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import torch
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "test", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from torch_train_step import LR, ROOT, SEQ, SHAPE, inputs, median, time_torch_step  # noqa: E402
+
 sys.path.insert(0, os.path.join(ROOT, "build", "python"))
 import mstream  # noqa: E402
-import reference  # noqa: E402
-import train_reference  # noqa: E402
-
-SHAPE = dict(vocab_size=8192, max_seq_len=256, d_model=512, n_layers=8, n_heads=8)
-SEQ = 256
-LR = 1e-3
-
-
-def median(values):
-    return sorted(values)[len(values) // 2]
 
 
 def time_mstream(model, tokens, targets, repeats):
@@ -119,44 +109,10 @@ def time_torch(config, tokens, targets, repeats, threads):
     best = None
     for intra in sorted({1, threads}):
         torch.set_num_threads(intra)
-        ms = time_torch_step(config, tokens, targets, repeats)
+        ms, _ = time_torch_step(config, tokens, targets, repeats)
         if best is None or ms < best[0]:
             best = (ms, intra)
     return best
-
-
-def time_torch_step(config, tokens, targets, repeats):
-    # mstream's entry points flush subnormals (docs/cpu-backend.md); PyTorch
-    # runs in the same mode.
-    torch.set_flush_denormal(True)
-    state = reference.random_state_dict(config, 0, dtype=torch.float32)
-    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
-    groups = {k: train_reference.group_of(k, v.shape) for k, v in params.items()}
-    muon = [k for k, g in groups.items() if g == "matrix"]
-    adamw = torch.optim.AdamW(
-        [params[k] for k in params if k not in muon], lr=LR, betas=(0.9, 0.95), eps=1e-8
-    )
-    bufs = {k: torch.zeros_like(params[k]) for k in muon}
-    x, y = torch.from_numpy(tokens.astype(np.int64)), torch.from_numpy(targets.astype(np.int64))
-
-    def step():
-        for p in params.values():
-            p.grad = None
-        loss = reference.loss(config, params, x, y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
-        adamw.step()
-        with torch.no_grad():
-            for k in muon:
-                train_reference.muon_step(params[k], params[k].grad, bufs[k], LR)
-
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - start) * 1e3)
-    return median(times)
 
 
 def fused_bytes(bindir, config_path, batch):
@@ -240,9 +196,7 @@ def main():
     if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
-    rng = np.random.default_rng(0)
-    tokens = rng.integers(0, SHAPE["vocab_size"], (args.batch, SEQ)).astype(np.int32)
-    targets = np.roll(tokens, -1, axis=1)
+    tokens, targets = inputs(args.batch)
     if args.measure:
         return measure(args, tokens, targets)
     shape = dict(SHAPE, n_layers=args.layers)

@@ -36,25 +36,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "test", "python"))
-
-SHAPE = dict(vocab_size=8192, max_seq_len=256, d_model=512, n_layers=8, n_heads=8)
-SEQ = 256
-LR = 1e-3
-
-
-def median(values):
-    return sorted(values)[len(values) // 2]
-
-
-def inputs(batch):
-    rng = np.random.default_rng(0)
-    tokens = rng.integers(0, SHAPE["vocab_size"], (batch, SEQ)).astype(np.int32)
-    return tokens, np.roll(tokens, -1, axis=1)
+sys.path.insert(0, os.path.join(HERE, ".."))
+from torch_train_step import LR, ROOT, SEQ, SHAPE, inputs, median, time_torch_step  # noqa: E402
 
 
 def time_mstream(config, tokens, targets, repeats):
@@ -95,49 +80,17 @@ def time_mstream(config, tokens, targets, repeats):
 def time_torch(config, tokens, targets, repeats, threads, mode, precision):
     import torch
 
-    import reference
-    import train_reference
-
     torch.set_num_threads(threads)
-    # mstream's entry points flush subnormals; PyTorch runs in the same mode.
-    torch.set_flush_denormal(True)
-    state = reference.random_state_dict(config, 0, dtype=torch.float32)
-    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
-    groups = {k: train_reference.group_of(k, v.shape) for k, v in params.items()}
-    muon = [k for k, g in groups.items() if g == "matrix"]
-    adamw = torch.optim.AdamW(
-        [params[k] for k in params if k not in muon], lr=LR, betas=(0.9, 0.95), eps=1e-8
-    )
-    bufs = {k: torch.zeros_like(params[k]) for k in muon}
-    x = torch.from_numpy(tokens.astype(np.int64))
-    y = torch.from_numpy(targets.astype(np.int64))
 
-    def loss_of(p):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            return reference.loss(config, p, x, y)
+    def wrap(loss_of):
+        def under_autocast(p):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                return loss_of(p)
 
-    loss_fn = torch.compile(loss_of) if mode == "compile" else loss_of
+        return torch.compile(under_autocast) if mode == "compile" else under_autocast
 
-    def step():
-        for p in params.values():
-            p.grad = None
-        loss = loss_fn(params)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
-        adamw.step()
-        with torch.no_grad():
-            for k in muon:
-                train_reference.muon_step(params[k], params[k].grad, bufs[k], LR)
-
-    start = time.perf_counter()
-    step()
-    first_s = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - start) * 1e3)
-    return {"ms": median(times), "first_s": first_s, "torch": torch.__version__}
+    ms, first_s = time_torch_step(config, tokens, targets, repeats, wrap)
+    return {"ms": ms, "first_s": first_s, "torch": torch.__version__}
 
 
 def measure(args):

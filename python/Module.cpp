@@ -52,8 +52,8 @@ rt::Tensor toTensor(const py::handle &object, rt::DType dtype,
   auto copy = [&](auto array) {
     for (py::ssize_t i = 0; i < array.ndim(); ++i)
       tensor.shape.push_back(array.shape(i));
-    tensor.storage.resize(array.size());
-    std::memcpy(tensor.storage.data(), array.data(), array.size() * 4);
+    tensor.host().resize(array.size());
+    std::memcpy(tensor.host().data(), array.data(), array.size() * 4);
   };
   try {
     if (dtype == rt::DType::F32)
@@ -66,7 +66,7 @@ rt::Tensor toTensor(const py::handle &object, rt::DType dtype,
   } catch (const py::error_already_set &) {
     throw Error(name + ": expected an array");
   }
-  if (!tensor.storage.data() && tensor.numElements() != 0)
+  if (!tensor.host().data() && tensor.numElements() != 0)
     throw Error(name + ": expected an array");
   return tensor;
 }
@@ -75,13 +75,13 @@ py::array toArray(const rt::Tensor &tensor) {
   std::vector<py::ssize_t> shape(tensor.shape.begin(), tensor.shape.end());
   if (tensor.dtype == rt::DType::F32) {
     py::array_t<float> array(shape);
-    std::memcpy(array.mutable_data(), tensor.storage.data(),
-                tensor.storage.size() * 4);
+    std::memcpy(array.mutable_data(), tensor.host().data(),
+                tensor.host().size() * 4);
     return array;
   }
   py::array_t<int32_t> array(shape);
-  std::memcpy(array.mutable_data(), tensor.storage.data(),
-              tensor.storage.size() * 4);
+  std::memcpy(array.mutable_data(), tensor.host().data(),
+              tensor.host().size() * 4);
   return array;
 }
 
@@ -328,6 +328,20 @@ void bindProgram(py::module_ &m) {
              for (const rt::EntrySpec &e : p.manifest().entries)
                out[py::str(e.name)] = py::make_tuple(describeArgs(e.inputs),
                                                      describeArgs(e.outputs));
+             return out;
+           })
+      .def_property_readonly("on_device", &rt::Program::onDevice)
+      .def("last_call",
+           [](const rt::Program &p) {
+             rt::CallCounters c = p.lastCall();
+             py::dict out;
+             out["entry"] = c.entry;
+             out["input_bytes_to_device"] = c.inputBytesToDevice;
+             out["resident_bytes_to_device"] = c.residentBytesToDevice;
+             out["bytes_to_host"] = c.bytesToHost;
+             out["launches"] = c.launches;
+             out["library_calls"] = c.libraryCalls;
+             out["graph_replay"] = c.graphReplay;
              return out;
            })
       .def("run", &run, py::arg("entry"), py::arg("inputs"), py::arg("params"))

@@ -283,6 +283,16 @@ class CompiledModel:
         """ "fp32" or "bf16", as compiled (the artifact's manifest says it)."""
         return self._program.precision
 
+    def last_call(self):
+        """What the last train_step (or other entry call) moved between the
+        host and the device, and launched: {"entry",
+        "input_bytes_to_device", "resident_bytes_to_device",
+        "bytes_to_host", "launches", "library_calls", "graph_replay"}
+        (docs/cuda-backend.md). Parameters and optimizer state stay on the
+        device between steps, so a step after the first moves no resident
+        bytes. All zero for a CPU artifact."""
+        return self._program.last_call()
+
     def save(self, path):
         """Writes the parameters to a safetensors file."""
         write_safetensors(os.fspath(path), self.state_dict())

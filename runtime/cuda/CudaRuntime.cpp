@@ -4,6 +4,7 @@
 
 #include "State.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 
 namespace mstream::rt::cuda {
 
@@ -118,6 +120,15 @@ absl::Status requireDevice(absl::string_view chip) {
   s.syncEachLaunch = sync && std::strcmp(sync, "0") != 0;
   const char *profile = std::getenv("MSTREAM_CUDA_PROFILE");
   s.profile = profile && std::strcmp(profile, "0") != 0;
+  const char *graphs = std::getenv("MSTREAM_CUDA_GRAPHS");
+  s.graphs = !graphs || std::strcmp(graphs, "0") != 0;
+  // cuBLAS allocates a workspace on first use unless given one, which a
+  // captured call cannot do; 32 MiB is what NVIDIA advises for Hopper.
+  static constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+  if (cudaMalloc(&s.blasWorkspace, kWorkspaceBytes) != cudaSuccess ||
+      cublasSetWorkspace(s.blas, s.blasWorkspace, kWorkspaceBytes) !=
+          CUBLAS_STATUS_SUCCESS)
+    return absl::InternalError("cannot give cuBLAS its workspace");
   return absl::OkStatus();
 }
 
@@ -130,38 +141,185 @@ absl::Status takeError() {
   return absl::InternalError(message);
 }
 
-absl::Status call(void (*entry)(void **), const std::vector<HostBuffer> &args,
-                  absl::string_view entryName) {
-  State &s = state();
-  if (!s.stream)
-    return absl::FailedPreconditionError("no CUDA device was selected");
-  std::vector<void *> device(args.size(), nullptr);
-  std::string what = absl::StrCat("entry '", entryName, "'");
-  for (size_t i = 0; i < args.size(); ++i) {
-    const HostBuffer &arg = args[i];
-    if (!check(cudaMallocAsync(&device[i], arg.bytes ? arg.bytes : 4, s.stream),
-               what + ": allocating an argument"))
-      break;
-    check(arg.output ? cudaMemsetAsync(device[i], 0, arg.bytes, s.stream)
-                     : cudaMemcpyAsync(device[i], arg.data, arg.bytes,
-                                       cudaMemcpyHostToDevice, s.stream),
-          what + ": copying an argument to the device");
+namespace {
+
+/// Device memory from the stream's pool. Small buffers (a token batch, a
+/// step's scalars) are uploaded through pinned host memory of their own,
+/// so that the copy is asynchronous; a large upload (parameters, once)
+/// goes from pageable memory.
+class CudaBuffer final : public DeviceBuffer {
+public:
+  CudaBuffer(void *pointer, size_t bytes) : pointer_(pointer), bytes_(bytes) {}
+  ~CudaBuffer() override {
+    // Stream-ordered: after every launch that may still read it.
+    cudaFreeAsync(pointer_, state().stream);
+    if (pinned_)
+      cudaFreeHost(pinned_);
   }
-  if (s.error.empty())
-    entry(device.data());
-  for (size_t i = 0; i < args.size(); ++i)
-    if (args[i].output && s.error.empty())
-      check(cudaMemcpyAsync(args[i].data, device[i], args[i].bytes,
-                            cudaMemcpyDeviceToHost, s.stream),
-            what + ": copying an output to the host");
-  for (void *pointer : device)
-    if (pointer)
-      cudaFreeAsync(pointer, s.stream);
-  check(cudaStreamSynchronize(s.stream),
-        what + " (run with MSTREAM_CUDA_SYNC=1 to name the kernel)");
-  if (s.profile)
-    reportTimed(entryName);
-  return takeError();
+  void *address() const override { return pointer_; }
+  size_t bytes() const override { return bytes_; }
+  absl::Status download(void *host) override {
+    check(cudaMemcpyAsync(host, pointer_, bytes_, cudaMemcpyDeviceToHost,
+                          state().stream),
+          absl::StrCat("copying ", bytes_, " bytes to the host"));
+    check(cudaStreamSynchronize(state().stream), "copying to the host");
+    return takeError();
+  }
+  absl::Status upload(const void *host) {
+    static constexpr size_t kPinnedLimit = size_t{16} << 20;
+    const void *source = host;
+    if (bytes_ <= kPinnedLimit) {
+      if (!pinned_ && !check(cudaMallocHost(&pinned_, bytes_ ? bytes_ : 4),
+                             "allocating pinned host memory"))
+        return takeError();
+      std::memcpy(pinned_, host, bytes_);
+      source = pinned_;
+    }
+    check(cudaMemcpyAsync(pointer_, source, bytes_, cudaMemcpyHostToDevice,
+                          state().stream),
+          absl::StrCat("copying ", bytes_, " bytes to the device"));
+    return takeError();
+  }
+
+private:
+  void *pointer_;
+  size_t bytes_;
+  void *pinned_ = nullptr;
+};
+
+/// A captured call: replayed while its entry gets the same addresses.
+struct Graph {
+  cudaGraphExec_t exec = nullptr;
+  int64_t launches = 0, libraryCalls = 0;
+};
+
+class CudaDevice final : public Device {
+public:
+  ~CudaDevice() override {
+    for (auto &[key, graph] : graphs_)
+      cudaGraphExecDestroy(graph.exec);
+  }
+
+  absl::StatusOr<std::shared_ptr<DeviceBuffer>>
+  allocate(size_t bytes) override {
+    void *pointer = nullptr;
+    if (!check(cudaMallocAsync(&pointer, bytes ? bytes : 4, state().stream),
+               absl::StrCat("allocating ", bytes, " bytes of device memory")))
+      return takeError();
+    return std::make_shared<CudaBuffer>(pointer, bytes);
+  }
+
+  absl::Status upload(DeviceBuffer &buffer, const void *host) override {
+    return static_cast<CudaBuffer &>(buffer).upload(host);
+  }
+
+  absl::Status run(void (*entry)(void **), std::vector<void *> &args,
+                   absl::string_view entryName,
+                   const std::vector<Readback> &readbacks,
+                   CallCounters &counters) override {
+    State &s = state();
+    std::string what = absl::StrCat("entry '", entryName, "'");
+    s.launches = s.libraryCalls = 0;
+    if (s.error.empty()) {
+      if (s.graphs && !s.profile && !s.syncEachLaunch)
+        runCaptured(entry, args, entryName, counters);
+      else
+        entry(args.data());
+    }
+    if (!counters.graphReplay) {
+      counters.launches = s.launches;
+      counters.libraryCalls = s.libraryCalls;
+    }
+    for (const Readback &readback : readbacks)
+      if (s.error.empty())
+        check(cudaMemcpyAsync(readback.host, readback.buffer->address(),
+                              readback.buffer->bytes(), cudaMemcpyDeviceToHost,
+                              s.stream),
+              what + ": copying an output to the host");
+    check(cudaStreamSynchronize(s.stream),
+          what + " (run with MSTREAM_CUDA_SYNC=1 to name the kernel)");
+    if (s.profile)
+      reportTimed(entryName);
+    return takeError();
+  }
+
+private:
+  /// The first call with a set of addresses runs eagerly (cuBLAS picks and
+  /// loads its kernels), the second is captured, later ones replay it. A
+  /// train step alternates between two sets (its outputs become the next
+  /// step's inputs, and the inputs' buffers the next outputs), so an entry
+  /// keeps up to kGraphsPerEntry graphs.
+  void runCaptured(void (*entry)(void **), std::vector<void *> &args,
+                   absl::string_view entryName, CallCounters &counters) {
+    static constexpr int kGraphsPerEntry = 4;
+    State &s = state();
+    std::string prefix = absl::StrCat(entryName, std::string(1, '\0'));
+    std::string key = prefix;
+    for (void *arg : args)
+      key.append(reinterpret_cast<const char *>(&arg), sizeof(arg));
+    if (auto it = graphs_.find(key); it != graphs_.end()) {
+      check(cudaGraphLaunch(it->second.exec, s.stream),
+            absl::StrCat("replaying the CUDA graph of entry '", entryName,
+                         "' (MSTREAM_CUDA_GRAPHS=0 runs without graphs)"));
+      counters.launches = it->second.launches;
+      counters.libraryCalls = it->second.libraryCalls;
+      counters.graphReplay = true;
+      return;
+    }
+    if (seen_.insert(key).second) {
+      entry(args.data());
+      return;
+    }
+    int &count = graphsOf_[std::string(entryName)];
+    if (count == kGraphsPerEntry) {
+      for (auto it = graphs_.begin(); it != graphs_.end();)
+        if (absl::StartsWith(it->first, prefix)) {
+          cudaGraphExecDestroy(it->second.exec);
+          it = graphs_.erase(it);
+        } else {
+          ++it;
+        }
+      count = 0;
+    }
+    std::string what =
+        absl::StrCat("capturing entry '", entryName,
+                     "' as a CUDA graph (MSTREAM_CUDA_GRAPHS=0 runs without)");
+    cudaGraph_t graph = nullptr;
+    if (!check(
+            cudaStreamBeginCapture(s.stream, cudaStreamCaptureModeThreadLocal),
+            what))
+      return;
+    entry(args.data());
+    bool ended = check(cudaStreamEndCapture(s.stream, &graph), what);
+    if (!ended || !s.error.empty()) {
+      if (graph)
+        cudaGraphDestroy(graph);
+      return;
+    }
+    Graph captured{nullptr, s.launches, s.libraryCalls};
+    bool made = check(
+        cudaGraphInstantiateWithFlags(&captured.exec, graph,
+                                      cudaGraphInstantiateFlagAutoFreeOnLaunch),
+        what);
+    cudaGraphDestroy(graph);
+    if (!made)
+      return;
+    graphs_.emplace(key, captured);
+    ++count;
+    check(cudaGraphLaunch(captured.exec, s.stream), what);
+  }
+
+  std::map<std::string, Graph> graphs_;
+  std::set<std::string> seen_;
+  std::map<std::string, int> graphsOf_;
+};
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<Device>> openDevice(absl::string_view chip) {
+  if (absl::Status status = requireDevice(chip); !status.ok())
+    return status;
+  return std::make_unique<CudaDevice>();
 }
 
 } // namespace mstream::rt::cuda

@@ -14,8 +14,7 @@ absl::Status unavailable() {
 
 bool builtWithCuda() { return false; }
 absl::Status requireDevice(absl::string_view) { return unavailable(); }
-absl::Status call(void (*)(void **), const std::vector<HostBuffer> &,
-                  absl::string_view) {
+absl::StatusOr<std::unique_ptr<Device>> openDevice(absl::string_view) {
   return unavailable();
 }
 absl::Status takeError() { return absl::OkStatus(); }

@@ -6,6 +6,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +32,13 @@ struct State {
   std::vector<Timed> timed;
   /// The first error since the last takeError(); later work is skipped.
   std::string error;
+  /// Kernel launches and cuBLAS calls since the current call began.
+  int64_t launches = 0, libraryCalls = 0;
+  /// Replay each call's launches as a CUDA graph (MSTREAM_CUDA_GRAPHS=0:
+  /// off); never while profiling or synchronising after every launch.
+  bool graphs = true;
+  /// cuBLAS's workspace, set once: a captured call must not allocate it.
+  void *blasWorkspace = nullptr;
 };
 
 State &state();

@@ -37,6 +37,7 @@ void runGemm(const char *what, int64_t batch, int64_t m, int64_t n, int64_t k,
   auto &s = state();
   if (!s.error.empty())
     return;
+  ++s.libraryCalls;
   mstream::rt::cuda::startTimed(
       absl::StrCat(what, " ", m, "x", n, "x", k, " batch ", batch));
   cublasStatus_t status = call(s.blas, accumulate ? 1.0f : 0.0f);
@@ -80,6 +81,7 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   auto &s = state();
   if (!s.error.empty() || !function)
     return;
+  ++s.launches;
   std::string what = absl::StrCat("kernel ", kernelName(function));
   mstream::rt::cuda::startTimed(kernelName(function));
   bool launched = check(cudaLaunchKernel(function, dim3(gridX, gridY, gridZ),

@@ -95,10 +95,10 @@ absl::StatusOr<Tensor> parseNpy(absl::string_view bytes,
         bytes.size() - dataStart));
   const char *data = bytes.data() + dataStart;
   tensor.dtype = isFloat ? DType::F32 : DType::I32;
-  tensor.storage.resize(count);
+  tensor.host().resize(count);
   for (int64_t i = 0; i < count; ++i) {
     if (itemSize == 4) {
-      std::memcpy(&tensor.storage[i], data + 4 * i, 4);
+      std::memcpy(&tensor.host()[i], data + 4 * i, 4);
     } else if (isFloat) {
       double value;
       std::memcpy(&value, data + 8 * i, 8);
@@ -142,8 +142,8 @@ absl::Status writeNpy(const std::string &path, const Tensor &tensor) {
   out.push_back(static_cast<char>(header.size() & 0xFF));
   out.push_back(static_cast<char>(header.size() >> 8));
   out += header;
-  out.append(reinterpret_cast<const char *>(tensor.storage.data()),
-             tensor.storage.size() * 4);
+  out.append(reinterpret_cast<const char *>(tensor.host().data()),
+             tensor.host().size() * 4);
   return writeFileAtomically(path, out);
 }
 

@@ -137,7 +137,7 @@ absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
           begin, end, expected, dtype->string, formatShape(tensor.shape),
           data.size()));
     tensor.dtype = DType::F32;
-    tensor.storage.resize(tensor.numElements());
+    tensor.host().resize(tensor.numElements());
     convert(dtype->string, data.data() + static_cast<size_t>(begin),
             tensor.f32(), tensor.numElements());
     tensors.emplace_back(name, std::move(tensor));
@@ -186,8 +186,8 @@ std::string serializeSafetensors(const NamedTensors &tensors,
     out[i] = static_cast<char>((headerSize >> (8 * i)) & 0xFF);
   out += header;
   for (const auto &[name, tensor] : tensors)
-    out.append(reinterpret_cast<const char *>(tensor.storage.data()),
-               tensor.storage.size() * 4);
+    out.append(reinterpret_cast<const char *>(tensor.host().data()),
+               tensor.host().size() * 4);
   return out;
 }
 

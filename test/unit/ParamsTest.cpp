@@ -22,8 +22,8 @@ TEST(ParamsTest, InitIsDeterministicWithTheRightMoments) {
   NamedTensors a = initParams(table(), 42), b = initParams(table(), 42),
                c = initParams(table(), 43);
   const Tensor &w = a[0].second;
-  EXPECT_EQ(w.storage, b[0].second.storage);
-  EXPECT_NE(w.storage, c[0].second.storage);
+  EXPECT_EQ(w.host(), b[0].second.host());
+  EXPECT_NE(w.host(), c[0].second.host());
   double sum = 0, squares = 0;
   int64_t n = w.numElements();
   for (int64_t i = 0; i < n; ++i) {

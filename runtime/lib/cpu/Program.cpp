@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -78,6 +79,16 @@ absl::Status checkTensor(const ArgSpec &spec, const Tensor &tensor,
   return absl::OkStatus();
 }
 
+/// MSTREAM_CUDA_PROFILE=1: each device call prints what it moved and
+/// launched.
+bool profileCalls() {
+  static const bool on = [] {
+    const char *profile = std::getenv("MSTREAM_CUDA_PROFILE");
+    return profile && std::strcmp(profile, "0") != 0;
+  }();
+  return on;
+}
+
 /// Generated code indexes tables with token ids: reject any outside [0, V).
 absl::Status checkTokenRange(const ArgSpec &spec, const Tensor &tensor,
                              int64_t vocab) {
@@ -108,10 +119,17 @@ Program::fromBytes(absl::string_view bytes, const std::string &path) {
     return contents.status();
   // A cuda artifact's host code loads its cubin as it is opened.
   std::string chip = cudaChipOf(contents->manifest.target);
-  if (!chip.empty())
-    if (absl::Status status = cuda::requireDevice(chip); !status.ok())
-      return absl::Status(status.code(),
-                          absl::StrCat(path, ": ", status.message()));
+  std::unique_ptr<Device> device;
+  if (!chip.empty()) {
+    absl::StatusOr<std::unique_ptr<Device>> opened = cuda::openDevice(chip);
+    if (!opened.ok())
+      return absl::Status(opened.status().code(),
+                          absl::StrCat(path, ": ", opened.status().message()));
+    device = std::move(*opened);
+  } else if (const char *simulate = std::getenv("MSTREAM_SIMULATE_DEVICE");
+             simulate && std::strcmp(simulate, "0") != 0) {
+    device = makeSimulatedDevice();
+  }
   absl::StatusOr<void *> library = openHostCode(contents->object, path);
   if (!library.ok())
     return library.status();
@@ -127,8 +145,9 @@ Program::fromBytes(absl::string_view bytes, const std::string &path) {
       return absl::DataLossError(absl::StrCat(
           path, ": the host code lacks entry point '", entry.name, "'"));
     }
-  return std::unique_ptr<Program>(new Program(
-      std::move(contents->manifest), std::move(contents->hostIsa), *library));
+  return std::unique_ptr<Program>(new Program(std::move(contents->manifest),
+                                              std::move(contents->hostIsa),
+                                              *library, std::move(device)));
 }
 
 Program::~Program() { ::dlclose(library_); }
@@ -149,7 +168,6 @@ Program::run(absl::string_view entryName,
   if (!absl::SimpleAtoi(manifest_.modelValue("vocab_size"), &vocab))
     return absl::DataLossError("the artifact's manifest lacks vocab_size");
 
-  std::vector<void *> args;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ArgSpec &spec = entry->inputs[i];
     if (absl::Status status = checkTensor(spec, *inputs[i], entryName);
@@ -159,7 +177,6 @@ Program::run(absl::string_view entryName,
       if (absl::Status status = checkTokenRange(spec, *inputs[i], vocab);
           !status.ok())
         return status;
-    args.push_back(const_cast<Tensor *>(inputs[i])->data());
   }
   if (params.size() != manifest_.params.size())
     return absl::InvalidArgumentError(
@@ -171,29 +188,126 @@ Program::run(absl::string_view entryName,
           absl::StrCat("parameter '", manifest_.params[i].name, "' must be ",
                        formatShape(manifest_.params[i].shape), ", got ",
                        formatShape(params[i].shape)));
-    args.push_back(params[i].data());
   }
+  auto fn = reinterpret_cast<EntryFn>(
+      ::dlsym(library_, absl::StrCat("mstream_entry_", entryName).c_str()));
+  if (device_)
+    return runOnDevice(*entry, fn, inputs, params);
+  std::vector<void *> args;
+  // Generated code does not write its inputs.
+  for (const Tensor *input : inputs)
+    args.push_back(const_cast<uint32_t *>(input->host().data()));
+  for (Tensor &param : params)
+    args.push_back(param.data());
   std::vector<Tensor> outputs = outputBuffers(entryName, entry->outputs);
   for (Tensor &output : outputs)
     args.push_back(output.data());
-  auto fn = reinterpret_cast<EntryFn>(
-      ::dlsym(library_, absl::StrCat("mstream_entry_", entryName).c_str()));
-  if (cudaChipOf(manifest_.target).empty()) {
-    ScopedFlushDenormals flush;
-    fn(args.data());
-    return outputs;
-  }
-  // Arguments in order: inputs, parameters, outputs.
-  std::vector<cuda::HostBuffer> buffers;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    buffers.push_back({args[i], inputs[i]->storage.size() * 4, false});
-  for (Tensor &param : params)
-    buffers.push_back({param.data(), param.storage.size() * 4, false});
-  for (Tensor &output : outputs)
-    buffers.push_back({output.data(), output.storage.size() * 4, true});
-  if (absl::Status status = cuda::call(fn, buffers, entryName); !status.ok())
-    return status;
+  ScopedFlushDenormals flush;
+  fn(args.data());
   return outputs;
+}
+
+absl::StatusOr<void *> Program::place(const Tensor &tensor,
+                                      absl::string_view entry, size_t slot,
+                                      bool staged, CallCounters &counters) {
+  if (tensor.device())
+    return tensor.device()->address();
+  std::shared_ptr<DeviceBuffer> buffer;
+  if (staged) {
+    auto &buffers = staging_[std::string(entry)];
+    if (buffers.size() <= slot)
+      buffers.resize(slot + 1);
+    buffer = buffers[slot];
+  }
+  if (!buffer || buffer->bytes() != tensor.numBytes()) {
+    absl::StatusOr<std::shared_ptr<DeviceBuffer>> allocated =
+        device_->allocate(tensor.numBytes());
+    if (!allocated.ok())
+      return allocated.status();
+    buffer = std::move(*allocated);
+    if (staged)
+      staging_[std::string(entry)][slot] = buffer;
+  }
+  if (absl::Status status = device_->upload(*buffer, tensor.host().data());
+      !status.ok())
+    return status;
+  if (staged) {
+    counters.inputBytesToDevice += tensor.numBytes();
+  } else {
+    counters.residentBytesToDevice += tensor.numBytes();
+    tensor.cacheOnDevice(buffer);
+  }
+  return buffer->address();
+}
+
+absl::StatusOr<std::vector<Tensor>>
+Program::runOnDevice(const EntrySpec &entry, EntryFn fn,
+                     const std::vector<const Tensor *> &inputs,
+                     std::vector<Tensor> &params) {
+  std::lock_guard<std::mutex> lock(deviceMutex_);
+  CallCounters counters;
+  counters.entry = entry.name;
+  // Arguments in order: inputs, parameters, outputs. Token batches and
+  // rank-0 scalars (learning rates, the step count) change every call and
+  // are staged; other tensors stay.
+  std::vector<void *> args;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor &input = *inputs[i];
+    bool staged = input.dtype == DType::I32 || input.shape.empty();
+    absl::StatusOr<void *> address =
+        place(input, entry.name, i, staged, counters);
+    if (!address.ok())
+      return address.status();
+    args.push_back(*address);
+  }
+  for (Tensor &param : params) {
+    absl::StatusOr<void *> address =
+        place(param, entry.name, 0, /*staged=*/false, counters);
+    if (!address.ok())
+      return address.status();
+    args.push_back(*address);
+  }
+  absl::StatusOr<std::vector<Tensor>> outputs =
+      deviceOutputs(entry.name, entry.outputs);
+  if (!outputs.ok())
+    return outputs.status();
+  std::vector<Device::Readback> readbacks;
+  for (Tensor &output : *outputs) {
+    args.push_back(output.device()->address());
+    // The rank-0 outputs (a train step's loss and gradient norm) come back
+    // with the call: one synchronisation.
+    if (output.shape.empty()) {
+      readbacks.push_back(
+          {output.device().get(), output.hostBufferForReadback()});
+      counters.bytesToHost += output.numBytes();
+    }
+  }
+  if (absl::Status status =
+          device_->run(fn, args, entry.name, readbacks, counters);
+      !status.ok())
+    return status;
+  for (Tensor &output : *outputs)
+    if (output.shape.empty())
+      output.markHostCurrent();
+  lastCall_ = counters;
+  if (profileCalls())
+    std::fprintf(stderr,
+                 "call %s: %lld bytes of inputs and %lld resident bytes to "
+                 "the device, %lld bytes back, %lld launches and %lld "
+                 "library calls%s\n",
+                 counters.entry.c_str(),
+                 static_cast<long long>(counters.inputBytesToDevice),
+                 static_cast<long long>(counters.residentBytesToDevice),
+                 static_cast<long long>(counters.bytesToHost),
+                 static_cast<long long>(counters.launches),
+                 static_cast<long long>(counters.libraryCalls),
+                 counters.graphReplay ? " (CUDA graph replayed)" : "");
+  return std::move(*outputs);
+}
+
+CallCounters Program::lastCall() const {
+  std::lock_guard<std::mutex> lock(deviceMutex_);
+  return lastCall_;
 }
 
 void Program::recycle(absl::string_view entry, std::vector<Tensor> outputs) {
@@ -201,17 +315,45 @@ void Program::recycle(absl::string_view entry, std::vector<Tensor> outputs) {
   recycled_[std::string(entry)] = std::move(outputs);
 }
 
+std::vector<Tensor> Program::takeRecycled(absl::string_view entry) {
+  std::lock_guard<std::mutex> lock(recycledMutex_);
+  auto it = recycled_.find(std::string(entry));
+  if (it == recycled_.end())
+    return {};
+  std::vector<Tensor> spare = std::move(it->second);
+  recycled_.erase(it);
+  return spare;
+}
+
+absl::StatusOr<std::vector<Tensor>>
+Program::deviceOutputs(absl::string_view entry,
+                       const std::vector<ArgSpec> &specs) {
+  std::vector<Tensor> spare = takeRecycled(entry);
+  std::vector<Tensor> outputs;
+  outputs.reserve(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Tensor shaped;
+    shaped.shape = specs[i].shape;
+    std::shared_ptr<DeviceBuffer> buffer;
+    if (i < spare.size() && spare[i].device() &&
+        spare[i].device()->bytes() == shaped.numBytes())
+      buffer = spare[i].device();
+    if (!buffer) {
+      absl::StatusOr<std::shared_ptr<DeviceBuffer>> allocated =
+          device_->allocate(shaped.numBytes());
+      if (!allocated.ok())
+        return allocated.status();
+      buffer = std::move(*allocated);
+    }
+    outputs.push_back(
+        Tensor::onDevice(specs[i].dtype, specs[i].shape, std::move(buffer)));
+  }
+  return outputs;
+}
+
 std::vector<Tensor> Program::outputBuffers(absl::string_view entry,
                                            const std::vector<ArgSpec> &specs) {
-  std::vector<Tensor> spare;
-  {
-    std::lock_guard<std::mutex> lock(recycledMutex_);
-    auto it = recycled_.find(std::string(entry));
-    if (it != recycled_.end()) {
-      spare = std::move(it->second);
-      recycled_.erase(it);
-    }
-  }
+  std::vector<Tensor> spare = takeRecycled(entry);
   std::vector<Tensor> outputs;
   outputs.reserve(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {

@@ -2,21 +2,22 @@
 //
 // The host code of a cuda artifact launches kernels from its embedded cubin
 // and calls cuBLAS through the functions in runtime/cuda/Wrappers.cpp. Its
-// entry points take device pointers: `call` copies tensors in and out.
+// entry points take device addresses (Device.h).
 // Errors inside generated code (a failed launch, an out-of-memory
 // allocation) are recorded with the kernel's name, later work is skipped,
-// and `call` reports the first one.
+// and the call reports the first one.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef MSTREAM_RUNTIME_CUDA_H
 #define MSTREAM_RUNTIME_CUDA_H
 
+#include "mstream/Runtime/Device.h"
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-#include <cstddef>
-#include <vector>
+#include <memory>
 
 namespace mstream::rt::cuda {
 
@@ -27,18 +28,10 @@ bool builtWithCuda();
 /// FailedPrecondition naming what is missing otherwise.
 absl::Status requireDevice(absl::string_view chip);
 
-/// One argument of an entry point, in host memory.
-struct HostBuffer {
-  void *data;
-  size_t bytes;
-  /// Copied back after the call (outputs).
-  bool output;
-};
-
-/// Runs `entry` (a packed wrapper, mstream_entry_*) on device copies of
-/// `args` and copies the outputs back.
-absl::Status call(void (*entry)(void **), const std::vector<HostBuffer> &args,
-                  absl::string_view entryName);
+/// The device that runs artifacts of `chip` (device 0, its stream and
+/// cuBLAS), after requireDevice(chip). MSTREAM_CUDA_GRAPHS=0 runs every
+/// call's launches one by one instead of replaying a captured CUDA graph.
+absl::StatusOr<std::unique_ptr<Device>> openDevice(absl::string_view chip);
 
 /// The first error generated code's runtime calls recorded since the last
 /// call, cleared; OK if none.

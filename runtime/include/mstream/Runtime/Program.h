@@ -4,6 +4,7 @@
 #define MSTREAM_RUNTIME_PROGRAM_H
 
 #include "mstream/Runtime/Artifact.h"
+#include "mstream/Runtime/Device.h"
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -36,6 +37,9 @@ public:
   /// Runs `entry` on `inputs` (in the entry's order) and `params` (in table
   /// order); returns its outputs. Shapes, dtypes and token ranges are
   /// checked first: generated code never sees an out-of-range index.
+  /// On a device, the parameters and tensor inputs keep the device copy
+  /// they are given (and later calls use it), and the outputs have only a
+  /// device copy except scalars, which come back with the call.
   absl::StatusOr<std::vector<Tensor>>
   run(absl::string_view entry, const std::vector<const Tensor *> &inputs,
       std::vector<Tensor> &params);
@@ -48,19 +52,51 @@ public:
   /// buffer held before is never read.
   void recycle(absl::string_view entry, std::vector<Tensor> outputs);
 
+  /// Whether entries run on a device (a cuda artifact, or a cpu artifact
+  /// loaded with MSTREAM_SIMULATE_DEVICE=1).
+  bool onDevice() const { return device_ != nullptr; }
+  /// What the last run moved and launched (all zero off a device).
+  CallCounters lastCall() const;
+
 private:
-  Program(Manifest manifest, std::string hostIsa, void *library)
+  Program(Manifest manifest, std::string hostIsa, void *library,
+          std::unique_ptr<Device> device)
       : manifest_(std::move(manifest)), hostIsa_(std::move(hostIsa)),
-        library_(library) {}
+        library_(library), device_(std::move(device)) {}
+
+  /// Runs an entry on the device: arguments placed, outputs allocated.
+  absl::StatusOr<std::vector<Tensor>>
+  runOnDevice(const EntrySpec &entry, void (*fn)(void **),
+              const std::vector<const Tensor *> &inputs,
+              std::vector<Tensor> &params);
+  /// The device address of `tensor`, uploading it first where it has no
+  /// device copy: into the entry's staging buffer for input `slot` when
+  /// `staged`, to stay with the tensor otherwise.
+  absl::StatusOr<void *> place(const Tensor &tensor, absl::string_view entry,
+                               size_t slot, bool staged,
+                               CallCounters &counters);
 
   /// The outputs of a run of `entry`: recycled buffers where their dtype
   /// and shape match, zero-filled ones elsewhere.
   std::vector<Tensor> outputBuffers(absl::string_view entry,
                                     const std::vector<ArgSpec> &specs);
+  /// The outputs of a run on the device: the device buffers of recycled
+  /// outputs where their sizes match, new ones elsewhere.
+  absl::StatusOr<std::vector<Tensor>>
+  deviceOutputs(absl::string_view entry, const std::vector<ArgSpec> &specs);
+  std::vector<Tensor> takeRecycled(absl::string_view entry);
 
   Manifest manifest_;
   std::string hostIsa_;
   void *library_;
+  std::unique_ptr<Device> device_;
+  /// Per entry, the device buffers its staged inputs (token batches and
+  /// scalars) are copied into: the same addresses every call, so a captured
+  /// CUDA graph stays valid.
+  std::map<std::string, std::vector<std::shared_ptr<DeviceBuffer>>> staging_;
+  CallCounters lastCall_;
+  /// One call at a time on the device (its stream, staging and graphs).
+  mutable std::mutex deviceMutex_;
   std::mutex recycledMutex_;
   std::map<std::string, std::vector<Tensor>> recycled_;
 };

@@ -49,7 +49,7 @@ def count(lines, tokens):
         if "gpu.launch_func" in line:
             launches += times
             per_token.update(loop[2] for loop in loops if loop[1] == tokens)
-        if "call @mstream_cuda_sgemm" in line:
+        if "call @mstream_cuda_sgemm" in line or "call @mstream_cuda_gemm_bf16" in line:
             gemms += times
     return launches, gemms, len(per_token)
 

@@ -161,6 +161,7 @@ llvm::Error mstream::lowerForTarget(ModuleOp module,
   CudaPipelineOptions options;
   options.chip = request.chip;
   options.precision = request.precision;
+  options.kernelReport = request.kernelReport;
   return runPasses(
       module,
       [&](OpPassManager &pm) { mstream::buildCudaPipeline(pm, options); },

@@ -149,3 +149,78 @@ def test_bf16_products_call_cublas_bf16(mstream_bin, workdir):
     out = workdir / "bf16-cuda-muon.cubin"
     run(mstream_bin, "compile", config, *common, "--emit=cubin", "-o", out)
     assert read_cubin(out)[0] == 90
+
+
+def kernel_report(mstream_bin, config, out, *flags, fmt="json"):
+    from conftest import run
+
+    result = run(
+        mstream_bin,
+        "compile",
+        config,
+        "--target=cuda",
+        "--train",
+        f"--print-kernel-report={fmt}",
+        "-o",
+        out,
+        *flags,
+    )
+    return json.loads(result.stdout) if fmt == "json" else result.stdout
+
+
+def test_kernel_report_counts_what_a_step_launches_and_moves(mstream_bin, workdir):
+    """--print-kernel-report=json: the train step's launches agree with
+    scripts/count-launches.py (an independent count from the host IR), every
+    kernel has the registers ptxas gave it, only the token batches and
+    scalars go to the device and the loss and gradient norm come back, and
+    the roofline is the sum of its parts."""
+    config = workdir / "report-tmm.json"
+    config.write_text(json.dumps(CONFIGS["tmm"]))
+    report = kernel_report(
+        mstream_bin, config, workdir / "report.mstream", "--batch", BATCH, "--seq", SEQ
+    )
+    assert report["device"]["name"] == "H100 SXM"
+    step = {e["entry"]: e for e in report["entries"]}["train_step"]
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "count-launches.py")
+    counted = subprocess.run(
+        [sys.executable, script, str(config), "--batch", str(BATCH), "--seq", str(SEQ)]
+        + ["--bin", os.path.dirname(str(mstream_bin))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    launches, gemms = (int(c) for c in counted.splitlines()[-1].split("|")[2:4])
+    assert step["launches"] == launches
+    assert step["library_calls"] == gemms
+    assert sum(k["launches"] for k in step["kernels"]) == launches
+    for kernel in step["kernels"]:
+        assert 0 < kernel["registers"] <= 255, kernel
+        assert kernel["estimated_seconds"] >= 2e-6 * kernel["launches"], kernel
+    assert step["host_to_device_bytes"] == 2 * 4 * BATCH * SEQ + 5 * 4
+    assert step["device_to_host_bytes"] == 8
+    assert step["peak_device_bytes"] > step["resident_bytes"] > 0
+    parts = step["kernels"] + step["library"]
+    assert step["estimated_seconds"] == pytest.approx(sum(p["estimated_seconds"] for p in parts))
+    assert step["flops"] == pytest.approx(sum(p["flops"] for p in parts))
+    text = kernel_report(
+        mstream_bin, config, workdir / "report.mstream", "--batch", BATCH, "--seq", SEQ, fmt="text"
+    )
+    assert f"per call: {launches} kernel launches" in text
+    assert "roofline on an H100 SXM: 3.35 TB/s" in text
+
+
+def test_kernel_report_flag_errors(mstream_bin, workdir):
+    from conftest import run
+
+    config = workdir / "report-tmm.json"
+    config.write_text(json.dumps(CONFIGS["tmm"]))
+    for flags, message in [
+        (
+            ["--target=cuda", "--print-kernel-report=xml"],
+            "--print-kernel-report must be text or json, got 'xml'",
+        ),
+        (["--target=cpu", "--print-kernel-report"], "--print-kernel-report needs --target=cuda"),
+        (["--target=cuda", "--print-kernel-report", "--emit=mlir"], "needs the lowered phase"),
+    ]:
+        bad = run(mstream_bin, "compile", config, *flags, "-o", workdir / "x.out", check=False)
+        assert bad.returncode != 0 and message in bad.stderr, bad.stderr

@@ -53,7 +53,9 @@ def test_parameters_and_state_stay_on_the_device(artifact, monkeypatch):
 
     _, tokens, targets = random_inputs(small_config("tmm"), seed=5)
     for step in range(1, 5):
-        assert net.train_step(tokens, targets, lr=1e-3) == plain.train_step(tokens, targets, lr=1e-3)
+        assert net.train_step(tokens, targets, lr=1e-3) == plain.train_step(
+            tokens, targets, lr=1e-3
+        )
         moved = net.last_call()
         assert moved["entry"] == "train_step"
         assert moved["input_bytes_to_device"] == staged

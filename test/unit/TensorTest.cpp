@@ -1,7 +1,7 @@
 //===- TensorTest.cpp - host and device copies of a tensor ----------------===//
 
-#include "mstream/Runtime/Device.h"
 #include "mstream/Runtime/Tensor.h"
+#include "mstream/Runtime/Device.h"
 
 #include <gtest/gtest.h>
 

@@ -13,6 +13,7 @@
 
 #include "mstream/Frontend/Compiler.h"
 #include "mstream/Frontend/Diagnostics.h"
+#include "mstream/Frontend/KernelReport.h"
 #include "mstream/Model/ParamTable.h"
 #include "mstream/Runtime/HostIsa.h"
 #include "mstream/Transforms/Fusion/Passes.h"
@@ -156,6 +157,15 @@ cl::opt<bool> emulateGpuKernels(
              "kernels' logic on the CPU"),
     cl::init(false), cl::Hidden, cl::cat(mstreamCategory));
 
+cl::opt<std::string> printKernelReport(
+    "print-kernel-report", cl::ValueOptional,
+    cl::desc("With --target=cuda: print each entry's kernels and cuBLAS "
+             "calls (launches, grid, block, registers, shared memory, bytes, "
+             "FLOPs), its host<->device bytes, peak device memory and a "
+             "roofline estimate on an H100 SXM to standard output; "
+             "=json for JSON (docs/cuda-backend.md)"),
+    cl::value_desc("text|json"), cl::cat(mstreamCategory));
+
 cl::opt<bool> printLocations(
     "print-locations",
     cl::desc("Print each op's location (config file:line:col and module "
@@ -250,6 +260,20 @@ std::optional<std::string> checkFlags(const Wanted &want) {
     if (!llvm::sys::fs::is_directory(dumpIrDir))
       return "--dump-ir-dir: '" + dumpIrDir + "' is not a directory";
   }
+  if (printKernelReport.getNumOccurrences()) {
+    if (!printKernelReport.empty() && printKernelReport != "text" &&
+        printKernelReport != "json")
+      return "--print-kernel-report must be text or json, got '" +
+             printKernelReport + "'";
+    if (target != Target::Cuda)
+      return std::string("--print-kernel-report needs --target=cuda");
+    if (want.phase < mstream::Phase::Lowered)
+      return std::string("--print-kernel-report needs the lowered phase, "
+                         "and this command stops before it");
+    if (outputPath == "-")
+      return std::string("--print-kernel-report writes to standard output: "
+                         "name the output with -o");
+  }
   // The report describes the fused regions, which a command that stops at
   // the imported IR never builds.
   if (printFusionReport && want.phase < mstream::Phase::Fused)
@@ -273,6 +297,7 @@ mstream::CompileRequest compileRequest() {
   request.emulateGpuKernels = emulateGpuKernels;
   request.hostCpu = hostCpu;
   request.precision = precision;
+  request.kernelReport = printKernelReport.getNumOccurrences() > 0;
   return request;
 }
 
@@ -295,6 +320,13 @@ public:
         llvm::errs() << "fusion report: no fused kernels (--fuse=false)\n";
       mstream::printFusionReport(module, llvm::errs());
     }
+    if (phase == mstream::Phase::Lowered &&
+        printKernelReport.getNumOccurrences())
+      if (llvm::Error error = mstream::printKernelReport(
+              module, printKernelReport == "json", llvm::outs())) {
+        fail("kernel report: " + llvm::toString(std::move(error)));
+        reportFailed = true;
+      }
   }
 
   void llvmIr(llvm::Module &module) {
@@ -302,7 +334,7 @@ public:
          [&](llvm::raw_ostream &os) { os << module; });
   }
 
-  bool failed() const { return dumpFailed; }
+  bool failed() const { return dumpFailed || reportFailed; }
   const mlir::OpPrintingFlags &printingFlags() const { return flags; }
 
 private:
@@ -316,6 +348,7 @@ private:
   mstream::Phase reportAt;
   bool fused;
   bool dumpFailed = false;
+  bool reportFailed = false;
 };
 
 /// --emit=artifact: the whole compilation, one binary file.

@@ -68,6 +68,9 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createRecordEntryShapes());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGpuModules());
+  // While launches still name their kernels and grids.
+  if (options.kernelReport)
+    pm.addPass(createKernelReport());
 
   // Kernels -> NVVM.
   buildLoopsToControlFlow(pm);

@@ -76,6 +76,11 @@ struct CudaPipelineOptions
       llvm::cl::desc("fp32, or bf16: the oracles' products multiply bf16 "
                      "operands and accumulate in f32 (docs/precision.md)"),
       llvm::cl::init("fp32")};
+  Option<bool> kernelReport{
+      *this, "kernel-report",
+      llvm::cl::desc("Record mstream.kernel_report on the module "
+                     "(mstream-kernel-report, after the kernels are merged)"),
+      llvm::cl::init(false)};
 };
 
 /// The named pipeline `mstream-cuda-pipeline`: mstream IR to host LLVM

@@ -39,6 +39,9 @@ struct CompileRequest {
   /// operands and accumulate in f32; everything else stays f32
   /// (docs/precision.md).
   std::string precision = "fp32";
+  /// cuda: record mstream.kernel_report on the lowered module
+  /// (mstream compile --print-kernel-report).
+  bool kernelReport = false;
   int64_t batch = 1;
   /// 0 means the definition's max_seq_len.
   int64_t seq = 0;

@@ -218,4 +218,34 @@ def MergeGpuModules : Pass<"mstream-merge-gpu-modules", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def KernelReport : Pass<"mstream-kernel-report", "::mlir::ModuleOp"> {
+  let summary = "Record what each entry launches, moves and keeps on the device";
+  let description = [{
+    Runs after `mstream-merge-gpu-modules`, while kernels are `gpu.func`s
+    and launches `gpu.launch_func`s with their grids, and records on the
+    module, as `mstream.kernel_report`, one dictionary per host function
+    that launches kernels or calls cuBLAS:
+    - `kernels`: per launch site, the kernel, its launches per call (the
+      trip counts of the host loops around it; an `scf.if` counts as
+      taken), grid and block, and estimates of the bytes it reads and
+      writes and the floating-point operations it does;
+    - `library`: per `mstream_cuda_*` GEMM call site, its calls per call,
+      batch, m, n, k, element bytes of its operands, FLOPs and bytes;
+    - `staged_bytes` (token batches and rank-0 inputs, copied in every
+      call), `readback_bytes` (rank-0 outputs, copied back every call),
+      `resident_bytes` (every other argument, kept on the device) and
+      `peak_bytes` (those plus the most the function's own allocations
+      hold at once, in program order).
+    Estimates: a thread runs every operation of the kernel body once per
+    iteration of the kernel's loops around it, and of an `scf.if` the more
+    expensive branch (so a merged kernel, whose threads each run one
+    branch, is an upper bound); a buffer's bytes are the lesser of its size
+    and its accesses times the element size (a gather reads the rows it
+    touches, a reused operand its size). FLOPs count the float arithmetic
+    of the `arith` and `math` dialects (an FMA as two).
+    `mstream compile --print-kernel-report` renders the attribute with the
+    registers and shared memory `ptxas` gave each kernel.
+  }];
+}
+
 #endif // MSTREAM_CODEGEN_GPU_PASSES_TD

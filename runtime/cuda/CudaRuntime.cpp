@@ -118,8 +118,11 @@ absl::Status requireDevice(absl::string_view chip) {
     cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
   const char *sync = std::getenv("MSTREAM_CUDA_SYNC");
   s.syncEachLaunch = sync && std::strcmp(sync, "0") != 0;
+  // MSTREAM_CUDA_PROFILE=calls prints each call's transfers and launches
+  // (Program) without timing every kernel, so CUDA graphs stay on.
   const char *profile = std::getenv("MSTREAM_CUDA_PROFILE");
-  s.profile = profile && std::strcmp(profile, "0") != 0;
+  s.profile = profile && std::strcmp(profile, "0") != 0 &&
+              std::strcmp(profile, "calls") != 0;
   const char *graphs = std::getenv("MSTREAM_CUDA_GRAPHS");
   s.graphs = !graphs || std::strcmp(graphs, "0") != 0;
   // cuBLAS allocates a workspace on first use unless given one, which a

@@ -23,7 +23,8 @@ struct State {
   bool syncEachLaunch = false;
   std::unordered_map<const void *, std::string> kernelNames;
   /// MSTREAM_CUDA_PROFILE=1: every launch and GEMM is timed with events and
-  /// each call prints its most expensive kernels to stderr.
+  /// each call prints its most expensive kernels to stderr (without CUDA
+  /// graphs); =calls prints only what each call moved and launched.
   bool profile = false;
   struct Timed {
     std::string name;

@@ -48,8 +48,14 @@ def mstream_bin():
     return path
 
 
-def run(mstream_bin, *args, check=True):
-    result = subprocess.run([mstream_bin, *map(str, args)], capture_output=True, text=True)
+def run(mstream_bin, *args, check=True, env=None):
+    """`mstream ARGS`; `env` adds to the environment."""
+    result = subprocess.run(
+        [mstream_bin, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env) if env else None,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"mstream {' '.join(map(str, args))} failed:\n{result.stderr}")
     return result

@@ -19,6 +19,8 @@ two backends' float32 values round to neighbouring bf16 values adds one bf16
 step (2^-8 relative) to a few products. The loss agrees to 1e-4 relative
 and logits to 1e-3 of their largest magnitude, 10x the fp32 bounds."""
 
+import json
+import re
 import shutil
 import subprocess
 
@@ -26,10 +28,13 @@ import numpy as np
 import pytest
 
 from conftest import (
+    BATCH,
     CONFIGS,
+    SEQ,
     assert_trained_alike,
     evaluate,
     random_inputs,
+    run,
     save_inputs,
     train_briefly,
     write_token_data,
@@ -103,3 +108,68 @@ def test_training_matches_cpu(gpu, mstream_bin, workdir, token_data, name):
         for target in ("cpu", "cuda")
     }
     assert_trained_alike(runs["cuda"], runs["cpu"])
+
+
+CALL_LINE = re.compile(
+    r"call train_step: (\d+) bytes of inputs and (\d+) resident bytes to the device, "
+    r"(\d+) bytes back, (\d+) launches and (\d+) library calls( \(CUDA graph replayed\))?"
+)
+
+
+def test_train_steps_stay_on_the_device_and_repeat_bitwise(gpu, mstream_bin, workdir, token_data):
+    """Six tmm train steps, three times: with CUDA graphs (printing each
+    call's transfers), again, and without graphs. Parameters and optimizer
+    state go to the device once; every later step sends the token batches
+    and scalars alone and reads back the loss and gradient norm; a step's
+    launches are captured once per pair of argument sets (a step's outputs
+    become the next step's inputs) and replayed from the fifth step; and
+    the three runs' losses and checkpoints are the same bytes."""
+    model = artifact(mstream_bin, str(workdir), "tmm", "cuda", True)
+    runs = {}
+    for tag, env in (
+        ("graphs", {"MSTREAM_CUDA_PROFILE": "calls"}),
+        ("again", {}),
+        ("eager", {"MSTREAM_CUDA_GRAPHS": "0"}),
+    ):
+        out = workdir / f"gpu-repeat-{tag}"
+        result = run(
+            mstream_bin,
+            "train",
+            model,
+            "--data",
+            token_data,
+            "--out",
+            out,
+            "--steps",
+            6,
+            "--eval-every",
+            3,
+            "--seed",
+            7,
+            env=env,
+        )
+        runs[tag] = (
+            (out / "metrics.jsonl").read_text(),
+            (out / "checkpoint.safetensors").read_bytes(),
+            [CALL_LINE.search(line) for line in result.stderr.splitlines()],
+        )
+    calls = [m for m in runs["graphs"][2] if m]
+    assert len(calls) == 6
+    staged = 2 * 4 * BATCH * SEQ + 5 * 4
+    for step, call in enumerate(calls, start=1):
+        inputs, resident, back, launches, library, replayed = call.groups()
+        assert int(inputs) == staged
+        assert (int(resident) > 0) == (step == 1)
+        assert int(back) == 8
+        assert int(launches) == int(calls[0].group(4)) > 0
+        assert int(library) == int(calls[0].group(5)) > 0
+        assert bool(replayed) == (step >= 5)
+    # ms per step differs; the losses and the checkpoint may not.
+    losses = {
+        tag: [
+            (r["step"], r.get("loss"), r.get("val_loss")) for r in map(json.loads, m.splitlines())
+        ]
+        for tag, (m, _, _) in runs.items()
+    }
+    assert losses["graphs"] == losses["again"] == losses["eager"]
+    assert runs["graphs"][1] == runs["again"][1] == runs["eager"][1]

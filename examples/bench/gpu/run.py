@@ -2,7 +2,8 @@
 """Train-step throughput on one GPU: mstream's CUDA backend against PyTorch
 eager and torch.compile, in one run.
 
-    # where the compiler is: compile the train steps
+    # where the compiler is: compile the train steps (and their kernel
+    # reports, ARTIFACT.report.json)
     python3 examples/bench/gpu/run.py --prebuild DIR [--size paper]
     # on the GPU machine (the runtime alone is enough)
     python3 examples/bench/gpu/run.py --artifacts DIR --mstream BIN [--steps 8]
@@ -13,11 +14,14 @@ backward, global-norm clipping at 1.0 and the hybrid recipe (Muon on the
 block matrices, AdamW elsewhere; torch.optim.Muon and torch.optim.AdamW on
 the PyTorch side). PyTorch runs the test tree's reference model
 (test/python/reference.py) in float32 and under bf16 autocast; mstream
-runs `mstream train` on the compiled artifacts, fused (token kernels) and
---fuse=false (float32: it has no bf16 yet), and its per-step times come
-from metrics.jsonl, which include copying the
-weights and optimizer state to the device and back. Medians after warm-up.
-Also prints the device-to-device copy bandwidth (bytes read + written).
+runs `mstream train` on the compiled artifacts: --precision=bf16 and fp32
+fused (token kernels), and fp32 --fuse=false. Its per-step times come from
+metrics.jsonl: the whole step as the trainer sees it, with the token batch
+going to the device and the loss coming back (parameters and optimizer
+state stay there). Medians after warm-up. --mstream-modes and
+--torch-variants trim the run (scripts/gpu-check.sh runs every variant in
+bf16 and PyTorch on tmm alone, to fit its time). Also prints the
+device-to-device copy bandwidth (bytes read + written).
 """
 
 import argparse
@@ -46,8 +50,16 @@ def median(values):
     return sorted(values)[len(values) // 2]
 
 
-def artifact_name(variant, size, fused):
-    return f"{variant}-{size}-cuda-train{'' if fused else '-unfused'}.mstream"
+# (column, precision, fused)
+MSTREAM_MODES = {
+    "bf16": ("mstream bf16", "bf16", True),
+    "fp32": ("mstream fp32", "fp32", True),
+    "unfused": ("mstream fp32 unfused", "fp32", False),
+}
+
+
+def artifact_name(variant, size, precision, fused):
+    return f"{variant}-{size}-cuda-train-{precision}{'' if fused else '-unfused'}.mstream"
 
 
 def prebuild(args):
@@ -57,25 +69,14 @@ def prebuild(args):
         path = os.path.join(args.prebuild, f"{variant}-{args.size}.json")
         with open(path, "w") as f:
             json.dump(dict(config, variant=variant), f)
-        for fused in (True, False):
-            out = os.path.join(args.prebuild, artifact_name(variant, args.size, fused))
-            subprocess.run(
-                [
-                    args.mstream,
-                    "compile",
-                    path,
-                    "--target=cuda",
-                    "--train",
-                    "--batch",
-                    str(batch),
-                    "--seq",
-                    str(seq),
-                    f"--fuse={'true' if fused else 'false'}",
-                    "-o",
-                    out,
-                ],
-                check=True,
-            )
+        for mode in args.mstream_modes:
+            _, precision, fused = MSTREAM_MODES[mode]
+            out = os.path.join(args.prebuild, artifact_name(variant, args.size, precision, fused))
+            command = [args.mstream, "compile", path, "--target=cuda", "--train"]
+            command += ["--batch", str(batch), "--seq", str(seq), f"--precision={precision}"]
+            command += [f"--fuse={'true' if fused else 'false'}", "--print-kernel-report=json"]
+            with open(out + ".report.json", "w") as report:
+                subprocess.run(command + ["-o", out], check=True, stdout=report)
             print(out, flush=True)
 
 
@@ -135,8 +136,10 @@ def time_torch_step(torch, reference, state, config, batch, seq, steps, compiled
     return median(times)
 
 
-def time_mstream(args, variant, fused, data):
-    artifact = os.path.join(args.artifacts, artifact_name(variant, args.size, fused))
+def time_mstream(args, variant, precision, fused, data):
+    artifact = os.path.join(args.artifacts, artifact_name(variant, args.size, precision, fused))
+    if not os.path.exists(artifact):
+        return None, "not built"
     out = tempfile.mkdtemp(prefix=f"mstream-gpu-{variant}-")
     result = subprocess.run(
         [
@@ -151,6 +154,8 @@ def time_mstream(args, variant, fused, data):
             str(args.steps + 2),
             "--eval-every",
             str(args.steps + 2),
+            "--val-batches",
+            "2",
         ],
         capture_output=True,
         text=True,
@@ -173,6 +178,12 @@ def main():
     parser.add_argument("--prebuild", help="compile the artifacts into this directory and exit")
     parser.add_argument("--artifacts", help="directory of prebuilt artifacts")
     parser.add_argument("--skip-torch-compile", action="store_true")
+    parser.add_argument(
+        "--mstream-modes", nargs="+", choices=sorted(MSTREAM_MODES), default=list(MSTREAM_MODES)
+    )
+    parser.add_argument(
+        "--torch-variants", nargs="*", help="variants PyTorch runs (default: --variants)"
+    )
     args = parser.parse_args()
     if args.prebuild:
         return prebuild(args)
@@ -203,17 +214,22 @@ def main():
     for variant in args.variants:
         cfg = dict(config, variant=variant)
         row = {"variant": variant}
-        for name, fused in (("mstream fp32", True), ("mstream unfused", False)):
-            row[name], error = time_mstream(args, variant, fused, data)
+        for mode in args.mstream_modes:
+            name, precision, fused = MSTREAM_MODES[mode]
+            row[name], error = time_mstream(args, variant, precision, fused, data)
             print(f"{name} {variant}: {row[name]} ms {error}", flush=True)
+        torch_variants = args.variants if args.torch_variants is None else args.torch_variants
         for name, compiled, bf16 in modes:
+            if variant not in torch_variants:
+                row[name] = None
+                continue
             row[name] = time_torch(torch, cfg, batch, seq, args.steps, compiled, bf16)
             print(f"{name} {variant}: {row[name]:.1f} ms", flush=True)
         rows.append(row)
         print(json.dumps(row), flush=True)
 
     tokens = batch * seq
-    columns = ["mstream fp32", "mstream unfused"] + [m[0] for m in modes]
+    columns = [MSTREAM_MODES[m][0] for m in args.mstream_modes] + [m[0] for m in modes]
     print("\ntrain step, ms (tokens/s)")
     print("| variant | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * len(columns))
@@ -221,8 +237,14 @@ def main():
         cells = []
         for column in columns:
             ms = row[column]
-            cells.append("failed" if ms is None else f"{ms:.1f} ({tokens / ms * 1e3:,.0f})")
+            cells.append("-" if ms is None else f"{ms:.1f} ({tokens / ms * 1e3:,.0f})")
         print(f"| {row['variant']} | " + " | ".join(cells) + " |")
+    for row in rows:
+        if row.get("mstream bf16") and row.get("compile bf16"):
+            print(
+                f"{row['variant']}: mstream bf16 runs "
+                f"{row['compile bf16'] / row['mstream bf16']:.2f}x torch.compile bf16's tokens/s"
+            )
     base = {r["variant"]: r for r in rows}.get("vanilla")
     if base:
         print("\nstep cost relative to vanilla")

@@ -79,8 +79,8 @@ absl::Status checkTensor(const ArgSpec &spec, const Tensor &tensor,
   return absl::OkStatus();
 }
 
-/// MSTREAM_CUDA_PROFILE=1: each device call prints what it moved and
-/// launched.
+/// MSTREAM_CUDA_PROFILE=1 or =calls: each device call prints what it moved
+/// and launched.
 bool profileCalls() {
   static const bool on = [] {
     const char *profile = std::getenv("MSTREAM_CUDA_PROFILE");

@@ -83,8 +83,8 @@ mstream::readCubinResources(llvm::StringRef cubin) {
       }
       if (data.size() < size)
         return llvm::createStringError("cubin: truncated .nv.info");
-      if (size == 8 && (attribute == kAttrRegisterCount ||
-                        attribute == kAttrFrameSize)) {
+      if (size == 8 &&
+          (attribute == kAttrRegisterCount || attribute == kAttrFrameSize)) {
         uint32_t symbol = llvm::support::endian::read32le(data.data());
         uint32_t value = llvm::support::endian::read32le(data.data() + 4);
         if (symbol < symbolNames.size()) {
@@ -158,7 +158,8 @@ Entry summarize(DictionaryAttr attr,
                      flops / flopsPerSecond});
   };
   std::map<std::string, Line> kernels, library;
-  for (auto site : attr.getAs<ArrayAttr>("kernels").getAsRange<DictionaryAttr>()) {
+  for (auto site :
+       attr.getAs<ArrayAttr>("kernels").getAsRange<DictionaryAttr>()) {
     std::string name = site.getAs<StringAttr>("kernel").str();
     int64_t launches = intOf(site, "launches");
     Line &line = kernels[name];
@@ -181,7 +182,8 @@ Entry summarize(DictionaryAttr attr,
     line.seconds +=
         launches * roofline(flops, read + written, peaks.fp32FlopsPerSecond);
   }
-  for (auto site : attr.getAs<ArrayAttr>("library").getAsRange<DictionaryAttr>()) {
+  for (auto site :
+       attr.getAs<ArrayAttr>("library").getAsRange<DictionaryAttr>()) {
     bool bf16 = intOf(site, "operand_bytes") == 2;
     std::string name =
         (llvm::Twine(bf16 ? "gemm_bf16 " : "sgemm ") +
@@ -260,8 +262,8 @@ void printText(const std::vector<Entry> &entries,
           static_cast<long long>(k.resources.sharedBytes),
           static_cast<long long>(k.resources.frameBytes), k.flops / 1e9,
           mb(k.read), mb(k.written), k.seconds * 1e3);
-    os << llvm::format("  %-34s %8s %9s %9s %9s %9s\n", "library call",
-                       "calls", "GFLOP", "read MB", "write MB", "est. ms");
+    os << llvm::format("  %-34s %8s %9s %9s %9s %9s\n", "library call", "calls",
+                       "GFLOP", "read MB", "write MB", "est. ms");
     for (const Line &l : e.library)
       os << llvm::format("  %-34s %8lld %9.3f %9.2f %9.2f %9.4f\n",
                          l.name.c_str(), static_cast<long long>(l.count),

@@ -58,8 +58,8 @@ double flopsOf(Operation *op) {
   if (isa<math::FmaOp>(op))
     return 2 * lanes;
   if (isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
-          arith::RemFOp, arith::MaximumFOp, arith::MinimumFOp,
-          arith::MaxNumFOp, arith::MinNumFOp>(op) ||
+          arith::RemFOp, arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
+          arith::MinNumFOp>(op) ||
       isa<math::MathDialect>(op->getDialect()))
     return lanes;
   return 0;
@@ -152,8 +152,8 @@ struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {
             int64_t upper = constantOr(loop.getUpperBound(), lower + 1);
             int64_t step = std::max<int64_t>(1, constantOr(loop.getStep(), 1));
             visit(loop.getRegion(),
-                  times * std::max<int64_t>(0, (upper - lower + step - 1) /
-                                                   step));
+                  times *
+                      std::max<int64_t>(0, (upper - lower + step - 1) / step));
             continue;
           }
           if (auto alloc = dyn_cast<memref::AllocOp>(&op)) {
@@ -195,9 +195,8 @@ struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {
         b.getNamedAttr("staged_bytes", b.getI64IntegerAttr(staged)),
         b.getNamedAttr("readback_bytes", b.getI64IntegerAttr(readback)),
         b.getNamedAttr("resident_bytes", b.getI64IntegerAttr(resident)),
-        b.getNamedAttr("peak_bytes",
-                       b.getI64IntegerAttr(staged + readback + resident +
-                                           maxLive)),
+        b.getNamedAttr("peak_bytes", b.getI64IntegerAttr(staged + readback +
+                                                         resident + maxLive)),
     });
   }
 
@@ -263,11 +262,9 @@ struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {
         b.getNamedAttr("n", b.getI64IntegerAttr(n)),
         b.getNamedAttr("k", b.getI64IntegerAttr(k)),
         b.getNamedAttr("operand_bytes", b.getI64IntegerAttr(operandBytes)),
-        b.getNamedAttr("flops",
-                       b.getF64FloatAttr(2.0 * batch * m * n * k)),
+        b.getNamedAttr("flops", b.getF64FloatAttr(2.0 * batch * m * n * k)),
         b.getNamedAttr("read_bytes", b.getF64FloatAttr(read)),
-        b.getNamedAttr("written_bytes",
-                       b.getF64FloatAttr(4.0 * batch * m * n)),
+        b.getNamedAttr("written_bytes", b.getF64FloatAttr(4.0 * batch * m * n)),
     });
   }
 };

@@ -54,9 +54,9 @@ readCubinResources(llvm::StringRef cubin);
 /// Prints the report of `lowered`, a module the CUDA pipeline lowered with
 /// kernel-report=true (its mstream.kernel_report and embedded cubin), as
 /// text or JSON.
-llvm::Error printKernelReport(mlir::ModuleOp lowered, bool json,
-                              llvm::raw_ostream &os,
-                              const DevicePeaks &peaks = DevicePeaks::h100Sxm());
+llvm::Error
+printKernelReport(mlir::ModuleOp lowered, bool json, llvm::raw_ostream &os,
+                  const DevicePeaks &peaks = DevicePeaks::h100Sxm());
 
 } // namespace mstream
 

@@ -43,6 +43,8 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
   DistributeTokenLoopsOptions distribute;
   distribute.oneThread = oneThread;
   pm.addPass(createDistributeTokenLoops(distribute));
+  // Scalar code in loops of one point, so that it merges too.
+  pm.addPass(createWrapSerialRuns());
   // A few launches for runs of small independent loops: the weight
   // optimizer's updates, per-tensor norms.
   pm.addPass(createMergeParallelLoops());

@@ -21,50 +21,13 @@ namespace mstream {
 } // namespace mstream
 
 using namespace mlir;
+using mstream::isHostMetadata;
+using mstream::isHostOnly;
+using mstream::touchesDeviceMemory;
 
 namespace {
 
 constexpr int64_t kBlockSize = 256;
-
-/// Operations that must stay on the host: they allocate, call the runtime
-/// or launch work themselves.
-bool isHostOnly(Operation *op) {
-  return isa<func::CallOp, scf::ParallelOp, memref::AllocOp, memref::AllocaOp,
-             memref::DeallocOp, memref::CopyOp, gpu::LaunchOp>(op);
-}
-
-/// Buffers of i1 and index hold the deallocation pipeline's ownership
-/// bookkeeping about pointers: host data, on the host stack.
-bool isHostMetadata(Type type) {
-  Type element = cast<MemRefType>(type).getElementType();
-  return element.isInteger(1) || element.isIndex();
-}
-
-/// A load or store of device data.
-bool isDeviceAccess(Operation *op) {
-  if (auto load = dyn_cast<memref::LoadOp>(op))
-    return !isHostMetadata(load.getMemRefType());
-  if (auto store = dyn_cast<memref::StoreOp>(op))
-    return !isHostMetadata(store.getMemRefType());
-  return false;
-}
-
-/// A device access, or a region (loop, branch) of them with nothing
-/// host-only inside: code that reads or writes device memory.
-bool touchesDeviceMemory(Operation *op) {
-  if (isDeviceAccess(op))
-    return true;
-  if (op->getNumRegions() == 0)
-    return false;
-  bool memory = false, hostOnly = false;
-  op->walk([&](Operation *inner) {
-    memory |= isDeviceAccess(inner);
-    hostOnly |=
-        isHostOnly(inner) ||
-        (isa<memref::LoadOp, memref::StoreOp>(inner) && !isDeviceAccess(inner));
-  });
-  return memory && !hostOnly;
-}
 
 /// A gpu.launch of `grid` x 256 threads (or 1 x 1) before `before`; the
 /// builder is left at the start of its body, before the terminator.

@@ -3,6 +3,8 @@
 #include "ParallelLoops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 using namespace mlir;
 
@@ -78,4 +80,38 @@ SmallVector<scf::ForallOp> mstream::tokenLoops(Operation *root) {
       loops.push_back(loop);
   });
   return loops;
+}
+
+bool mstream::isHostOnly(Operation *op) {
+  return isa<func::CallOp, scf::ParallelOp, memref::AllocOp, memref::AllocaOp,
+             memref::DeallocOp, memref::CopyOp, gpu::LaunchOp>(op);
+}
+
+bool mstream::isHostMetadata(Type type) {
+  Type element = cast<MemRefType>(type).getElementType();
+  return element.isInteger(1) || element.isIndex();
+}
+
+/// A load or store of device data.
+static bool isDeviceAccess(Operation *op) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return !mstream::isHostMetadata(load.getMemRefType());
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return !mstream::isHostMetadata(store.getMemRefType());
+  return false;
+}
+
+bool mstream::touchesDeviceMemory(Operation *op) {
+  if (isDeviceAccess(op))
+    return true;
+  if (op->getNumRegions() == 0)
+    return false;
+  bool memory = false, hostOnly = false;
+  op->walk([&](Operation *inner) {
+    memory |= isDeviceAccess(inner);
+    hostOnly |=
+        isHostOnly(inner) ||
+        (isa<memref::LoadOp, memref::StoreOp>(inner) && !isDeviceAccess(inner));
+  });
+  return memory && !hostOnly;
 }

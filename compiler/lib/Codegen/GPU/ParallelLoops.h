@@ -1,7 +1,8 @@
 //===- ParallelLoops.h - scf.parallel helpers for GPU mapping ---*- C++ -*-===//
 //
 // Shared by the passes that map parallel loops onto GPU threads
-// (mstream-loops-to-gpu, mstream-distribute-token-loops).
+// (mstream-loops-to-gpu, mstream-distribute-token-loops,
+// mstream-wrap-serial-runs).
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +33,18 @@ IterationSpace iterationSpace(mlir::OpBuilder &b, mlir::scf::ParallelOp loop);
 /// neighbouring threads touch neighbouring elements).
 void clonePoint(mlir::OpBuilder &b, mlir::scf::ParallelOp loop,
                 const IterationSpace &space, mlir::Value linear);
+
+/// Operations that must stay on the host: they allocate, call the runtime
+/// or launch work themselves.
+bool isHostOnly(mlir::Operation *op);
+
+/// Buffers of i1 and index hold the deallocation pipeline's ownership
+/// bookkeeping about pointers: host data, on the host stack.
+bool isHostMetadata(mlir::Type type);
+
+/// A device access, or a region (loop, branch) of them with nothing
+/// host-only inside: code that reads or writes device memory.
+bool touchesDeviceMemory(mlir::Operation *op);
 
 /// The outermost scf.forall ops under `root`, in order: the token loops of
 /// fused regions (mstream-fused-to-loops).

@@ -186,6 +186,27 @@ def MergeParallelLoops : Pass<"mstream-merge-parallel-loops",
                            "::mlir::arith::ArithDialect"];
 }
 
+def WrapSerialRuns : Pass<"mstream-wrap-serial-runs", "::mlir::ModuleOp"> {
+  let summary = "Give device code outside loop nests a loop of one point, so that it merges";
+  let description = [{
+    After `convert-linalg-to-parallel-loops`, a 0-d buffer's fill, a
+    reduction too short for `mstream-split-reductions` to split, and other
+    scalar code are loads, stores and `scf.for` loops in host functions,
+    and `mstream-loops-to-gpu` makes each run of them a one-thread kernel.
+    The allocation of the next buffer ends a run, so the paper model's
+    train step launched about 200 of them, most for the global gradient
+    norm's accumulators. This pass gives each run whose values nothing
+    after it reads an `scf.parallel` of one point, placed at the run's end
+    (only pure host arithmetic lies between its operations), so that
+    `mstream-merge-parallel-loops` merges independent runs and loops into
+    one kernel, a thread each. A run whose value later host code reads
+    stays as it is: `mstream-loops-to-gpu` recomputes that value from
+    memory. Host loops and branches are visited; parallel loops are not.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Run every host-level loop nest and memory access as a GPU kernel";
   let description = [{

@@ -241,6 +241,14 @@ public:
               what + ": copying an output to the host");
     check(cudaStreamSynchronize(s.stream),
           what + " (run with MSTREAM_CUDA_SYNC=1 to name the kernel)");
+    // A graph's allocations come from the graph memory pool: what the
+    // eager calls before it left cached in the stream's pool goes back.
+    if (captured_) {
+      captured_ = false;
+      cudaMemPool_t pool;
+      if (cudaDeviceGetDefaultMemPool(&pool, 0) == cudaSuccess)
+        cudaMemPoolTrimTo(pool, 0);
+    }
     if (s.profile)
       reportTimed(entryName);
     return takeError();
@@ -269,6 +277,11 @@ private:
       counters.graphReplay = true;
       return;
     }
+    // Calls with new outputs every time (an eval that keeps them) would
+    // grow the set without end.
+    static constexpr size_t kSeenLimit = 256;
+    if (seen_.size() == kSeenLimit)
+      seen_.clear();
     if (seen_.insert(key).second) {
       entry(args.data());
       return;
@@ -309,12 +322,14 @@ private:
       return;
     graphs_.emplace(key, captured);
     ++count;
+    captured_ = true;
     check(cudaGraphLaunch(captured.exec, s.stream), what);
   }
 
   std::map<std::string, Graph> graphs_;
   std::set<std::string> seen_;
   std::map<std::string, int> graphsOf_;
+  bool captured_ = false;
 };
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <numeric>
+#include <utility>
 
 namespace mstream::rt {
 
@@ -21,6 +22,27 @@ Tensor &Tensor::operator=(const Tensor &other) {
     storage_ = other.host();
     device_.reset();
     hostStale_ = false;
+  }
+  return *this;
+}
+
+Tensor::Tensor(Tensor &&other) noexcept
+    : dtype(other.dtype), shape(std::move(other.shape)),
+      storage_(std::move(other.storage_)), device_(std::move(other.device_)),
+      hostStale_(std::exchange(other.hostStale_, false)) {
+  other.storage_.clear();
+  other.shape.clear();
+}
+
+Tensor &Tensor::operator=(Tensor &&other) noexcept {
+  if (this != &other) {
+    dtype = other.dtype;
+    shape = std::move(other.shape);
+    storage_ = std::move(other.storage_);
+    device_ = std::move(other.device_);
+    hostStale_ = std::exchange(other.hostStale_, false);
+    other.storage_.clear();
+    other.shape.clear();
   }
   return *this;
 }

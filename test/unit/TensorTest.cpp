@@ -62,4 +62,15 @@ TEST(TensorTest, ACopyIsAHostTensor) {
   EXPECT_EQ(assigned.host(), out.host());
 }
 
+TEST(TensorTest, AMovedFromOutputIsAnEmptyHostTensor) {
+  std::unique_ptr<Device> device = makeSimulatedDevice();
+  Tensor out = Tensor::onDevice(DType::F32, {2},
+                                deviceCopy(*device, hostTensor({1, 2})));
+  Tensor taken = std::move(out);
+  EXPECT_TRUE(out.hostIsCurrent());
+  EXPECT_EQ(out.device(), nullptr);
+  EXPECT_TRUE(out.host().empty());
+  EXPECT_EQ(static_cast<const Tensor &>(taken).f32()[1], 2.0f);
+}
+
 } // namespace

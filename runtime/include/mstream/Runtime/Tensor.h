@@ -45,8 +45,9 @@ public:
   /// A copy is a host tensor: the device copy stays with `other`.
   Tensor(const Tensor &other);
   Tensor &operator=(const Tensor &other);
-  Tensor(Tensor &&) = default;
-  Tensor &operator=(Tensor &&) = default;
+  /// A moved-from tensor is empty and on the host.
+  Tensor(Tensor &&other) noexcept;
+  Tensor &operator=(Tensor &&other) noexcept;
 
   static Tensor zeros(DType dtype, std::vector<int64_t> shape);
   /// A tensor whose only copy is `buffer` (an entry's output).

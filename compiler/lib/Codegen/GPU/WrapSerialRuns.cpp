@@ -70,8 +70,8 @@ struct WrapSerialRunsPass
       } else if (isa<memref::DeallocOp>(op) && !run.empty()) {
         deferred.push_back(op);
       } else if (mstream::touchesDeviceMemory(op) ||
-          (!hostOnlyInside && op->getNumRegions() == 0 && isPure(op) &&
-           usesRun(op))) {
+                 (!hostOnlyInside && op->getNumRegions() == 0 && isPure(op) &&
+                  usesRun(op))) {
         run.push_back(op);
         inRun.insert(op);
       } else if (!(op->getNumRegions() == 0 && isPure(op))) {
@@ -97,7 +97,8 @@ struct WrapSerialRunsPass
     SmallVector<Operation *> candidates;
     for (Operation &op : block)
       if ((isa<memref::LoadOp>(op) &&
-           !mstream::isHostMetadata(cast<memref::LoadOp>(op).getMemRefType())) ||
+           !mstream::isHostMetadata(
+               cast<memref::LoadOp>(op).getMemRefType())) ||
           (op.getNumRegions() == 0 && isPure(&op) &&
            !op.hasTrait<OpTrait::ConstantLike>() && op.getNumResults() == 1))
         candidates.push_back(&op);

@@ -23,7 +23,7 @@ void mstream::buildBufferizedLinalg(
     ApplyPrecisionOptions policy;
     policy.precision = precision.str();
     pm.addPass(createApplyPrecision(policy));
-    // One bf16 copy of a weight that several products read.
+    // As after the lowering: the roundings add tensor.empty inits.
     pm.addPass(createCSEPass());
   }
   if (onTensors)

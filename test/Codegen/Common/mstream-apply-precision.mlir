@@ -24,3 +24,46 @@ func.func @oracle_products(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>, %q: tens
   %n = linalg.matmul ins(%g, %g : tensor<32x32xf32>, tensor<32x32xf32>) outs(%g : tensor<32x32xf32>) -> tensor<32x32xf32>
   return %y, %s, %n : tensor<8x32xf32>, tensor<2x4x4xf32>, tensor<32x32xf32>
 }
+
+// -----
+
+// A value two products read is rounded once. An elementwise producer that
+// only the rounding reads writes bf16 itself (the logit gradient, GELU's
+// output): no f32 tensor, no separate rounding pass. A producer whose f32
+// result is read elsewhere too keeps it, and its rounding stays separate.
+// CHECK-LABEL: func.func @rounded_once_and_fused
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<8x16xf32>) outs(%{{.*}} : tensor<8x16xbf16>)
+// CHECK: math.exp
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK-NOT: linalg.generic
+// CHECK: linalg.matmul {{.*}}ins(%[[G]], %[[G]] : tensor<8x16xbf16>, tensor<8x16xbf16>)
+// CHECK: linalg.matmul {{.*}}ins(%[[G]], %[[G]] : tensor<8x16xbf16>, tensor<8x16xbf16>)
+// CHECK: %[[H:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<8x16xf32>) outs(%{{.*}} : tensor<8x16xf32>)
+// CHECK: math.tanh
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[H]] : tensor<8x16xf32>) outs(%{{.*}} : tensor<8x16xbf16>)
+// CHECK: linalg.matmul {{.*}}ins(%[[R]], %[[R]] : tensor<8x16xbf16>, tensor<8x16xbf16>)
+// CHECK: return {{.*}}, %[[H]]
+// FP32-LABEL: func.func @rounded_once_and_fused
+// FP32-NOT: bf16
+#id = affine_map<(i, j) -> (i, j)>
+#a2 = affine_map<(m, n, k) -> (m, k)>
+#bt2 = affine_map<(m, n, k) -> (n, k)>
+#c2 = affine_map<(m, n, k) -> (m, n)>
+func.func @rounded_once_and_fused(%x: tensor<8x16xf32>, %acc: tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x16xf32>) {
+  %e0 = tensor.empty() : tensor<8x16xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<8x16xf32>) outs(%e0 : tensor<8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %v = math.exp %in : f32
+    linalg.yield %v : f32
+  } -> tensor<8x16xf32>
+  %y = linalg.matmul indexing_maps = [#a2, #bt2, #c2] {mstream.oracle_product} ins(%g, %g : tensor<8x16xf32>, tensor<8x16xf32>) outs(%acc : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %z = linalg.matmul indexing_maps = [#a2, #bt2, #c2] {mstream.oracle_product} ins(%g, %g : tensor<8x16xf32>, tensor<8x16xf32>) outs(%acc : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e1 = tensor.empty() : tensor<8x16xf32>
+  %h = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<8x16xf32>) outs(%e1 : tensor<8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %v = math.tanh %in : f32
+    linalg.yield %v : f32
+  } -> tensor<8x16xf32>
+  %w = linalg.matmul indexing_maps = [#a2, #bt2, #c2] {mstream.oracle_product} ins(%h, %h : tensor<8x16xf32>, tensor<8x16xf32>) outs(%acc : tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %y, %z, %w, %h : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x16xf32>
+}

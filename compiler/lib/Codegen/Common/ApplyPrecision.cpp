@@ -4,10 +4,18 @@
 // oracles' (LinalgBuilders' buildOracle*), this pass decides what a mark
 // means under each precision.
 //
+// Each value is rounded once, and a rounding whose operand is computed by an
+// elementwise generic used nowhere else is fused into it (upstream's
+// elementwise fusion): the producer then writes the bf16 copy directly, and
+// the f32 tensor never exists. That is how the logit gradient, GELU's output
+// and the like reach the products without an f32 round trip through memory.
+//
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Codegen/Common/Passes.h"
 
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mstream {
@@ -38,12 +46,55 @@ Value roundToBf16(OpBuilder &b, Location loc, Value value) {
       .getResult(0);
 }
 
+/// One rounding per value, shared by every product it dominates.
+class Roundings {
+public:
+  explicit Roundings(Operation *root) : dominance(root) {}
+
+  Value get(OpBuilder &b, Operation *product, Value value) {
+    for (linalg::GenericOp rounding : made[value])
+      if (dominance.properlyDominates(rounding.getOperation(), product))
+        return rounding.getResult(0);
+    Value rounded = roundToBf16(b, product->getLoc(), value);
+    made[value].push_back(rounded.getDefiningOp<linalg::GenericOp>());
+    return rounded;
+  }
+
+  /// Fuses each rounding into its operand's producer where that is an
+  /// elementwise generic whose only user the rounding is.
+  void fuseIntoProducers(MLIRContext *context) {
+    IRRewriter rewriter(context);
+    for (auto &entry : made) {
+      auto producer = entry.first.getDefiningOp<linalg::GenericOp>();
+      if (!producer || producer->getNumResults() != 1 ||
+          !entry.first.hasOneUse() || entry.second.size() != 1)
+        continue;
+      linalg::GenericOp rounding = entry.second.front();
+      OpOperand *operand = rounding.getDpsInputOperand(0);
+      if (!linalg::areElementwiseOpsFusable(operand))
+        continue;
+      rewriter.setInsertionPoint(rounding);
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, operand);
+      if (failed(fused))
+        continue;
+      rewriter.replaceOp(rounding,
+                         fused->replacements.lookup(rounding.getResult(0)));
+      rewriter.eraseOp(producer);
+    }
+  }
+
+private:
+  DominanceInfo dominance;
+  llvm::MapVector<Value, SmallVector<linalg::GenericOp, 1>> made;
+};
+
 /// The same product with its operands rounded to bf16.
-template <typename OpTy> void toBf16(OpTy op) {
+template <typename OpTy> void toBf16(OpTy op, Roundings &roundings) {
   OpBuilder b(op);
   Location loc = op.getLoc();
-  Value lhs = roundToBf16(b, loc, op.getDpsInputs()[0]);
-  Value rhs = roundToBf16(b, loc, op.getDpsInputs()[1]);
+  Value lhs = roundings.get(b, op, op.getDpsInputs()[0]);
+  Value rhs = roundings.get(b, op, op.getDpsInputs()[1]);
   // The builder makes the body for the new operand types (extf to f32).
   auto product = OpTy::create(
       b, loc, op->getResultTypes(), ValueRange{lhs, rhs}, op.getDpsInits(),
@@ -79,12 +130,14 @@ struct ApplyPrecisionPass
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) && isF32Oracle(op))
         products.push_back(op);
     });
+    Roundings roundings(getOperation());
     for (linalg::LinalgOp op : products) {
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
-        toBf16(matmul);
+        toBf16(matmul, roundings);
       else
-        toBf16(cast<linalg::BatchMatmulOp>(op.getOperation()));
+        toBf16(cast<linalg::BatchMatmulOp>(op.getOperation()), roundings);
     }
+    roundings.fuseIntoProducers(&getContext());
   }
 };
 

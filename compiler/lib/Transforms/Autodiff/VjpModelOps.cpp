@@ -205,7 +205,11 @@ struct TiedHeadVjp : VjpOpInterface::ExternalModel<TiedHeadVjp, TiedHeadOp> {
   }
 };
 
-/// d logits = d loss / N * (softmax(logits) - onehot(target)).
+/// d logits = d loss / N * (softmax(logits) - onehot(target)), written over
+/// the logits: nothing reads them after the loss, so bufferization reuses
+/// their buffer and a step never holds a second vocab-sized f32 buffer
+/// (under bf16, mstream-apply-precision makes this generic write the bf16
+/// copy the head's gradient products read instead).
 struct CrossEntropyVjp
     : VjpOpInterface::ExternalModel<CrossEntropyVjp, CrossEntropyOp> {
   LogicalResult buildVjp(Operation *raw, OpBuilder &b, ValueRange cotangents,
@@ -215,15 +219,20 @@ struct CrossEntropyVjp
     Value logits = collapseLeading(b, loc, op.getLogits(), 1);
     Value targets = collapseLeading(b, loc, op.getTargets(), 0);
     auto type = cast<RankedTensorType>(logits.getType());
+    // The forward's statistics: CSE shares them with the loss's lowering.
     auto [rowMax, rowSum] = buildLogSumExp(b, loc, logits);
     Value count = constant(b, loc, type.getElementType(), type.getDimSize(0));
     MLIRContext *ctx = b.getContext();
     AffineMap rows = leadingMap(ctx, 2, 1);
-    Value dLogits = buildMap(
-        b, loc, type,
+    // The logits are an input rather than the output's initial value, so
+    // that elementwise fusion can move this generic into a consumer.
+    Value dLogits = buildGeneric(
+        b, loc, logits,
         ValueRange{logits, rowMax, rowSum, targets, cotangents[0]},
         {b.getMultiDimIdentityMap(2), rows, rows, rows,
          AffineMap::get(2, 0, {}, ctx)},
+        b.getMultiDimIdentityMap(2),
+        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
         [&](OpBuilder &nb, Location l, ValueRange a) {
           Value shifted = arith::SubFOp::create(nb, l, a[0], a[1]);
           Value e = math::ExpOp::create(nb, l, shifted);

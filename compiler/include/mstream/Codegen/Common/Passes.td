@@ -38,8 +38,13 @@ def ApplyPrecision : Pass<"mstream-apply-precision", "::mlir::ModuleOp"> {
     the weight optimizer's Newton–Schulz, LayerNorm, softmax, the loss, the
     streams, the optimizer state and the weights (whose bf16 copies the
     rounding makes afresh each step from the f32 masters). `precision=fp32`
-    changes nothing. Run CSE after it: a weight read by several products
-    (forward and backward) is then rounded once.
+    changes nothing.
+
+    A value read by several products (a weight, forward and backward) is
+    rounded once. Where the rounded value is computed by an elementwise
+    `linalg.generic` that nothing else reads (the logit gradient, GELU's
+    output), the rounding is fused into it (upstream elementwise fusion):
+    the producer writes bf16 and the f32 tensor is never materialised.
   }];
   let options = [
     Option<"precision", "precision", "std::string", "\"fp32\"",

@@ -68,6 +68,10 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createLoopsToGpu());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createRecordEntryShapes());
+  // Shapes, strides and offsets into the kernels as constants: ptxas then
+  // turns index divisions into multiplications (not calls to a 64-bit
+  // division routine), and they leave the kernels' parameters.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGpuModules());
   // While launches still name their kernels and grids.

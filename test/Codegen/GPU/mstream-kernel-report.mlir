@@ -2,8 +2,9 @@
 
 // One entry: a kernel launched in a host loop of 3 trips, a bf16 GEMM, and
 // allocations whose most live at once (1536 bytes) add to the arguments'.
-// Per thread (2 blocks of 128): the loop's 4 iterations each load @k's
-// first argument and do 2 FLOPs; of the scf.if, the dearer branch (exp and
+// Per thread (2 blocks of 128): the loop, block-strided (from the thread's
+// index to 512 by the block size the kernel declares, 128), makes 4
+// iterations that each load @k's first argument and do 2 FLOPs; of the scf.if, the dearer branch (exp and
 // add, 2 FLOPs, a store) counts. Reads: 4 x 256 x 4 bytes = 4096, less than
 // the 8192-byte buffer; writes: 2 x 256 x 4 = 2048, capped at the 1024-byte
 // buffer. GEMM: 2 x 2 x 16 x 8 x 32 FLOPs; A (stride 0) read once and B per
@@ -22,14 +23,14 @@
 // CHECK-SAME: }]
 module attributes {gpu.container_module} {
   gpu.module @kernels {
-    gpu.func @k(%p: memref<64x32xf32>, %out: memref<256xf32>) kernel {
+    gpu.func @k(%p: memref<64x32xf32>, %out: memref<256xf32>) kernel attributes {known_block_size = array<i32: 128, 1, 1>} {
       %c0 = arith.constant 0 : index
-      %c1 = arith.constant 1 : index
-      %c4 = arith.constant 4 : index
+      %c512 = arith.constant 512 : index
       %zero = arith.constant 0.0 : f32
       %tid = gpu.thread_id x
-      %sum = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %zero) -> f32 {
-        %v = memref.load %p[%i, %c0] : memref<64x32xf32>
+      %threads = gpu.block_dim x
+      %sum = scf.for %i = %tid to %c512 step %threads iter_args(%acc = %zero) -> f32 {
+        %v = memref.load %p[%c0, %c0] : memref<64x32xf32>
         %m = arith.mulf %v, %v : f32
         %a = arith.addf %acc, %m : f32
         scf.yield %a : f32

@@ -70,6 +70,10 @@ double flopsOf(Operation *op) {
 class KernelCoster {
 public:
   explicit KernelCoster(gpu::GPUFuncOp kernel) {
+    if (auto known = kernel.getKnownBlockSizeAttr())
+      blockSize.assign(known.asArrayRef().begin(), known.asArrayRef().end());
+    if (auto known = kernel.getKnownGridSizeAttr())
+      gridSize.assign(known.asArrayRef().begin(), known.asArrayRef().end());
     for (BlockArgument arg : kernel.getArguments())
       root[arg] = arg.getArgNumber();
     kernel.walk([&](Operation *op) {
@@ -93,9 +97,11 @@ private:
   ThreadCost cost(Operation *op) {
     ThreadCost here;
     if (auto loop = dyn_cast<scf::ForOp>(op)) {
-      int64_t lower = constantOr(loop.getLowerBound(), 0);
-      int64_t upper = constantOr(loop.getUpperBound(), lower + 1);
-      int64_t step = std::max<int64_t>(1, constantOr(loop.getStep(), 1));
+      // A bound that depends on the thread (a block-strided loop starts at
+      // the thread's index) counts from 0: the trips of the average thread.
+      int64_t lower = evaluate(loop.getLowerBound()).value_or(0);
+      int64_t upper = evaluate(loop.getUpperBound()).value_or(lower + 1);
+      int64_t step = std::max<int64_t>(1, evaluate(loop.getStep()).value_or(1));
       double trips = std::max<int64_t>(0, (upper - lower + step - 1) / step);
       here.add(cost(loop.getRegion()), trips);
       return here;
@@ -125,7 +131,42 @@ private:
     return here;
   }
 
+  /// `value` where it is a constant, a block or grid size the kernel
+  /// declares, or index arithmetic on those.
+  std::optional<int64_t> evaluate(Value value) const {
+    if (std::optional<int64_t> constant = getConstantIntValue(value))
+      return constant;
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return std::nullopt;
+    auto dimension = [](gpu::Dimension d,
+                        ArrayRef<int32_t> sizes) -> std::optional<int64_t> {
+      auto index = static_cast<size_t>(d);
+      if (index < sizes.size())
+        return sizes[index];
+      return std::nullopt;
+    };
+    if (auto dim = dyn_cast<gpu::BlockDimOp>(def))
+      return dimension(dim.getDimension(), blockSize);
+    if (auto dim = dyn_cast<gpu::GridDimOp>(def))
+      return dimension(dim.getDimension(), gridSize);
+    if (isa<arith::IndexCastOp, arith::IndexCastUIOp>(def))
+      return evaluate(def->getOperand(0));
+    if (!isa<arith::AddIOp, arith::SubIOp, arith::MulIOp>(def))
+      return std::nullopt;
+    std::optional<int64_t> lhs = evaluate(def->getOperand(0));
+    std::optional<int64_t> rhs = evaluate(def->getOperand(1));
+    if (!lhs || !rhs)
+      return std::nullopt;
+    if (isa<arith::AddIOp>(def))
+      return *lhs + *rhs;
+    if (isa<arith::SubIOp>(def))
+      return *lhs - *rhs;
+    return *lhs * *rhs;
+  }
+
   llvm::DenseMap<Value, unsigned> root;
+  SmallVector<int32_t, 3> blockSize, gridSize;
 };
 
 struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {

@@ -175,8 +175,12 @@ def MergeParallelLoops : Pass<"mstream-merge-parallel-loops",
 
     A kernel takes what it reads from outside as parameters, a memref as
     its descriptor's fields, and `ptxas` refuses more than 32 KiB of them
-    (PTX 8.1). A loop that would take the merged loop's estimate past
-    `max-argument-bytes` starts the next run instead.
+    (PTX 8.1). The estimate counts what the kernel will take once
+    `mstream-loops-to-gpu` has sunk loads, views and index arithmetic into
+    it and `gpu-launch-sink-index-computations` the constants (the kernel
+    report's `param` column reads the real size from the cubin). A loop
+    that would take it past `max-argument-bytes` starts the next run
+    instead.
   }];
   let options = [
     Option<"maxArgumentBytes", "max-argument-bytes", "int64_t", "16384",
@@ -258,14 +262,18 @@ def KernelReport : Pass<"mstream-kernel-report", "::mlir::ModuleOp"> {
       `peak_bytes` (those plus the most the function's own allocations
       hold at once, in program order).
     Estimates: a thread runs every operation of the kernel body once per
-    iteration of the kernel's loops around it, and of an `scf.if` the more
+    iteration of the kernel's loops around it (their bounds evaluated from
+    constants and the block and grid sizes the kernel declares; a bound
+    that depends on the thread, as a block-strided loop's start, counts
+    from 0, and one unknown otherwise gives one trip), and of an `scf.if`
+    the more
     expensive branch (so a merged kernel, whose threads each run one
     branch, is an upper bound); a buffer's bytes are the lesser of its size
     and its accesses times the element size (a gather reads the rows it
     touches, a reused operand its size). FLOPs count the float arithmetic
     of the `arith` and `math` dialects (an FMA as two).
     `mstream compile --print-kernel-report` renders the attribute with the
-    registers and shared memory `ptxas` gave each kernel.
+    registers, shared memory and parameter bytes `ptxas` gave each kernel.
   }];
 }
 

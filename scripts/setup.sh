@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build git
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev
-  python3 python3-numpy python3-torch python3-pybind11 pybind11-dev python3-pytest
+  python3 python3-venv python3-numpy python3-torch python3-pybind11 pybind11-dev python3-pytest
   python3-matplotlib bible-kjv bible-kjv-text
   clang-format-22 black
 )
@@ -38,4 +38,13 @@ if [ ! -s "$demo_text" ]; then
   bible -f "gen1:1-exo40:38" | sed -E 's/^[0-9A-Za-z]+[0-9]+:[0-9]+ //' > "$demo_text.tmp"
   mv "$demo_text.tmp" "$demo_text"
   echo "setup: wrote $demo_text ($(wc -c < "$demo_text") bytes)"
+fi
+
+# cuobjdump and nvdisasm, which the CUDA toolkit here lacks and Debian does not package, for the
+# tests that read the generated SASS: NVIDIA's wheels from PyPI, in a venv of the build directory.
+tools="${MSTREAM_BUILD_DIR:-$root/build}/cuda-tools-venv"
+if ! compgen -G "$tools/lib/python3*/site-packages/nvidia/cu13/bin/nvdisasm" > /dev/null; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q "nvidia-cuda-cuobjdump>=13,<14" "nvidia-cuda-nvdisasm>=13,<14"
+  echo "setup: installed cuobjdump and nvdisasm into $tools"
 fi

@@ -24,10 +24,13 @@ namespace {
 
 // .nv.info records (NVIDIA's EIFMT and EIATTR codes, as cuobjdump names
 // them): a format byte (no value, a byte, 2 bytes, or a 16-bit size and that
-// many bytes) and an attribute byte.
+// many bytes) and an attribute byte. Records stay 4-byte aligned: a byte
+// value takes 2 bytes, as a 2-byte one does.
+constexpr uint8_t kFormatNone = 0x01;
 constexpr uint8_t kFormatByte = 0x02;
 constexpr uint8_t kFormatHalf = 0x03;
 constexpr uint8_t kFormatSized = 0x04;
+constexpr uint8_t kAttrParamSize = 0x19;
 constexpr uint8_t kAttrFrameSize = 0x11;
 constexpr uint8_t kAttrRegisterCount = 0x2f;
 
@@ -64,17 +67,26 @@ mstream::readCubinResources(llvm::StringRef cubin) {
       kernels[*name].sharedBytes = section.sh_size;
       continue;
     }
-    if (*name != ".nv.info")
+    // The register counts and frames are in .nv.info, each kernel's
+    // parameter size in .nv.info.<kernel>.
+    llvm::StringRef kernelName = *name;
+    if (!kernelName.consume_front(".nv.info.") && *name != ".nv.info")
       continue;
     auto contents = file->getSectionContents(section);
     if (!contents)
       return contents.takeError();
     llvm::ArrayRef<uint8_t> data = *contents;
-    // The two attributes read are sized: (symbol index, number).
+    // Registers and frames are sized records (symbol index, number).
     while (data.size() >= 2) {
       uint8_t format = data[0], attribute = data[1];
       data = data.drop_front(2);
-      size_t size = format == kFormatByte ? 1 : format == kFormatHalf ? 2 : 0;
+      size_t size = 0;
+      if (format == kFormatByte || format == kFormatHalf) {
+        size = 2;
+      } else if (format != kFormatNone && format != kFormatSized) {
+        return llvm::createStringError(
+            "cubin: unknown .nv.info record format " + llvm::Twine(format));
+      }
       if (format == kFormatSized) {
         if (data.size() < 2)
           break;
@@ -83,6 +95,10 @@ mstream::readCubinResources(llvm::StringRef cubin) {
       }
       if (data.size() < size)
         return llvm::createStringError("cubin: truncated .nv.info");
+      if (format == kFormatHalf && attribute == kAttrParamSize &&
+          kernelName != *name)
+        kernels[kernelName].paramBytes =
+            llvm::support::endian::read16le(data.data());
       if (size == 8 &&
           (attribute == kAttrRegisterCount || attribute == kAttrFrameSize)) {
         uint32_t symbol = llvm::support::endian::read32le(data.data());
@@ -251,16 +267,19 @@ void printText(const std::vector<Entry> &entries,
                        "library %.3f ms)\n",
                        (e.kernelSeconds + e.librarySeconds) * 1e3,
                        e.kernelSeconds * 1e3, e.librarySeconds * 1e3);
-    os << llvm::format("  %-34s %8s %12s %9s %5s %6s %6s %9s %9s %9s %9s\n",
+    os << llvm::format("  %-34s %8s %12s %9s %5s %6s %6s %6s %9s %9s %9s %9s\n",
                        "kernel", "launches", "grid", "block", "regs", "smem",
-                       "frame", "GFLOP", "read MB", "write MB", "est. ms");
+                       "frame", "param", "GFLOP", "read MB", "write MB",
+                       "est. ms");
     for (const Line &k : e.kernels)
       os << llvm::format(
-          "  %-34s %8lld %12s %9s %5d %6lld %6lld %9.3f %9.2f %9.2f %9.4f\n",
+          "  %-34s %8lld %12s %9s %5d %6lld %6lld %6lld %9.3f %9.2f %9.2f "
+          "%9.4f\n",
           k.name.c_str(), static_cast<long long>(k.count), k.grid.c_str(),
           k.block.c_str(), k.resources.registers,
           static_cast<long long>(k.resources.sharedBytes),
-          static_cast<long long>(k.resources.frameBytes), k.flops / 1e9,
+          static_cast<long long>(k.resources.frameBytes),
+          static_cast<long long>(k.resources.paramBytes), k.flops / 1e9,
           mb(k.read), mb(k.written), k.seconds * 1e3);
     os << llvm::format("  %-34s %8s %9s %9s %9s %9s\n", "library call", "calls",
                        "GFLOP", "read MB", "write MB", "est. ms");
@@ -288,6 +307,7 @@ void printJson(const std::vector<Entry> &entries,
       o["registers"] = l.resources.registers;
       o["shared_bytes"] = l.resources.sharedBytes;
       o["frame_bytes"] = l.resources.frameBytes;
+      o["param_bytes"] = l.resources.paramBytes;
     }
     return o;
   };

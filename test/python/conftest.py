@@ -2,6 +2,7 @@
 artifacts (cached per session) and random inputs."""
 
 import json
+import glob
 import os
 import subprocess
 import sys
@@ -46,6 +47,28 @@ def mstream_bin():
     )
     assert os.path.exists(path), f"build mstream first (looked for {path})"
     return path
+
+
+@pytest.fixture(scope="session")
+def cuobjdump(mstream_bin):
+    """NVIDIA's cuobjdump, nvdisasm beside it: scripts/setup.sh installs
+    both from PyPI into the build directory's cuda-tools-venv."""
+    build = os.path.dirname(os.path.dirname(os.path.abspath(mstream_bin)))
+    found = glob.glob(
+        os.path.join(
+            build,
+            "cuda-tools-venv",
+            "lib",
+            "python3*",
+            "site-packages",
+            "nvidia",
+            "cu13",
+            "bin",
+            "cuobjdump",
+        )
+    )
+    assert found, f"no cuobjdump under {build}/cuda-tools-venv: run scripts/setup.sh"
+    return found[0]
 
 
 def run(mstream_bin, *args, check=True, env=None):

@@ -80,6 +80,9 @@ def test_paper_size_train_step_fits_and_keeps_its_state(mstream_bin, workdir, va
     assert step["host_to_device_bytes"] == 2 * 4 * 8 * 1024 + 5 * 4
     assert step["device_to_host_bytes"] == 8
     assert step["peak_device_bytes"] < 80e9
+    # The merge's parameter estimate holds against ptxas's count: every
+    # kernel within mstream-merge-parallel-loops' 16 KiB budget.
+    assert max(k["param_bytes"] for k in step["kernels"]) <= 16384
 
 
 def test_chip_selects_the_architecture(mstream_bin, workdir):
@@ -133,6 +136,29 @@ def test_train_step_launches_no_kernel_per_token(mstream_bin, workdir, fuse):
     launches, gemms, per_token = (int(c) for c in out.splitlines()[-1].split("|")[2:5])
     assert per_token == 0
     assert 0 < gemms and 0 < launches < 2000
+
+
+@pytest.mark.parametrize("name", ["tmm", "muon", "soap"])
+def test_kernels_index_without_64_bit_division(mstream_bin, workdir, cuobjdump, name):
+    """Shapes reach the kernels as constants (gpu-launch-sink-index-
+    computations), so ptxas turns the index arithmetic's divisions into
+    multiplications. A division by a runtime value calls the 64-bit
+    division routine, which starts with I2F.U64.RP (an unsigned 64-bit
+    conversion rounding up, for the reciprocal's estimate); the paper's tmm
+    step once made 3,924 such calls. No kernel of the train step may have
+    one."""
+    cubin = compile_artifact(
+        mstream_bin, str(workdir), name, "cuda", True, emit="cubin", precision="bf16"
+    )
+    sass = subprocess.run(
+        [cuobjdump, "-sass", cubin], capture_output=True, text=True, check=True
+    ).stdout
+    functions = sass.count("Function : ")
+    assert functions > 100, sass[:2000]
+    divisions = [
+        chunk.split()[0] for chunk in sass.split("Function : ")[1:] if "I2F.U64.RP" in chunk
+    ]
+    assert divisions == [], divisions
 
 
 def test_bf16_products_call_cublas_bf16(mstream_bin, workdir):
@@ -201,6 +227,7 @@ def test_kernel_report_counts_what_a_step_launches_and_moves(mstream_bin, workdi
     assert sum(k["launches"] for k in step["kernels"]) == launches
     for kernel in step["kernels"]:
         assert 0 < kernel["registers"] <= 255, kernel
+        assert 0 < kernel["param_bytes"] <= 16384, kernel
         assert kernel["estimated_seconds"] >= 2e-6 * kernel["launches"], kernel
     assert step["host_to_device_bytes"] == 2 * 4 * BATCH * SEQ + 5 * 4
     assert step["device_to_host_bytes"] == 8

@@ -104,10 +104,7 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     std::function<bool(Operation *)> collect = [&](Operation *op) {
       if (slice.contains(op))
         return true;
-      bool sinkable =
-          isa<memref::LoadOp>(op) || (op->getNumRegions() == 0 && isPure(op) &&
-                                      !op->hasTrait<OpTrait::ConstantLike>());
-      if (!sinkable)
+      if (!mstream::isSunkIntoKernels(op))
         return false;
       for (Value operand : op->getOperands())
         if (Operation *def = operand.getDefiningOp())

@@ -121,24 +121,15 @@ bool isMergeable(scf::ParallelOp loop, const Accesses &accesses) {
          !loop->hasAttr(mstream::kTokenSlotsAttrName);
 }
 
-/// What `value`, captured by a kernel, adds to its parameters: kernels take
-/// a memref as its descriptor's fields (two pointers, the offset, sizes and
-/// strides), everything else as one 8-byte word at most.
-int64_t argumentBytes(Value value) {
-  if (auto type = dyn_cast<MemRefType>(value.getType()))
-    return 8 * (3 + 2 * type.getRank());
-  return 8;
-}
-
 /// A run being collected: its loops and what they access, and the
 /// operations between them that must follow the merged loop because they
 /// depend on the run (or on such an operation), with what those access.
 struct Run {
   SmallVector<scf::ParallelOp> loops;
   Accesses accesses;
-  /// The values the merged loop's body reads from outside, and what the
-  /// kernel's parameters take for them and for each loop's bounds.
-  llvm::SetVector<Value> captured;
+  /// The merged kernel's parameters (mstream::kernelParameters of what its
+  /// loops read from outside) and their bytes.
+  llvm::SetVector<Value> parameters;
   int64_t argumentBytes = 0;
   SmallVector<Operation *> deferred;
   llvm::SmallPtrSet<Operation *, 16> deferredSet;
@@ -159,20 +150,29 @@ struct Run {
 
   /// The run's parameter bytes with `loop` in it.
   int64_t argumentBytesWith(scf::ParallelOp loop) const {
-    llvm::SetVector<Value> values;
-    getUsedValuesDefinedAbove(loop.getRegion(), values);
-    // Its bounds, iteration counts and offset in the flat index.
-    int64_t bytes = argumentBytes + 8 * (2 + loop.getNumLoops());
-    for (Value value : values)
-      if (!captured.contains(value))
-        bytes += ::argumentBytes(value);
+    llvm::SetVector<Value> added = parametersOf(loop);
+    int64_t bytes = argumentBytes;
+    for (Value value : added)
+      if (!parameters.contains(value))
+        bytes += mstream::parameterBytes(value);
     return bytes;
+  }
+
+  /// The parameters `loop` adds: what its body reads from outside and its
+  /// bounds (the merged kernel's flat index is computed from them).
+  static llvm::SetVector<Value> parametersOf(scf::ParallelOp loop) {
+    llvm::SetVector<Value> values, added;
+    getUsedValuesDefinedAbove(loop.getRegion(), values);
+    values.insert_range(loop->getOperands());
+    for (Value value : values)
+      mstream::kernelParameters(value, added);
+    return added;
   }
 
   /// Adds `loop`, whose argumentBytesWith is `bytes`.
   void add(scf::ParallelOp loop, const Accesses &loopAccesses, int64_t bytes) {
     argumentBytes = bytes;
-    getUsedValuesDefinedAbove(loop.getRegion(), captured);
+    parameters.insert_range(parametersOf(loop));
     loops.push_back(loop);
     accesses.add(loopAccesses);
   }

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 
@@ -114,4 +115,34 @@ bool mstream::touchesDeviceMemory(Operation *op) {
         (isa<memref::LoadOp, memref::StoreOp>(inner) && !isDeviceAccess(inner));
   });
   return memory && !hostOnly;
+}
+
+bool mstream::isSunkIntoKernels(Operation *op) {
+  return isa<memref::LoadOp>(op) || (op->getNumRegions() == 0 && isPure(op) &&
+                                     !op->hasTrait<OpTrait::ConstantLike>());
+}
+
+void mstream::kernelParameters(Value value,
+                               llvm::SetVector<Value> &parameters) {
+  // Each op once: index arithmetic shares its operands.
+  llvm::SmallPtrSet<Operation *, 16> visited;
+  SmallVector<Value> pending{value};
+  while (!pending.empty()) {
+    Value next = pending.pop_back_val();
+    Operation *def = next.getDefiningOp();
+    if (def && def->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    if (!def || !isSunkIntoKernels(def)) {
+      parameters.insert(next);
+      continue;
+    }
+    if (visited.insert(def).second)
+      llvm::append_range(pending, def->getOperands());
+  }
+}
+
+int64_t mstream::parameterBytes(Value value) {
+  if (auto type = dyn_cast<MemRefType>(value.getType()))
+    return 8 * (3 + 2 * type.getRank());
+  return 8;
 }

@@ -46,6 +46,24 @@ bool isHostMetadata(mlir::Type type);
 /// host-only inside: code that reads or writes device memory.
 bool touchesDeviceMemory(mlir::Operation *op);
 
+/// Whether mstream-loops-to-gpu clones `op` into a kernel that reads its
+/// result, rather than passing the result: loads (the host cannot read
+/// device memory) and pure, region-free, non-constant ops (views, index
+/// arithmetic). Constants are sunk later, by
+/// gpu-launch-sink-index-computations.
+bool isSunkIntoKernels(mlir::Operation *op);
+
+/// Adds to `parameters` the values a kernel that reads `value` takes as
+/// parameters once the sinking above has run: `value` itself, or, where it
+/// is sunk, what it is computed from; nothing for a constant.
+void kernelParameters(mlir::Value value,
+                      llvm::SetVector<mlir::Value> &parameters);
+
+/// The bytes a kernel parameter takes: a memref is its descriptor (two
+/// pointers, the offset, sizes and strides), anything else one 8-byte word
+/// at most.
+int64_t parameterBytes(mlir::Value value);
+
 /// The outermost scf.forall ops under `root`, in order: the token loops of
 /// fused regions (mstream-fused-to-loops).
 llvm::SmallVector<mlir::scf::ForallOp> tokenLoops(mlir::Operation *root);

@@ -43,11 +43,13 @@ struct KernelResources {
   int64_t sharedBytes = 0;
   /// Per-thread stack frame (local memory: spills, local arrays).
   int64_t frameBytes = 0;
+  /// The kernel's parameters (constant bank 0; at most 32,764 bytes).
+  int64_t paramBytes = 0;
 };
 
 /// Reads each kernel's resources from a cubin (an EM_CUDA ELF): the
-/// register count and frame size from `.nv.info`, static shared memory
-/// from `.nv.shared.<kernel>`.
+/// register count and frame size from `.nv.info`, the parameter bytes from
+/// `.nv.info.<kernel>`, static shared memory from `.nv.shared.<kernel>`.
 llvm::Expected<llvm::StringMap<KernelResources>>
 readCubinResources(llvm::StringRef cubin);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package mstream needs to build and test. Idempotent: when everything is
-# already installed it only checks with dpkg and returns in about a second.
+# Installs every Debian package mstream needs to build and test, and NVIDIA's cuobjdump and
+# nvdisasm from PyPI into a venv of the build directory. Idempotent: when everything is already
+# installed it only checks and returns in about a second.
 set -euo pipefail
 
 packages=(

@@ -70,7 +70,8 @@ mstream::readCubinResources(llvm::StringRef cubin) {
     // The register counts and frames are in .nv.info, each kernel's
     // parameter size in .nv.info.<kernel>.
     llvm::StringRef kernelName = *name;
-    if (!kernelName.consume_front(".nv.info.") && *name != ".nv.info")
+    bool perKernel = kernelName.consume_front(".nv.info.");
+    if (!perKernel && *name != ".nv.info")
       continue;
     auto contents = file->getSectionContents(section);
     if (!contents)
@@ -95,8 +96,7 @@ mstream::readCubinResources(llvm::StringRef cubin) {
       }
       if (data.size() < size)
         return llvm::createStringError("cubin: truncated .nv.info");
-      if (format == kFormatHalf && attribute == kAttrParamSize &&
-          kernelName != *name)
+      if (perKernel && format == kFormatHalf && attribute == kAttrParamSize)
         kernels[kernelName].paramBytes =
             llvm::support::endian::read16le(data.data());
       if (size == 8 &&

@@ -148,17 +148,18 @@ struct Run {
         .wasInterrupted();
   }
 
-  /// The run's parameter bytes with `loop` in it.
-  int64_t argumentBytesWith(scf::ParallelOp loop) const {
-    llvm::SetVector<Value> added = parametersOf(loop);
+  /// The run's parameter bytes with `loopParameters` (parametersOf a loop)
+  /// added.
+  int64_t
+  argumentBytesWith(const llvm::SetVector<Value> &loopParameters) const {
     int64_t bytes = argumentBytes;
-    for (Value value : added)
+    for (Value value : loopParameters)
       if (!parameters.contains(value))
         bytes += mstream::parameterBytes(value);
     return bytes;
   }
 
-  /// The parameters `loop` adds: what its body reads from outside and its
+  /// The parameters a loop brings: what its body reads from outside and its
   /// bounds (the merged kernel's flat index is computed from them).
   static llvm::SetVector<Value> parametersOf(scf::ParallelOp loop) {
     llvm::SetVector<Value> values, added;
@@ -169,10 +170,12 @@ struct Run {
     return added;
   }
 
-  /// Adds `loop`, whose argumentBytesWith is `bytes`.
-  void add(scf::ParallelOp loop, const Accesses &loopAccesses, int64_t bytes) {
-    argumentBytes = bytes;
-    parameters.insert_range(parametersOf(loop));
+  /// Adds `loop`, whose parametersOf is `loopParameters`.
+  void add(scf::ParallelOp loop, const Accesses &loopAccesses,
+           const llvm::SetVector<Value> &loopParameters) {
+    for (Value value : loopParameters)
+      if (parameters.insert(value))
+        argumentBytes += mstream::parameterBytes(value);
     loops.push_back(loop);
     accesses.add(loopAccesses);
   }
@@ -253,8 +256,11 @@ public:
       bool joins = loop && isMergeable(loop, opAccesses) && !follows;
       // A loop that would make the kernel's parameters too large starts the
       // next run.
-      int64_t bytes = joins ? run.argumentBytesWith(loop) : 0;
-      bool full = joins && !run.loops.empty() && bytes > maxArgumentBytes;
+      llvm::SetVector<Value> loopParameters;
+      if (joins)
+        loopParameters = Run::parametersOf(loop);
+      bool full = joins && !run.loops.empty() &&
+                  run.argumentBytesWith(loopParameters) > maxArgumentBytes;
       bool end = op->hasTrait<OpTrait::IsTerminator>() || full ||
                  (opAccesses.unknown && !run.loops.empty());
       if (end) {
@@ -265,7 +271,7 @@ public:
         return merge(run, op)->getNextNode();
       }
       if (joins) {
-        run.add(loop, opAccesses, bytes);
+        run.add(loop, opAccesses, loopParameters);
       } else if (isa<memref::DeallocOp>(op) && !run.loops.empty()) {
         // Freeing later is always safe, and must follow any use.
         run.defer(op, Accesses());

@@ -4,7 +4,8 @@
 # needs beyond the C/C++ runtime and cuBLAS, and artifacts compiled here:
 # the GPU tests' (tmm, muon, soap), and the benchmark's train steps with
 # their kernel reports (paper size: every variant in bf16, tmm also fp32
-# fused and unfused; small: tmm bf16). About 30 minutes on two cores.
+# fused and unfused; small: tmm bf16). Most of its time is compiling the
+# paper-size train steps, 16 s (tmm) to 94 s (soap) each on two cores.
 #
 #   scripts/gpu-bundle.sh [BUNDLE_DIR]   (default .devbundle)
 #

@@ -33,7 +33,12 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
   gemm.inTokenLoops = false;
   pm.addPass(createGemmToBlas(gemm));
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createTokenBuffersToScratch());
+  // A token's buffers in its block's shared memory where they fit in the
+  // 48 KiB a kernel may declare statically; the emulation's one-thread
+  // block keeps them in global scratch, one slot per block as well.
+  TokenBuffersToScratchOptions scratch;
+  scratch.sharedBytes = oneThread ? 0 : 48 * 1024;
+  pm.addPass(createTokenBuffersToScratch(scratch));
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createInterchangeParallelOutermost());
@@ -74,6 +79,7 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGpuModules());
+  pm.addPass(createDeduplicateKernels());
   // While launches still name their kernels and grids.
   if (options.kernelReport)
     pm.addPass(createKernelReport());

@@ -95,3 +95,34 @@ func.func @no_slots(%y: memref<8xf32>) {
   }
   return
 }
+
+// -----
+
+// A token's buffer in its block's shared memory is the block's, so every
+// thread takes the same one (it stays where it is) and thread 0's write to
+// it waits for the barrier like any other.
+// CHECK-LABEL: func.func @shared_buffer
+// CHECK: scf.parallel
+// CHECK: %[[LOCAL:.*]] = memref.alloca() : memref<64xi8, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %[[LOCAL]]
+func.func @shared_buffer() {
+  %c0 = arith.constant 0 : index
+  %x = arith.constant 1 : i8
+  scf.forall (%t) in (8) {
+    %local = memref.alloca() : memref<64xi8, #gpu.address_space<workgroup>>
+    memref.store %x, %local[%c0] : memref<64xi8, #gpu.address_space<workgroup>>
+  } {mstream.token_slots = 8 : i64}
+  return
+}
+
+// -----
+
+func.func @private_buffer() {
+  scf.forall (%t) in (8) {
+    // expected-error @below {{a token loop's buffers must be placed in its scratch buffer}}
+    %local = memref.alloca() : memref<64xi8>
+  } {mstream.token_slots = 8 : i64}
+  return
+}

@@ -1,5 +1,7 @@
 // RUN: mstream-opt %s --mstream-token-buffers-to-scratch=slots=4 --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 max-bytes=600" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=BUDGET
+// RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 max-bytes=600 shared-bytes=256" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=SHARED
+// RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 shared-bytes=255" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=GLOBAL
 
 // A token's buffer and the fresh buffer of each of 3 iterations get places
 // in one scratch buffer of min(tokens, slots) = 4 slots: 64 bytes (16 f32,
@@ -99,6 +101,23 @@ func.func @dynamic_shape(%n: index) {
 // -----
 
 // 256 bytes per token and a budget of 600: two tokens at once.
+// With shared-bytes >= 256, the token's buffers are in its block's shared
+// memory instead: a workgroup buffer of one slot at the start of the body,
+// seen in the default memory space, the views at their offsets in the slot;
+// the budget, for global scratch only, leaves the slots at 4. One byte
+// less of shared memory, and the buffers are in global scratch again.
+// SHARED-LABEL: func.func @budget
+// SHARED-NOT: memref.alloc()
+// SHARED: scf.forall
+// SHARED-NEXT: %[[LOCAL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<256xi8, #gpu.address_space<workgroup>>
+// SHARED-NEXT: %[[SLOT:.*]] = memref.memory_space_cast %[[LOCAL]] : memref<256xi8, #gpu.address_space<workgroup>> to memref<256xi8>
+// SHARED: memref.view %[[SLOT]][%c0{{.*}}][] : memref<256xi8> to memref<16xf32>
+// SHARED: scf.for
+// SHARED: memref.view %[[SLOT]][%{{.*}}][] : memref<256xi8> to memref<4x4xf32>
+// SHARED: } {mstream.token_slots = 4 : i64}
+// GLOBAL-LABEL: func.func @budget
+// GLOBAL: memref.alloc() : memref<1024xi8>
+// GLOBAL-NOT: memref.alloca
 // BUDGET-LABEL: func.func @budget
 // BUDGET: memref.alloc() : memref<512xi8>
 // BUDGET: arith.remui %{{.*}}, %c2

@@ -37,6 +37,15 @@ template <typename Effect> bool mayHaveEffect(Operation *op) {
   return found;
 }
 
+/// Whether `op` allocates the token's buffer in its block's shared memory
+/// (mstream-token-buffers-to-scratch), once per token: one buffer for all of
+/// the block's threads, not one per thread.
+bool isBlockBuffer(Operation *op, scf::ForallOp loop) {
+  auto alloca = dyn_cast<memref::AllocaOp>(op);
+  return alloca && alloca->getBlock() == loop.getBody() &&
+         gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType());
+}
+
 bool containsParallelLoop(Operation *op) {
   return op->getNumRegions() != 0 && op->walk([](scf::ParallelOp) {
                                          return WalkResult::interrupt();
@@ -175,11 +184,12 @@ struct DistributeTokenLoopsPass
     });
     if (calls.wasInterrupted())
       return failure();
-    WalkResult buffers = loop.getBody()->walk([](Operation *op) {
-      if (!isa<memref::AllocOp, memref::AllocaOp>(op))
+    WalkResult buffers = loop.getBody()->walk([&](Operation *op) {
+      if (!isa<memref::AllocOp, memref::AllocaOp>(op) ||
+          isBlockBuffer(op, loop))
         return WalkResult::advance();
       op->emitError(
-          "a token loop's buffers must be places in its scratch "
+          "a token loop's buffers must be placed in its scratch "
           "buffer (mstream-token-buffers-to-scratch), not one per thread");
       return WalkResult::interrupt();
     });

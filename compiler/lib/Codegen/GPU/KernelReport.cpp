@@ -74,7 +74,9 @@ public:
       blockSize.assign(known.asArrayRef().begin(), known.asArrayRef().end());
     if (auto known = kernel.getKnownGridSizeAttr())
       gridSize.assign(known.asArrayRef().begin(), known.asArrayRef().end());
-    for (BlockArgument arg : kernel.getArguments())
+    // Not the workgroup buffers after them: shared memory is no traffic.
+    for (BlockArgument arg :
+         kernel.getArguments().take_front(kernel.getNumArguments()))
       root[arg] = arg.getArgNumber();
     kernel.walk([&](Operation *op) {
       if (auto view = dyn_cast<ViewLikeOpInterface>(op)) {

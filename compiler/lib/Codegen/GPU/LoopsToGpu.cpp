@@ -29,6 +29,10 @@ namespace {
 
 constexpr int64_t kBlockSize = 256;
 
+/// The most loads a loop's threads each repeat to compute a scalar the host
+/// code would compute (mstream-loops-to-gpu's computeOnce).
+constexpr int64_t kMaxSunkLoads = 8;
+
 /// A gpu.launch of `grid` x 256 threads (or 1 x 1) before `before`; the
 /// builder is left at the start of its body, before the terminator.
 gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
@@ -42,6 +46,9 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
 }
 
 struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
+  /// Host scalars computed once on the device: value -> its device scalar.
+  llvm::DenseMap<Value, Value> computedOnce;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<memref::CopyOp> copies;
@@ -100,24 +107,21 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
   void sinkOperands(scf::ParallelOp loop) {
     SetVector<Value> captured;
     getUsedValuesDefinedAbove(loop.getRegion(), captured);
+    for (Value value : captured)
+      computeOnce(value, loop);
+    captured.clear();
+    getUsedValuesDefinedAbove(loop.getRegion(), captured);
     SetVector<Operation *> slice;
-    std::function<bool(Operation *)> collect = [&](Operation *op) {
-      if (slice.contains(op))
-        return true;
-      if (!mstream::isSunkIntoKernels(op))
-        return false;
-      for (Value operand : op->getOperands())
-        if (Operation *def = operand.getDefiningOp())
-          collect(def);
-      slice.insert(op);
-      return true;
-    };
     SmallVector<Value> sunk;
     for (Value value : captured)
-      if (Operation *def = value.getDefiningOp(); def && collect(def))
+      if (Operation *def = value.getDefiningOp();
+          def && mstream::isSunkIntoKernels(def)) {
+        slice.insert_range(sunkSlice(def));
         sunk.push_back(value);
+      }
     if (sunk.empty())
       return;
+    keepBuffersThrough(slice, loop);
     OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
     IRMapping mapping;
     for (Operation *op : slice)
@@ -125,9 +129,185 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     for (Value value : sunk)
       replaceAllUsesInRegionWith(value, mapping.lookup(value),
                                  loop.getRegion());
+    // Users first, so that an op follows its users in.
+    for (Operation *op : llvm::reverse(slice))
+      sinkIntoBranch(mapping.lookup(op), loop.getBody());
     for (Operation *op : llvm::reverse(slice))
       if (op->use_empty())
         op->erase();
+  }
+
+  /// `op` and the ops it is computed from that a kernel computes again
+  /// rather than taking their values (mstream::isSunkIntoKernels), operands
+  /// first.
+  static SetVector<Operation *> sunkSlice(Operation *op) {
+    SetVector<Operation *> slice;
+    std::function<void(Operation *)> collect = [&](Operation *op) {
+      if (slice.contains(op) || !mstream::isSunkIntoKernels(op))
+        return;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          collect(def);
+      slice.insert(op);
+    };
+    collect(op);
+    return slice;
+  }
+
+  /// The host code frees a buffer after its last use, which may be a load
+  /// that `reader` repeats: such frees move after `reader`.
+  static void keepBuffersThrough(const SetVector<Operation *> &slice,
+                                 Operation *reader) {
+    for (Operation *op : slice) {
+      auto load = dyn_cast<memref::LoadOp>(op);
+      if (!load)
+        continue;
+      for (Operation *user : rootOf(load.getMemRef()).getUsers())
+        if (auto dealloc = dyn_cast<memref::DeallocOp>(user);
+            dealloc && dealloc->getBlock() == reader->getBlock() &&
+            dealloc->isBeforeInBlock(reader))
+          dealloc->moveAfter(reader);
+    }
+  }
+
+  /// A scalar that `loop` reads from the host and that the host computes
+  /// from more than kMaxSunkLoads loads (the global gradient norm: the sum
+  /// of every tensor's partial sum) is computed once, by a loop of one
+  /// point before it (a one-thread kernel), into a device scalar that the
+  /// loop loads: every thread of the loop would otherwise load and add them
+  /// all (the paper's tmm step: 150 loads per thread, ptxas keeping them in
+  /// registers, 150 memref parameters). Later loops that read the same
+  /// value load the same scalar.
+  void computeOnce(Value value, scf::ParallelOp loop) {
+    Operation *def = value.getDefiningOp();
+    if (!def || !value.getType().isIntOrFloat() ||
+        !mstream::isSunkIntoKernels(def))
+      return;
+    SetVector<Operation *> slice = sunkSlice(def);
+    if (llvm::count_if(slice, [](Operation *op) {
+          return isa<memref::LoadOp>(op);
+        }) <= kMaxSunkLoads)
+      return;
+    Location loc = value.getLoc();
+    OpBuilder b(loop);
+    Value &buffer = computedOnce[value];
+    if (!buffer || !buffer.getParentBlock()->findAncestorOpInBlock(*loop)) {
+      buffer =
+          memref::AllocOp::create(b, loc, MemRefType::get({}, value.getType()));
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto once = scf::ParallelOp::create(b, loc, zero, one, one);
+      OpBuilder ib = OpBuilder::atBlockBegin(once.getBody());
+      IRMapping mapping;
+      for (Operation *op : slice)
+        ib.clone(*op, mapping);
+      memref::StoreOp::create(ib, loc, mapping.lookup(value), buffer);
+      keepBuffersThrough(slice, once);
+      // Stream-ordered: freed after the last kernel launched before it.
+      OpBuilder db(buffer.getParentBlock()->getTerminator());
+      memref::DeallocOp::create(db, loc, buffer);
+    }
+    Value loaded = memref::LoadOp::create(b, loc, buffer);
+    replaceAllUsesInRegionWith(value, loaded, loop.getRegion());
+    if (def->use_empty())
+      computedOnce.erase(value);
+    for (Operation *op : llvm::reverse(slice))
+      if (op->use_empty())
+        op->erase();
+  }
+
+  /// Moves `op` from the start of `body` into the `scf.if` branch that
+  /// holds all of its users, if there is one, before the first of them. A
+  /// merged kernel picks each tensor's update by a tree of branches on the
+  /// thread's index: a thread then loads only its own tensor's scalars (a
+  /// learning rate, a norm) rather than every part's at the start. Never
+  /// into a loop, which would load them once per iteration.
+  static void sinkIntoBranch(Operation *op, Block *body) {
+    if (op->use_empty())
+      return;
+    // The blocks from the first user's up to `body`, innermost first.
+    SmallVector<Block *> chain;
+    for (Block *block = (*op->user_begin())->getBlock(); block != body;
+         block = block->getParentOp()->getBlock())
+      chain.push_back(block);
+    chain.push_back(body);
+    // The innermost of them that holds every user.
+    size_t common = 0;
+    for (Operation *user : op->getUsers())
+      while (!chain[common]->findAncestorOpInBlock(*user))
+        ++common;
+    // Out of any loop on the way up.
+    Block *target = body;
+    for (size_t i = chain.size() - 1; i > common; --i) {
+      if (!isa<scf::IfOp>(chain[i - 1]->getParentOp()))
+        break;
+      target = chain[i - 1];
+    }
+    if (target == body)
+      return;
+    Operation *first = nullptr;
+    for (Operation *user : op->getUsers()) {
+      Operation *ancestor = target->findAncestorOpInBlock(*user);
+      if (!first || ancestor->isBeforeInBlock(first))
+        first = ancestor;
+    }
+    // A load must not pass a write to its buffer: what runs before `first`
+    // in its block and before the branches around it, in `body` too.
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      for (Operation *at = first;; at = at->getParentOp()) {
+        for (Operation *before = at->getPrevNode(); before;
+             before = before->getPrevNode())
+          if (mayWrite(before, load.getMemRef()))
+            return;
+        if (at->getBlock() == body)
+          break;
+      }
+    else if (!isPure(op))
+      return;
+    op->moveBefore(first);
+  }
+
+  /// The buffer `memref` views: an allocation or an argument.
+  static Value rootOf(Value memref) {
+    while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
+      memref = view.getViewSource();
+    return memref;
+  }
+
+  /// Whether `op` or an op inside it may write `memref`. Distinct
+  /// allocations and entry-point arguments are distinct buffers (as
+  /// mstream-merge-parallel-loops assumes); ops that do not say what they
+  /// write may write anything.
+  static bool mayWrite(Operation *op, Value memref) {
+    Value root = rootOf(memref);
+    auto distinct = [&](Value other) {
+      Value otherRoot = rootOf(other);
+      auto known = [](Value value) {
+        if (auto argument = dyn_cast<BlockArgument>(value))
+          return isa<FunctionOpInterface>(argument.getOwner()->getParentOp());
+        return isa_and_nonnull<memref::AllocOp, memref::AllocaOp>(
+            value.getDefiningOp());
+      };
+      return otherRoot != root && known(root) && known(otherRoot);
+    };
+    return op
+        ->walk([&](Operation *inner) {
+          auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+          if (!effects) {
+            if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+              return WalkResult::advance();
+            return WalkResult::interrupt();
+          }
+          SmallVector<MemoryEffects::EffectInstance> writes;
+          effects.getEffectsOnResource(SideEffects::DefaultResource::get(),
+                                       writes);
+          for (const MemoryEffects::EffectInstance &effect : writes)
+            if (isa<MemoryEffects::Write>(effect.getEffect()) &&
+                !(effect.getValue() && distinct(effect.getValue())))
+              return WalkResult::interrupt();
+          return WalkResult::advance();
+        })
+        .wasInterrupted();
   }
 
   /// Maps the host code of `block`: kernels for loop nests and device
@@ -316,8 +496,18 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     b.setInsertionPointToStart(loop.getBody());
     IRMapping mapping;
     mapping.map(tokens.getInductionVars()[0], loop.getInductionVar());
-    for (Operation &op : tokens.getBody()->without_terminator())
+    for (Operation &op : tokens.getBody()->without_terminator()) {
+      // The token's buffer in shared memory: the block's, for each of its
+      // tokens in turn.
+      auto alloca = dyn_cast<memref::AllocaOp>(op);
+      if (alloca &&
+          gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType())) {
+        mapping.map(alloca.getResult(), launch.addWorkgroupAttribution(
+                                            alloca.getType(), alloca.getLoc()));
+        continue;
+      }
       b.clone(op, mapping);
+    }
     tokens.erase();
     return success();
   }

@@ -3,6 +3,7 @@
 #include "mstream/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 namespace mstream {
 #define GEN_PASS_DEF_MERGEGPUMODULES
@@ -13,10 +14,28 @@ using namespace mlir;
 
 namespace {
 
+/// A token's shared-memory buffer holds its intermediates of every type at
+/// 64-byte aligned offsets (mstream-token-buffers-to-scratch); outlining
+/// drops the alignment of the launch's buffer, and an i8 array's own is 1.
+constexpr int64_t kWorkgroupAlignment = 64;
+
+void alignWorkgroupBuffers(ModuleOp module) {
+  module.walk([](gpu::GPUFuncOp func) {
+    for (unsigned index = 0, end = func.getNumWorkgroupAttributions();
+         index < end; ++index)
+      if (!func.getWorkgroupAttributionAttr(
+              index, LLVM::LLVMDialect::getAlignAttrName()))
+        func.setWorkgroupAttributionAttr(
+            index, LLVM::LLVMDialect::getAlignAttrName(),
+            Builder(func).getI64IntegerAttr(kWorkgroupAlignment));
+  });
+}
+
 struct MergeGpuModulesPass
     : mstream::impl::MergeGpuModulesBase<MergeGpuModulesPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    alignWorkgroupBuffers(module);
     auto modules = llvm::to_vector(module.getOps<gpu::GPUModuleOp>());
     if (modules.size() < 2)
       return;

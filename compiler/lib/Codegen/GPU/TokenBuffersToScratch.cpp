@@ -13,6 +13,8 @@
 #include "mstream/Codegen/GPU/Passes.h"
 #include "mstream/Dialect/AttrNames.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
 #include "llvm/Support/MathExtras.h"
 
 namespace mstream {
@@ -107,6 +109,9 @@ struct TokenBuffersToScratchPass
     int64_t tokenSlots = std::min<int64_t>(tokens, slots);
     if (slotBytes > 0)
       tokenSlots = std::clamp<int64_t>(maxBytes / slotBytes, 1, tokenSlots);
+    bool shared = slotBytes <= sharedBytes;
+    if (shared)
+      tokenSlots = std::min<int64_t>(tokens, slots);
     OpBuilder b(loop);
     loop->setAttr(mstream::kTokenSlotsAttrName,
                   b.getI64IntegerAttr(tokenSlots));
@@ -114,17 +119,32 @@ struct TokenBuffersToScratchPass
       return success();
 
     Location loc = loop.getLoc();
-    auto scratchType = MemRefType::get({tokenSlots * slotBytes}, b.getI8Type());
-    Value scratch = memref::AllocOp::create(b, loc, scratchType);
-
-    // Token t uses slot t mod slots: the kernel runs a token per block with
-    // a grid of `slots` blocks, so no two live tokens share a slot.
-    b.setInsertionPointToStart(loop.getBody());
-    Value token = loop.getInductionVar(0);
-    Value slot = arith::RemUIOp::create(
-        b, loc, token, arith::ConstantIndexOp::create(b, loc, tokenSlots));
-    Value slotBase = arith::MulIOp::create(
-        b, loc, slot, arith::ConstantIndexOp::create(b, loc, slotBytes));
+    // The slot's start in the scratch buffer; none in shared memory.
+    Value scratch, slotBase;
+    if (shared) {
+      b.setInsertionPointToStart(loop.getBody());
+      auto workgroup = gpu::AddressSpaceAttr::get(
+          b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+      auto local = memref::AllocaOp::create(
+          b, loc,
+          MemRefType::get({slotBytes}, b.getI8Type(),
+                          MemRefLayoutAttrInterface{}, workgroup),
+          b.getI64IntegerAttr(kAlignment));
+      scratch = memref::MemorySpaceCastOp::create(
+          b, loc, MemRefType::get({slotBytes}, b.getI8Type()), local);
+    } else {
+      auto scratchType =
+          MemRefType::get({tokenSlots * slotBytes}, b.getI8Type());
+      scratch = memref::AllocOp::create(b, loc, scratchType);
+      // Token t uses slot t mod slots: the kernel runs a token per block
+      // with a grid of `slots` blocks, so no two live tokens share a slot.
+      b.setInsertionPointToStart(loop.getBody());
+      Value token = loop.getInductionVar(0);
+      Value slot = arith::RemUIOp::create(
+          b, loc, token, arith::ConstantIndexOp::create(b, loc, tokenSlots));
+      slotBase = arith::MulIOp::create(
+          b, loc, slot, arith::ConstantIndexOp::create(b, loc, slotBytes));
+    }
     for (Placement &placement : placements) {
       OpBuilder ab(placement.alloc);
       Location allocLoc = placement.alloc.getLoc();
@@ -158,7 +178,9 @@ struct TokenBuffersToScratchPass
                                   arith::MulIOp::create(ab, allocLoc, iteration,
                                                         index(placement.bytes)),
                                   inSlot);
-      Value offset = arith::AddIOp::create(ab, allocLoc, slotBase, inSlot);
+      Value offset = slotBase
+                         ? arith::AddIOp::create(ab, allocLoc, slotBase, inSlot)
+                         : inSlot;
       auto view =
           memref::ViewOp::create(ab, allocLoc, placement.alloc.getType(),
                                  scratch, offset, ValueRange{});

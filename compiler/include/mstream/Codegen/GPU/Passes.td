@@ -69,15 +69,28 @@ def TokenBuffersToScratch : Pass<"mstream-token-buffers-to-scratch", "::mlir::Mo
     ones. Fewer slots are used where `slots` of them would exceed
     `max-bytes` (at least one). The loop gets `mstream.token_slots`, the
     number of tokens that may run at once.
+
+    A token whose buffers take at most `shared-bytes` instead keeps them in
+    its block's shared memory: a `memref.alloca` in the workgroup memory
+    space at the start of the loop's body, which `mstream-loops-to-gpu`
+    makes the launch's workgroup attribution, viewed through a
+    `memref.memory_space_cast` to the default space so that the views'
+    users keep their types (LLVM's address-space inference turns the
+    accesses back into shared-memory loads and stores). A block runs one
+    token at a time, so the block's buffer is the token's slot.
   }];
   let options = [
     Option<"slots", "slots", "int64_t", "1024",
            "How many tokens run at once (the kernel's blocks)">,
     Option<"maxBytes", "max-bytes", "int64_t", "1073741824",
-           "The most scratch memory one token loop may use">
+           "The most scratch memory one token loop may use">,
+    Option<"sharedBytes", "shared-bytes", "int64_t", "0",
+           "A token's buffers go to its block's shared memory when they "
+           "take at most this many bytes (0: always global scratch)">
   ];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect"];
 }
 
 def InterchangeParallelOutermost : Pass<"mstream-interchange-parallel-outermost", "::mlir::ModuleOp"> {
@@ -222,7 +235,18 @@ def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {
       neighbouring threads touch neighbouring elements);
     - each `memref.copy` becomes such a parallel copy;
     - a run of loads, stores and loops without calls or parallel loops (a
-      0-d update, a full reduction) becomes a one-thread `gpu.launch`.
+      0-d update, a full reduction) becomes a one-thread `gpu.launch`;
+    - a token loop (with `mstream.token_slots`) becomes a launch of that
+      many blocks, its workgroup-memory `memref.alloca` the launch's
+      workgroup buffer.
+    The scalars a loop reads from the host (loads and the arithmetic on
+    them) are computed again inside it, each in the `scf.if` branch that
+    uses it where there is one (a merged loop's thread then loads only its
+    own part's scalars), never past a store to its buffer and never into a
+    loop; one computed from more than 8 loads (the global gradient norm's
+    total over every tensor) is computed once before the loop, by a
+    one-point loop, into a device scalar. A buffer the host freed after
+    such a load is freed after the kernels that now read it.
     Host loops and calls (the GEMMs) stay on the host and are visited
     recursively. A host operation that would read a value computed on the
     device is an error.
@@ -238,7 +262,25 @@ def MergeGpuModules : Pass<"mstream-merge-gpu-modules", "::mlir::ModuleOp"> {
     `gpu-kernel-outlining` makes one `gpu.module` per kernel. A train step
     has hundreds of kernels; one module is one NVPTX compilation, one
     `ptxas` run and one cubin to load, inspect and embed. Launches are
-    retargeted to the merged module.
+    retargeted to the merged module. Each kernel's shared-memory buffers
+    (workgroup attributions) get the 64-byte alignment (`llvm.align`) that
+    the views into them assume and that outlining does not carry.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def DeduplicateKernels : Pass<"mstream-deduplicate-kernels", "::mlir::ModuleOp"> {
+  let summary = "Compile each distinct kernel once: launches of an equal kernel share it";
+  let description = [{
+    Every layer of a model outlines the same kernels, which differ only in
+    the buffers they are given; with shapes and offsets sunk into them as
+    constants they are equal op for op. Of each set of kernels of a
+    `gpu.module` with the same signature, attributes (but the name) and
+    body (locations aside), the first stays and the launches of the others
+    launch it; the others are erased. The paper's SOAP train step has 760
+    kernels and 85 distinct ones, so NVPTX and `ptxas` compile a seventh of
+    the code, and the cubin shrinks alike.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
@@ -246,7 +288,7 @@ def MergeGpuModules : Pass<"mstream-merge-gpu-modules", "::mlir::ModuleOp"> {
 def KernelReport : Pass<"mstream-kernel-report", "::mlir::ModuleOp"> {
   let summary = "Record what each entry launches, moves and keeps on the device";
   let description = [{
-    Runs after `mstream-merge-gpu-modules`, while kernels are `gpu.func`s
+    Runs after `mstream-deduplicate-kernels`, while kernels are `gpu.func`s
     and launches `gpu.launch_func`s with their grids, and records on the
     module, as `mstream.kernel_report`, one dictionary per host function
     that launches kernels or calls cuBLAS:

@@ -202,6 +202,18 @@ def test_each_kernel_is_compiled_once(train_step_sass):
     assert max(k["launches"] for k in kernels.values()) > 1
 
 
+def test_no_kernel_keeps_a_stack_frame(train_step_sass):
+    """No kernel of the train step uses local memory (the report's frame
+    bytes, from the cubin): a merged weight-optimizer kernel of
+    tmm-tiny's step once kept 1,480 bytes there, spilling the parameter
+    pointers it held from its start (before the global norm's total was
+    computed once and each pointer's cast to global memory moved next to
+    its use)."""
+    _, _, kernels = train_step_sass
+    framed = {name: k["frame_bytes"] for name, k in kernels.items() if k["frame_bytes"]}
+    assert framed == {}
+
+
 def test_token_kernels_keep_their_buffers_in_shared_memory(train_step_sass):
     """A fused region's per-token buffers of at most 48 KiB are in its
     block's shared memory (mstream-token-buffers-to-scratch), declared as

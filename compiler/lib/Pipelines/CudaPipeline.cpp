@@ -96,6 +96,7 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
   pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createGlobalKernelPointers());
 
   // Host -> LLVM. Allocations go through the runtime's
   // _mlir_memref_to_llvm_alloc, which hands out device memory.

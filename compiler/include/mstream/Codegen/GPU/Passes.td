@@ -285,6 +285,22 @@ def DeduplicateKernels : Pass<"mstream-deduplicate-kernels", "::mlir::ModuleOp">
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def GlobalKernelPointers : Pass<"mstream-global-kernel-pointers", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Type kernels' pointer parameters as global memory, cast where used";
+  let description = [{
+    Runs on the NVVM kernels (`llvm.func`s with `nvvm.kernel`). A kernel's
+    parameters point to global memory, and NVPTX's argument lowering says
+    so for a generic pointer with a `cvta.to.global` at the kernel's start,
+    whose result `ptxas` then keeps in a register to the end. Each generic
+    pointer parameter becomes `!llvm.ptr<1>` and each of its uses gets its
+    own `llvm.addrspacecast` to the generic space, which LLVM's address
+    space inference folds into the use. A merged kernel whose threads each
+    take one branch then holds only that branch's pointers. Only the
+    kernel's signature changes: the launch passes the same 64-bit values.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def KernelReport : Pass<"mstream-kernel-report", "::mlir::ModuleOp"> {
   let summary = "Record what each entry launches, moves and keeps on the device";
   let description = [{

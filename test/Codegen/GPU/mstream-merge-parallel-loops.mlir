@@ -1,5 +1,6 @@
 // RUN: mstream-opt %s --mstream-merge-parallel-loops --split-input-file | FileCheck %s
 // RUN: mstream-opt %s --mstream-merge-parallel-loops="max-argument-bytes=120" --split-input-file | FileCheck %s --check-prefix=BUDGET
+// RUN: mstream-opt %s --mstream-merge-parallel-loops --canonicalize --split-input-file | FileCheck %s --check-prefix=CROWDED
 
 // Three independent updates (a weight optimizer's group): one loop over
 // 8 + 12 + 4 points, a tree of branches on the flat index, each leaf the
@@ -396,6 +397,70 @@ func.func @budget(%a: memref<8xf32>, %b: memref<8xf32>, %c: memref<8xf32>, %d: m
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
     %v = memref.load %a[%i] : memref<8xf32>
     memref.store %v, %d[%i] : memref<8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A large loop and ten one-point loops, all independent: the large one and
+// the first 8 small ones merge (264 points); the 2 small ones beyond those
+// wait for a run of their own, so that the large loop's threads do not
+// carry the pointers of a hundred small parts.
+// CHECK-LABEL: func.func @crowded
+// BUDGET-LABEL: func.func @crowded
+// CROWDED-LABEL: func.func @crowded
+// CROWDED: scf.parallel (%{{.*}}) = (%c0) to (%c264) step (%c1)
+// CROWDED: scf.parallel (%{{.*}}) = (%c0) to (%c2) step (%c1)
+// CROWDED-NOT: scf.parallel
+func.func @crowded(%big: memref<256xf32>, %s0: memref<1xf32>, %s1: memref<1xf32>, %s2: memref<1xf32>, %s3: memref<1xf32>, %s4: memref<1xf32>, %s5: memref<1xf32>, %s6: memref<1xf32>, %s7: memref<1xf32>, %s8: memref<1xf32>, %s9: memref<1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %x = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%c256) step (%c1) {
+    memref.store %x, %big[%i] : memref<256xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s0[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s1[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s2[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s3[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s4[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s5[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s6[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s7[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s8[%i] : memref<1xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+    memref.store %x, %s9[%i] : memref<1xf32>
     scf.reduce
   }
   return

@@ -121,11 +121,31 @@ bool isMergeable(scf::ParallelOp loop, const Accesses &accesses) {
          !loop->hasAttr(mstream::kTokenSlotsAttrName);
 }
 
+/// Whether `loop` has fewer points than a block has threads (a tensor of a
+/// few elements, a scalar's update); unknown bounds count as large.
+bool isSmall(scf::ParallelOp loop) {
+  int64_t points = 1;
+  for (auto [lower, upper, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    std::optional<int64_t> lo = getConstantIntValue(lower),
+                           hi = getConstantIntValue(upper),
+                           st = getConstantIntValue(step);
+    if (!lo || !hi || !st || *st <= 0)
+      return false;
+    points *= llvm::divideCeil(std::max<int64_t>(0, *hi - *lo), *st);
+  }
+  return points < 256;
+}
+
+/// The most small loops a run with large ones takes (see mergeRunFrom).
+constexpr int64_t kMaxSmallBesideLarge = 8;
+
 /// A run being collected: its loops and what they access, and the
 /// operations between them that must follow the merged loop because they
 /// depend on the run (or on such an operation), with what those access.
 struct Run {
   SmallVector<scf::ParallelOp> loops;
+  int64_t smallLoops = 0;
   Accesses accesses;
   /// The merged kernel's parameters (mstream::kernelParameters of what its
   /// loops read from outside) and their bytes.
@@ -177,6 +197,7 @@ struct Run {
       if (parameters.insert(value))
         argumentBytes += mstream::parameterBytes(value);
     loops.push_back(loop);
+    smallLoops += isSmall(loop);
     accesses.add(loopAccesses);
   }
 
@@ -253,7 +274,19 @@ public:
                      (run.usesDeferred(op) || run.accesses.orders(opAccesses) ||
                       run.deferredAccesses.orders(opAccesses));
       auto loop = dyn_cast<scf::ParallelOp>(op);
-      bool joins = loop && isMergeable(loop, opAccesses) && !follows;
+      bool mergeable = loop && isMergeable(loop, opAccesses) && !follows;
+      // A merged kernel's threads each take one branch, but the generated
+      // code selects among the branches' buffers up front: a hundred
+      // scalars' updates beside the large tensors' took 164 registers in
+      // every thread. Past a few, small loops wait for a run of their own,
+      // as do large ones behind many small ones.
+      bool crowded = false;
+      if (mergeable && !run.loops.empty()) {
+        int64_t small = run.smallLoops + isSmall(loop);
+        int64_t large = int64_t(run.loops.size()) + 1 - small;
+        crowded = small > kMaxSmallBesideLarge && large > 0;
+      }
+      bool joins = mergeable && !crowded;
       // A loop that would make the kernel's parameters too large starts the
       // next run.
       llvm::SetVector<Value> loopParameters;
@@ -275,7 +308,8 @@ public:
       } else if (isa<memref::DeallocOp>(op) && !run.loops.empty()) {
         // Freeing later is always safe, and must follow any use.
         run.defer(op, Accesses());
-      } else if (follows) {
+      } else if (follows || crowded) {
+        // After the merged loop: the next run's.
         run.defer(op, opAccesses);
       }
     }

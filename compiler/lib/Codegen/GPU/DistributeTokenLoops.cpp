@@ -41,9 +41,7 @@ template <typename Effect> bool mayHaveEffect(Operation *op) {
 /// (mstream-token-buffers-to-scratch), once per token: one buffer for all of
 /// the block's threads, not one per thread.
 bool isBlockBuffer(Operation *op, scf::ForallOp loop) {
-  auto alloca = dyn_cast<memref::AllocaOp>(op);
-  return alloca && alloca->getBlock() == loop.getBody() &&
-         gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType());
+  return op->getBlock() == loop.getBody() && mstream::isWorkgroupAlloca(op);
 }
 
 bool containsParallelLoop(Operation *op) {

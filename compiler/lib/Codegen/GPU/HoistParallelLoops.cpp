@@ -1,5 +1,7 @@
 //===- HoistParallelLoops.cpp - the mstream-hoist-parallel-loops pass -----===//
 
+#include "ParallelLoops.h"
+
 #include "mstream/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -16,21 +18,6 @@ namespace mstream {
 using namespace mlir;
 
 namespace {
-
-/// The buffer `memref` is a view of, where that is an allocation or an
-/// entry-point argument; null otherwise (a buffer an enclosing loop carries
-/// may be its initial value under another name).
-Value rootOf(Value memref) {
-  while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
-    memref = view.getViewSource();
-  if (memref.getDefiningOp<memref::AllocOp>() ||
-      memref.getDefiningOp<memref::AllocaOp>())
-    return memref;
-  auto argument = dyn_cast<BlockArgument>(memref);
-  if (argument && isa<FunctionOpInterface>(argument.getOwner()->getParentOp()))
-    return memref;
-  return nullptr;
-}
 
 /// A load's or a store's buffer and indices.
 struct Access {
@@ -130,22 +117,22 @@ scf::ParallelOp hoistable(scf::ForOp loop) {
   if (walk.wasInterrupted())
     return nullptr;
   for (const Access &access : llvm::concat<const Access>(reads, inner))
-    if (!rootOf(access.memref))
+    if (!mstream::distinctBuffer(access.memref))
       return nullptr;
 
   llvm::SmallDenseSet<Value> written;
   for (const Access &access : inner)
     if (access.store)
-      written.insert(rootOf(access.memref));
+      written.insert(mstream::distinctBuffer(access.memref));
   // Reads before the parallel loop run once per position: none of them may
   // read what it writes.
   for (const Access &access : reads)
-    if (written.contains(rootOf(access.memref)))
+    if (written.contains(mstream::distinctBuffer(access.memref)))
       return nullptr;
   Value iv = parallel.getInductionVars()[0];
   llvm::SmallDenseMap<Value, Witness> witnesses;
   for (const Access &access : inner) {
-    Value root = rootOf(access.memref);
+    Value root = mstream::distinctBuffer(access.memref);
     if (!written.contains(root))
       continue;
     std::optional<Witness> witness = witnessOf(access, root, iv, loop);

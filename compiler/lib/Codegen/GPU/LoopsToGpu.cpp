@@ -162,7 +162,7 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
       auto load = dyn_cast<memref::LoadOp>(op);
       if (!load)
         continue;
-      for (Operation *user : rootOf(load.getMemRef()).getUsers())
+      for (Operation *user : mstream::viewedBuffer(load.getMemRef()).getUsers())
         if (auto dealloc = dyn_cast<memref::DeallocOp>(user);
             dealloc && dealloc->getBlock() == reader->getBlock() &&
             dealloc->isBeforeInBlock(reader))
@@ -267,28 +267,15 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     op->moveBefore(first);
   }
 
-  /// The buffer `memref` views: an allocation or an argument.
-  static Value rootOf(Value memref) {
-    while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
-      memref = view.getViewSource();
-    return memref;
-  }
-
   /// Whether `op` or an op inside it may write `memref`. Distinct
   /// allocations and entry-point arguments are distinct buffers (as
   /// mstream-merge-parallel-loops assumes); ops that do not say what they
   /// write may write anything.
   static bool mayWrite(Operation *op, Value memref) {
-    Value root = rootOf(memref);
+    Value root = mstream::distinctBuffer(memref);
     auto distinct = [&](Value other) {
-      Value otherRoot = rootOf(other);
-      auto known = [](Value value) {
-        if (auto argument = dyn_cast<BlockArgument>(value))
-          return isa<FunctionOpInterface>(argument.getOwner()->getParentOp());
-        return isa_and_nonnull<memref::AllocOp, memref::AllocaOp>(
-            value.getDefiningOp());
-      };
-      return otherRoot != root && known(root) && known(otherRoot);
+      Value otherRoot = mstream::distinctBuffer(other);
+      return root && otherRoot && otherRoot != root;
     };
     return op
         ->walk([&](Operation *inner) {
@@ -499,11 +486,11 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     for (Operation &op : tokens.getBody()->without_terminator()) {
       // The token's buffer in shared memory: the block's, for each of its
       // tokens in turn.
-      auto alloca = dyn_cast<memref::AllocaOp>(op);
-      if (alloca &&
-          gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType())) {
-        mapping.map(alloca.getResult(), launch.addWorkgroupAttribution(
-                                            alloca.getType(), alloca.getLoc()));
+      if (mstream::isWorkgroupAlloca(&op)) {
+        Value buffer = op.getResult(0);
+        mapping.map(buffer,
+                    launch.addWorkgroupAttribution(
+                        cast<MemRefType>(buffer.getType()), op.getLoc()));
         continue;
       }
       b.clone(op, mapping);

@@ -117,6 +117,29 @@ bool mstream::touchesDeviceMemory(Operation *op) {
   return memory && !hostOnly;
 }
 
+Value mstream::viewedBuffer(Value memref) {
+  while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
+    memref = view.getViewSource();
+  return memref;
+}
+
+Value mstream::distinctBuffer(Value memref) {
+  memref = viewedBuffer(memref);
+  if (memref.getDefiningOp<memref::AllocOp>() ||
+      memref.getDefiningOp<memref::AllocaOp>())
+    return memref;
+  auto argument = dyn_cast<BlockArgument>(memref);
+  if (argument && isa<FunctionOpInterface>(argument.getOwner()->getParentOp()))
+    return memref;
+  return nullptr;
+}
+
+bool mstream::isWorkgroupAlloca(Operation *op) {
+  auto alloca = dyn_cast<memref::AllocaOp>(op);
+  return alloca &&
+         gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(alloca.getType());
+}
+
 bool mstream::isSunkIntoKernels(Operation *op) {
   return isa<memref::LoadOp>(op) || (op->getNumRegions() == 0 && isPure(op) &&
                                      !op->hasTrait<OpTrait::ConstantLike>());

@@ -64,6 +64,18 @@ void kernelParameters(mlir::Value value,
 /// at most.
 int64_t parameterBytes(mlir::Value value);
 
+/// The buffer `memref` views, through any chain of views.
+mlir::Value viewedBuffer(mlir::Value memref);
+
+/// The buffer `memref` views where that is an allocation or an entry-point
+/// argument, which no other such buffer aliases; null otherwise (a buffer
+/// an enclosing loop carries may be its initial value under another name).
+mlir::Value distinctBuffer(mlir::Value memref);
+
+/// Whether `op` allocates a buffer in a block's shared memory (a token's
+/// buffers, mstream-token-buffers-to-scratch): the block's threads share it.
+bool isWorkgroupAlloca(mlir::Operation *op);
+
 /// The outermost scf.forall ops under `root`, in order: the token loops of
 /// fused regions (mstream-fused-to-loops).
 llvm::SmallVector<mlir::scf::ForallOp> tokenLoops(mlir::Operation *root);

@@ -104,14 +104,12 @@ struct TokenBuffersToScratchPass
     });
     if (walk.wasInterrupted())
       return failure();
-    // Fewer tokens at once where a token needs much scratch (a matrix
-    // iteration's gradient keeps every iteration's matrices).
-    int64_t tokenSlots = std::min<int64_t>(tokens, slots);
-    if (slotBytes > 0)
-      tokenSlots = std::clamp<int64_t>(maxBytes / slotBytes, 1, tokenSlots);
     bool shared = slotBytes <= sharedBytes;
-    if (shared)
-      tokenSlots = std::min<int64_t>(tokens, slots);
+    // Fewer tokens at once where a token needs much global scratch (a
+    // matrix iteration's gradient keeps every iteration's matrices).
+    int64_t tokenSlots = std::min<int64_t>(tokens, slots);
+    if (!shared && slotBytes > 0)
+      tokenSlots = std::clamp<int64_t>(maxBytes / slotBytes, 1, tokenSlots);
     OpBuilder b(loop);
     loop->setAttr(mstream::kTokenSlotsAttrName,
                   b.getI64IntegerAttr(tokenSlots));

@@ -116,7 +116,7 @@ struct WrapSerialRunsPass
       if (!first || first == op->getNextNode())
         continue;
       auto load = dyn_cast<memref::LoadOp>(op);
-      Value root = load ? rootOf(load.getMemRef()) : Value();
+      Value root = load ? mstream::viewedBuffer(load.getMemRef()) : Value();
       bool blocked = false;
       for (Operation *between = op->getNextNode(); between != first && !blocked;
            between = between->getNextNode())
@@ -124,13 +124,6 @@ struct WrapSerialRunsPass
       if (!blocked)
         op->moveBefore(first);
     }
-  }
-
-  /// The allocation or argument a view is of.
-  static Value rootOf(Value memref) {
-    while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
-      memref = view.getViewSource();
-    return memref;
   }
 
   /// Whether `op` (or an op in it) may write or free `root`'s memory.
@@ -147,7 +140,7 @@ struct WrapSerialRunsPass
         if (!isa<MemoryEffects::Write, MemoryEffects::Free>(effect.getEffect()))
           continue;
         Value value = effect.getValue();
-        if (!value || rootOf(value) == root)
+        if (!value || mstream::viewedBuffer(value) == root)
           return WalkResult::interrupt();
       }
       return WalkResult::advance();

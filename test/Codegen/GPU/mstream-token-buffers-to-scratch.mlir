@@ -3,9 +3,10 @@
 // RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 max-bytes=600 shared-bytes=256" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=SHARED
 // RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 shared-bytes=255" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=GLOBAL
 
-// A token's buffer and the fresh buffer of each of 3 iterations get places
-// in one scratch buffer of min(tokens, slots) = 4 slots: 64 bytes (16 f32,
-// aligned) + 3 x 64 bytes = 256 bytes per slot. Token t uses slot t mod 4.
+// A token's buffer, read after the loop, and the fresh buffer of each of 3
+// iterations get places in one scratch buffer of min(tokens, slots) = 4
+// slots: 64 bytes (16 f32, aligned) + 3 x 64 bytes = 256 bytes per slot.
+// Token t uses slot t mod 4.
 // CHECK-LABEL: func.func @scratch
 // CHECK: %[[SCRATCH:.*]] = memref.alloc() : memref<1024xi8>
 // CHECK: scf.forall (%[[T:.*]]) in (10)
@@ -28,19 +29,22 @@ func.func @scratch(%out: memref<10x16xf32>) {
       %b = memref.alloc() : memref<4x4xf32>
       memref.store %x, %b[%i, %c0] : memref<4x4xf32>
     }
+    %y = memref.load %a[%c0] : memref<16xf32>
+    memref.store %y, %out[%t, %c0] : memref<10x16xf32>
   }
   return
 }
 
 // -----
 
-// The offsets: token slot base, then the first buffer at 0, the loop's
-// copies from 64 on, one per iteration.
+// The offsets: token slot base, then the largest first (the loop's copies
+// from 0 on, one per iteration), the first buffer after them at 192.
 // CHECK-LABEL: func.func @offsets
 // CHECK: %[[BASE:.*]] = arith.muli %{{.*}}, %c256
+// CHECK: arith.addi %[[BASE]], %c192
 // CHECK: scf.for %[[I:.*]] = %c0 to %c3 step %c1
 // CHECK: %[[COPY:.*]] = arith.muli %[[I]], %c64{{.*}}
-// CHECK: %[[IN_SLOT:.*]] = arith.addi %[[COPY]], %c64{{.*}}
+// CHECK: %[[IN_SLOT:.*]] = arith.addi %[[COPY]], %c0{{.*}}
 // CHECK: %[[OFFSET:.*]] = arith.addi %[[BASE]], %[[IN_SLOT]]
 // CHECK: memref.view %{{.*}}[%[[OFFSET]]][]
 func.func @offsets(%out: memref<10x16xf32>) {
@@ -55,6 +59,73 @@ func.func @offsets(%out: memref<10x16xf32>) {
       %b = memref.alloc() : memref<4x4xf32>
       memref.store %x, %b[%i, %c0] : memref<4x4xf32>
     }
+    %y = memref.load %a[%c0] : memref<16xf32>
+    memref.store %y, %out[%t, %c0] : memref<10x16xf32>
+  }
+  return
+}
+
+// -----
+
+// Buffers whose lifetimes do not overlap share bytes: %a dies at its last
+// read, before %c and %b are allocated; %c, read after the loop that
+// allocates %b, keeps bytes of its own. A slot of 128 bytes: %a and %c at
+// 0, %b at 64.
+// CHECK-LABEL: func.func @reuse
+// CHECK: memref.alloc() : memref<512xi8>
+// CHECK: %[[BASE:.*]] = arith.muli %{{.*}}, %c128
+// CHECK: %[[A:.*]] = arith.addi %[[BASE]], %c0
+// CHECK: memref.view %{{.*}}[%[[A]]][] : memref<512xi8> to memref<16xf32>
+// CHECK: %[[C:.*]] = arith.addi %[[BASE]], %c0
+// CHECK: memref.view %{{.*}}[%[[C]]][] : memref<512xi8> to memref<16xf32>
+// CHECK: %[[IN_SLOT:.*]] = arith.addi %{{.*}}, %c64
+// CHECK: %[[B:.*]] = arith.addi %[[BASE]], %[[IN_SLOT]]
+// CHECK: memref.view %{{.*}}[%[[B]]][] : memref<512xi8> to memref<8xf32>
+func.func @reuse(%out: memref<10x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (10) {
+    %a = memref.alloc() : memref<16xf32>
+    memref.store %x, %a[%c0] : memref<16xf32>
+    %y = memref.load %a[%c0] : memref<16xf32>
+    %c = memref.alloc() : memref<16xf32>
+    memref.store %y, %c[%c0] : memref<16xf32>
+    scf.for %i = %c0 to %c1 step %c1 {
+      %b = memref.alloc() : memref<8xf32>
+      memref.store %y, %b[%c0] : memref<8xf32>
+    }
+    %z = memref.load %c[%c0] : memref<16xf32>
+    memref.store %z, %out[%t, %c0] : memref<10x16xf32>
+  }
+  return
+}
+
+// -----
+
+// A buffer a loop carries may be read under another name after it: it
+// lives to the token's end, so the buffer allocated after the loop gets
+// bytes of its own.
+// CHECK-LABEL: func.func @carried
+// CHECK: memref.alloc() : memref<512xi8>
+// CHECK: %[[BASE:.*]] = arith.muli %{{.*}}, %c128
+// CHECK: %[[A:.*]] = arith.addi %[[BASE]], %c0
+// CHECK: memref.view %{{.*}}[%[[A]]][] : memref<512xi8> to memref<16xf32>
+// CHECK: %[[B:.*]] = arith.addi %[[BASE]], %c64
+// CHECK: memref.view %{{.*}}[%[[B]]][] : memref<512xi8> to memref<16xf32>
+func.func @carried(%out: memref<10x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (10) {
+    %a = memref.alloc() : memref<16xf32>
+    %r = scf.for %i = %c0 to %c1 step %c1 iter_args(%m = %a) -> (memref<16xf32>) {
+      memref.store %x, %m[%c0] : memref<16xf32>
+      scf.yield %m : memref<16xf32>
+    }
+    %b = memref.alloc() : memref<16xf32>
+    %y = memref.load %r[%c0] : memref<16xf32>
+    memref.store %y, %b[%c0] : memref<16xf32>
   }
   return
 }
@@ -111,7 +182,7 @@ func.func @dynamic_shape(%n: index) {
 // SHARED: scf.forall
 // SHARED-NEXT: %[[LOCAL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<256xi8, #gpu.address_space<workgroup>>
 // SHARED-NEXT: %[[SLOT:.*]] = memref.memory_space_cast %[[LOCAL]] : memref<256xi8, #gpu.address_space<workgroup>> to memref<256xi8>
-// SHARED: memref.view %[[SLOT]][%c0{{.*}}][] : memref<256xi8> to memref<16xf32>
+// SHARED: memref.view %[[SLOT]][%c192{{.*}}][] : memref<256xi8> to memref<16xf32>
 // SHARED: scf.for
 // SHARED: memref.view %[[SLOT]][%{{.*}}][] : memref<256xi8> to memref<4x4xf32>
 // SHARED: } {mstream.token_slots = 4 : i64}
@@ -134,6 +205,8 @@ func.func @budget(%out: memref<10x16xf32>) {
       %b = memref.alloc() : memref<4x4xf32>
       memref.store %x, %b[%i, %c0] : memref<4x4xf32>
     }
+    %y = memref.load %a[%c0] : memref<16xf32>
+    memref.store %y, %out[%t, %c0] : memref<10x16xf32>
   }
   return
 }

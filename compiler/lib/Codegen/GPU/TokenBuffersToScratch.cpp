@@ -4,7 +4,10 @@
 // (a token's intermediates, fresh ones in every matrix iteration) get fixed
 // places in one scratch buffer instead: each slot holds one token's
 // allocations, each allocation in a loop one copy per iteration, so nothing
-// a token computes is overwritten before the token is done.
+// a token computes is overwritten while it is still read. Buffers whose
+// lifetimes do not overlap share bytes: a token's intermediates are mostly
+// short-lived (a row reduction's partials), and the slot's size decides
+// whether it fits in shared memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,9 +36,75 @@ struct Placement {
   memref::AllocOp alloc;
   int64_t offset; // bytes from the slot's start
   int64_t bytes;  // of one copy
+  int64_t copies;
   /// The loops around it inside the token loop, outer first.
   SmallVector<scf::ForOp> loops;
+  /// The positions in the token's body of the ops between which it is
+  /// live: the one that allocates it (or the loop around that) and the
+  /// last that uses it.
+  int64_t first, last;
+
+  int64_t size() const { return bytes * copies; }
 };
+
+/// The position in `body` of the last op that uses `memref`, through
+/// views; `std::numeric_limits<int64_t>::max()` where the buffer may
+/// escape them (a loop carries it, a branch yields it, an op returns it
+/// under another name), so that it lives to the token's end.
+int64_t lastUse(Value memref, Block *body,
+                const llvm::DenseMap<Operation *, int64_t> &positions) {
+  int64_t last = 0;
+  SmallVector<Value> views = {memref};
+  while (!views.empty()) {
+    Value view = views.pop_back_val();
+    for (Operation *user : view.getUsers()) {
+      auto viewLike = dyn_cast<ViewLikeOpInterface>(user);
+      if (viewLike && viewLike.getViewSource() == view) {
+        views.push_back(user->getResult(0));
+        continue;
+      }
+      if (user->hasTrait<OpTrait::IsTerminator>() ||
+          llvm::any_of(user->getResultTypes(),
+                       [](Type type) { return isa<BaseMemRefType>(type); }))
+        return std::numeric_limits<int64_t>::max();
+      last =
+          std::max(last, positions.lookup(body->findAncestorOpInBlock(*user)));
+    }
+  }
+  return last;
+}
+
+/// Offsets in a slot for `placements`, greedily by size: each at the lowest
+/// offset free throughout its lifetime. Returns the slot's size.
+int64_t pack(MutableArrayRef<Placement> placements) {
+  SmallVector<Placement *> bySize;
+  for (Placement &placement : placements)
+    bySize.push_back(&placement);
+  llvm::stable_sort(bySize, [](const Placement *a, const Placement *b) {
+    return a->size() > b->size();
+  });
+  int64_t slotBytes = 0;
+  SmallVector<Placement *> placed;
+  for (Placement *placement : bySize) {
+    SmallVector<Placement *> live;
+    for (Placement *other : placed)
+      if (other->first <= placement->last && placement->first <= other->last)
+        live.push_back(other);
+    llvm::sort(live, [](const Placement *a, const Placement *b) {
+      return a->offset < b->offset;
+    });
+    int64_t offset = 0;
+    for (Placement *other : live) {
+      if (offset + placement->size() <= other->offset)
+        break;
+      offset = std::max(offset, other->offset + other->size());
+    }
+    placement->offset = offset;
+    slotBytes = std::max(slotBytes, offset + placement->size());
+    placed.push_back(placement);
+  }
+  return slotBytes;
+}
 
 /// The static trip count of `loop`, if it has one (then its bounds and
 /// step are constants).
@@ -64,8 +133,11 @@ struct TokenBuffersToScratchPass
                             "with a static token count");
     int64_t tokens = bounds[0];
 
+    Block *body = loop.getBody();
+    llvm::DenseMap<Operation *, int64_t> positions;
+    for (Operation &op : *body)
+      positions[&op] = positions.size();
     SmallVector<Placement> placements;
-    int64_t slotBytes = 0;
     WalkResult walk = loop.getBody()->walk([&](memref::AllocOp alloc) {
       MemRefType type = alloc.getType();
       if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
@@ -75,12 +147,14 @@ struct TokenBuffersToScratchPass
             << type;
         return WalkResult::interrupt();
       }
-      Placement placement{alloc, slotBytes, 0, {}};
+      Operation *top = body->findAncestorOpInBlock(*alloc);
+      Placement placement{alloc, 0, 0, 1, {}, positions.lookup(top), 0};
+      placement.last = std::max(placement.first,
+                                lastUse(alloc.getResult(), body, positions));
       placement.bytes =
           llvm::alignTo(type.getNumElements() *
                             llvm::divideCeil(type.getElementTypeBitWidth(), 8),
                         kAlignment);
-      int64_t copies = 1;
       for (Operation *parent = alloc->getParentOp(); parent != loop;
            parent = parent->getParentOp()) {
         if (isa<scf::IfOp>(parent))
@@ -95,15 +169,15 @@ struct TokenBuffersToScratchPass
               << "inside this " << parent->getName();
           return WalkResult::interrupt();
         }
-        copies *= *trips;
+        placement.copies *= *trips;
         placement.loops.insert(placement.loops.begin(), inner);
       }
-      slotBytes += placement.bytes * copies;
       placements.push_back(std::move(placement));
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
       return failure();
+    int64_t slotBytes = pack(placements);
     bool shared = slotBytes <= sharedBytes;
     // Fewer tokens at once where a token needs much global scratch (a
     // matrix iteration's gradient keeps every iteration's matrices).

@@ -68,7 +68,13 @@ def TokenBuffersToScratch : Pass<"mstream-token-buffers-to-scratch", "::mlir::Mo
     so that a matrix iteration's fresh buffers never overwrite the last
     ones. Fewer slots are used where `slots` of them would exceed
     `max-bytes` (at least one). The loop gets `mstream.token_slots`, the
-    number of tokens that may run at once.
+    number of tokens that may run at once. Allocations whose lifetimes do
+    not overlap share bytes of the slot: each is live from the op of the
+    body that allocates it (or holds the loop that does) to the last op
+    that uses it or a view of it, or to the body's end where a terminator
+    or an op with memref results (a loop carrying it, a branch yielding
+    it) takes it; they are placed greedily by size, each at the lowest
+    offset free throughout its lifetime.
 
     A token whose buffers take at most `shared-bytes` instead keeps them in
     its block's shared memory: a `memref.alloca` in the workgroup memory

@@ -16,9 +16,12 @@ using namespace mlir;
 
 void mstream::buildGpuReductions(OpPassManager &pm) {
   // Whole-tensor reductions would otherwise run in one thread, a token's
-  // row reductions in one thread of its block.
+  // row reductions in one thread of its block. A token's row gets a partial
+  // result per thread of its block (mstream-loops-to-gpu launches 256),
+  // which mstream-distribute-token-loops combines with shuffles.
   SplitReductionsOptions split;
   split.tokenMinSize = 256;
+  split.tokenMaxRatio = 256;
   pm.addPass(createSplitReductions(split));
   pm.addPass(createCanonicalizerPass());
 }

@@ -13,7 +13,10 @@
 #include "mstream/Dialect/AttrNames.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace mstream {
 #define GEN_PASS_DEF_DISTRIBUTETOKENLOOPS
@@ -50,6 +53,106 @@ bool containsParallelLoop(Operation *op) {
                                        }).wasInterrupted();
 }
 
+/// The threads of a warp, which exchange registers with gpu.shuffle.
+constexpr int64_t kWarpSize = 32;
+
+/// mstream-split-reductions' last stage as convert-linalg-to-parallel-loops
+/// lowers it: P partial results combined into one element,
+///   scf.for %k = 0 to P { %a = load IN[..., %k]; %b = load OUT[...];
+///                         %c = combine(%a, %b); store %c, OUT[...] }
+/// with P a power of two of at most a warp's lanes squared (two rounds of
+/// shuffles).
+struct PartialReduction {
+  scf::ForOp loop;
+  memref::LoadOp partial, accumulator;
+  Operation *combiner;
+  memref::StoreOp store;
+  int64_t size;
+};
+
+/// Whether a butterfly of shuffles may compute `op`'s reduction: it
+/// reassociates and commutes the combiner, and a shuffle moves 32 bits.
+bool isShuffleCombiner(Operation *op) {
+  if (op->getNumOperands() != 2 || op->getNumResults() != 1 ||
+      op->getNumRegions() != 0)
+    return false;
+  Type type = op->getResult(0).getType();
+  if (!type.isF32() && !type.isInteger(32))
+    return false;
+  return isa<arith::AddFOp, arith::MulFOp, arith::MaxNumFOp, arith::MinNumFOp,
+             arith::MaximumFOp, arith::MinimumFOp, arith::AddIOp, arith::MulIOp,
+             arith::AndIOp, arith::OrIOp, arith::XOrIOp, arith::MaxSIOp,
+             arith::MinSIOp, arith::MaxUIOp, arith::MinUIOp>(op);
+}
+
+/// Whether `memref` is a buffer of its own (an allocation, or a slot of a
+/// token's scratch buffer, which mstream-token-buffers-to-scratch views as
+/// bytes) that nothing reads or writes after `loop`, through it or a view of
+/// it: more than a warp's partials are combined in place.
+bool isLastUse(Value memref, scf::ForOp loop) {
+  Operation *buffer = memref.getDefiningOp();
+  if (!buffer ||
+      !isa<memref::AllocOp, memref::AllocaOp, memref::ViewOp>(buffer))
+    return false;
+  SmallVector<Value> views = {memref};
+  while (!views.empty()) {
+    Value view = views.pop_back_val();
+    for (Operation *user : view.getUsers()) {
+      auto viewLike = dyn_cast<ViewLikeOpInterface>(user);
+      if (viewLike && viewLike.getViewSource() == view) {
+        views.push_back(user->getResult(0));
+        continue;
+      }
+      Operation *ancestor = loop->getBlock()->findAncestorOpInBlock(*user);
+      if (!ancestor || loop->isBeforeInBlock(ancestor))
+        return false;
+    }
+  }
+  return true;
+}
+
+std::optional<PartialReduction> matchPartialReduction(scf::ForOp loop) {
+  std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
+  std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound());
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+  if (!lower || !upper || !step || *lower != 0 || *step != 1 || *upper < 2 ||
+      *upper > kWarpSize * kWarpSize || !llvm::isPowerOf2_64(*upper) ||
+      loop.getNumRegionIterArgs() != 0)
+    return std::nullopt;
+  SmallVector<Operation *> ops;
+  for (Operation &op : loop.getBody()->without_terminator())
+    ops.push_back(&op);
+  if (ops.size() != 4)
+    return std::nullopt;
+  auto first = dyn_cast<memref::LoadOp>(ops[0]);
+  auto second = dyn_cast<memref::LoadOp>(ops[1]);
+  auto store = dyn_cast<memref::StoreOp>(ops[3]);
+  Operation *combiner = ops[2];
+  if (!first || !second || !store || !isShuffleCombiner(combiner) ||
+      store.getValueToStore() != combiner->getResult(0))
+    return std::nullopt;
+  Value k = loop.getInductionVar();
+  auto readsPartial = [&](memref::LoadOp load) {
+    return !load.getIndices().empty() && load.getIndices().back() == k;
+  };
+  memref::LoadOp partial = readsPartial(first) ? first : second;
+  memref::LoadOp accumulator = partial == first ? second : first;
+  if (!readsPartial(partial) || readsPartial(accumulator) ||
+      partial.getMemRef() == accumulator.getMemRef() ||
+      accumulator.getMemRef() != store.getMemRef() ||
+      accumulator.getIndices() != store.getIndices() ||
+      llvm::is_contained(accumulator.getIndices(), k) ||
+      llvm::is_contained(partial.getIndices().drop_back(), k))
+    return std::nullopt;
+  Value a = combiner->getOperand(0), b = combiner->getOperand(1);
+  if (!((a == partial.getResult() && b == accumulator.getResult()) ||
+        (a == accumulator.getResult() && b == partial.getResult())))
+    return std::nullopt;
+  if (*upper > kWarpSize && !isLastUse(partial.getMemRef(), loop))
+    return std::nullopt;
+  return PartialReduction{loop, partial, accumulator, combiner, store, *upper};
+}
+
 /// Rewrites one token's body for a block of threads. `thread` and
 /// `threads` are the thread's index and the block's size.
 struct BlockDistributor {
@@ -84,6 +187,16 @@ struct BlockDistributor {
       readSinceBarrier = false;
     };
     for (Operation *op : ops) {
+      std::optional<PartialReduction> reduction;
+      if (auto loop = dyn_cast<scf::ForOp>(op); loop && !oneThread)
+        reduction = matchPartialReduction(loop);
+      if (reduction) {
+        memref::StoreOp init = takeInitialValue(serial, *reduction);
+        flush();
+        reduceWithShuffles(*reduction, init, readSinceBarrier);
+        readSinceBarrier = false;
+        continue;
+      }
       if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
         flush();
         if (failed(spread(loop, readSinceBarrier)))
@@ -138,6 +251,115 @@ struct BlockDistributor {
       op->moveBefore(guard.thenBlock()->getTerminator());
     b.setInsertionPointAfter(guard);
     barrier(b, loc);
+  }
+
+  /// The store of the accumulator's initial value, if it is the last of
+  /// thread 0's pending writes (a fill before the reduction); taken out of
+  /// `serial`, so that the reduction combines with the value itself.
+  static memref::StoreOp takeInitialValue(SmallVectorImpl<Operation *> &serial,
+                                          PartialReduction reduction) {
+    if (serial.empty())
+      return {};
+    auto store = dyn_cast<memref::StoreOp>(serial.back());
+    if (!store || store.getMemRef() != reduction.store.getMemRef() ||
+        store.getIndices() != reduction.store.getIndices())
+      return {};
+    serial.pop_back();
+    return store;
+  }
+
+  /// Combines `value` across each aligned group of `width` lanes (a
+  /// power of two of at most a warp) with a butterfly of xor shuffles,
+  /// after which every lane of the group holds the group's combination.
+  static Value butterfly(OpBuilder &b, Location loc, Value value, int64_t width,
+                         function_ref<Value(Value, Value)> combine) {
+    for (int64_t offset = width / 2; offset >= 1; offset /= 2) {
+      auto shuffle = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
+                                            gpu::ShuffleMode::XOR);
+      value = combine(value, shuffle.getShuffleResult());
+    }
+    return value;
+  }
+
+  /// `reduction` with shuffles instead of thread 0's loop. Up to a warp's
+  /// width of partials: warp 0's lane l loads partial l (modulo their
+  /// number: lanes past it form groups of their own), a butterfly combines
+  /// them, and thread 0 combines the result with the accumulator. More: a
+  /// first round in which each warp in turn combines 32 partials and leaves
+  /// their combination in the first of them (the partials die here), then
+  /// the same in warp 0 over those. Warps take part whole: the blocks are
+  /// a multiple of 32 threads (mstream-loops-to-gpu launches 256), so the
+  /// shuffles' full masks name only running lanes. `init`, if any, stored
+  /// the accumulator's initial value right before; it is combined without
+  /// the round trip through memory.
+  void reduceWithShuffles(PartialReduction reduction, memref::StoreOp init,
+                          bool barrierBefore) {
+    scf::ForOp loop = reduction.loop;
+    Location loc = loop.getLoc();
+    OpBuilder b(loop);
+    if (barrierBefore)
+      barrier(b, loc);
+    auto combine = [&](Value partial, Value accumulator) {
+      IRMapping mapping;
+      mapping.map(reduction.partial.getResult(), partial);
+      mapping.map(reduction.accumulator.getResult(), accumulator);
+      return b.clone(*reduction.combiner, mapping)->getResult(0);
+    };
+    auto index = [&](int64_t value) {
+      return arith::ConstantIndexOp::create(b, loc, value).getResult();
+    };
+    auto partialAt = [&](Value k) {
+      SmallVector<Value> indices(reduction.partial.getIndices());
+      indices.back() = k;
+      return indices;
+    };
+    Value partials = reduction.partial.getMemRef();
+    int64_t groups = reduction.size, stride = 1;
+    if (reduction.size > kWarpSize) {
+      auto warps =
+          scf::ForOp::create(b, loc, thread, index(reduction.size), threads);
+      b.setInsertionPointToStart(warps.getBody());
+      Value k = warps.getInductionVar();
+      Value value = memref::LoadOp::create(b, loc, partials, partialAt(k));
+      value = butterfly(b, loc, value, kWarpSize, combine);
+      Value laneZero = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq,
+          arith::AndIOp::create(b, loc, k, index(kWarpSize - 1)), index(0));
+      auto leader =
+          scf::IfOp::create(b, loc, laneZero, /*withElseRegion=*/false);
+      b.setInsertionPoint(leader.thenBlock()->getTerminator());
+      memref::StoreOp::create(b, loc, value, partials, partialAt(k));
+      b.setInsertionPointAfter(warps);
+      barrier(b, loc);
+      groups = reduction.size / kWarpSize;
+      stride = kWarpSize;
+    }
+    Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         thread, index(kWarpSize));
+    auto warp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
+    b.setInsertionPoint(warp.thenBlock()->getTerminator());
+    Value k = arith::AndIOp::create(b, loc, thread, index(groups - 1));
+    if (stride != 1)
+      k = arith::MulIOp::create(b, loc, k, index(stride));
+    Value value = memref::LoadOp::create(b, loc, partials, partialAt(k));
+    value = butterfly(b, loc, value, groups, combine);
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        thread, index(0));
+    auto leader = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+    b.setInsertionPoint(leader.thenBlock()->getTerminator());
+    Value accumulator =
+        init ? init.getValueToStore()
+             : memref::LoadOp::create(b, loc, reduction.accumulator.getMemRef(),
+                                      reduction.accumulator.getIndices())
+                   .getResult();
+    memref::StoreOp::create(b, loc, combine(value, accumulator),
+                            reduction.store.getMemRef(),
+                            reduction.store.getIndices());
+    b.setInsertionPointAfter(warp);
+    barrier(b, loc);
+    loop.erase();
+    if (init)
+      init.erase();
   }
 
   /// `loop`'s points over the threads, in turn: thread i takes the points

@@ -25,9 +25,12 @@ def SplitReductions : Pass<"mstream-split-reductions", "::mlir::ModuleOp"> {
     dimensions do not lead, whose body reads indices, or whose size has no
     power-of-two factor of at least 32 stay as they are. Inside a token
     loop (a fused region, one GPU block per token) the thresholds are
-    `token-min-size` and `token-max-ratio`, and a factor of 8 is enough: a
-    LayerNorm's mean over 768 features becomes 32 partial sums of 24 in
-    parallel, then one of 32, instead of one thread adding 768 numbers.
+    `token-min-size` and `token-max-ratio`, and a factor of 8 is enough:
+    with a ratio of 256 (the CUDA pipeline's, one partial per thread of a
+    block), a LayerNorm's mean over 768 features becomes 256 partial sums
+    of 3 in parallel, then one of 256 (shuffles, in
+    `mstream-distribute-token-loops`), instead of one thread adding 768
+    numbers.
   }];
   let options = [
     Option<"minSize", "min-size", "int64_t", "4096",
@@ -153,7 +156,18 @@ def DistributeTokenLoops : Pass<"mstream-distribute-token-loops",
     spread over the block's threads, code that writes memory outside one
     runs in thread 0, loops around parallel nests run in every thread, and
     a `gpu.barrier` orders each of these steps against the others. A call
-    inside a token loop is an error. With `one-thread`, the block is one
+    inside a token loop is an error.
+
+    A loop that combines a power of two of partial results (at most 1024:
+    `mstream-split-reductions`' last stage) into one element with an
+    associative, commuting combiner of 32-bit values becomes shuffles
+    instead of thread 0's loop: each warp in turn combines 32 partials with
+    a butterfly of `gpu.shuffle xor` and leaves the result in the first of
+    them (only where the partials are a buffer of their own that nothing
+    reads after), then warp 0 combines those, and thread 0 the
+    accumulator, whose initial value, stored right before, it takes
+    directly. The blocks must be a multiple of 32 threads
+    (`mstream-loops-to-gpu` launches 256) so that whole warps shuffle. With `one-thread`, the block is one
     thread and there are no barriers: the CPU pipeline's emulation of the
     kernels (`mstream-cpu-pipeline{gpu-token-kernels}`).
   }];

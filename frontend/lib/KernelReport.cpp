@@ -188,6 +188,7 @@ Entry summarize(DictionaryAttr attr,
       auto found = resources.find(name);
       if (found != resources.end())
         line.resources = found->second;
+      line.resources.sharedBytes += intOf(site, "dynamic_shared_bytes");
     }
     double flops = floatOf(site, "flops"), read = floatOf(site, "read_bytes"),
            written = floatOf(site, "written_bytes");

@@ -22,6 +22,9 @@ struct State {
   /// is reported with the kernel that caused it.
   bool syncEachLaunch = false;
   std::unordered_map<const void *, std::string> kernelNames;
+  /// The dynamic shared memory each kernel is allowed beyond the default
+  /// 48 KiB (cudaFuncAttributeMaxDynamicSharedMemorySize), once set.
+  std::unordered_map<const void *, int32_t> dynamicSharedBytes;
   /// MSTREAM_CUDA_PROFILE=1: every launch and GEMM is timed with events and
   /// each call prints its most expensive kernels to stderr (without CUDA
   /// graphs); =calls prints only what each call moved and launched.

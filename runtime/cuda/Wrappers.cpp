@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
 #include <cstdint>
 
 using mstream::rt::cuda::check;
@@ -83,6 +84,18 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     return;
   ++s.launches;
   std::string what = absl::StrCat("kernel ", kernelName(function));
+  // A token kernel whose buffers take more than 48 KiB of shared memory
+  // (mstream-loops-to-gpu) must be allowed it before it launches.
+  int32_t &allowed = s.dynamicSharedBytes[function];
+  if (sharedBytes > std::max<int32_t>(allowed, 48 * 1024)) {
+    if (!check(cudaFuncSetAttribute(function,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    sharedBytes),
+               absl::StrCat("allowing ", what, " ", sharedBytes,
+                            " bytes of shared memory")))
+      return;
+    allowed = sharedBytes;
+  }
   mstream::rt::cuda::startTimed(kernelName(function));
   bool launched = check(cudaLaunchKernel(function, dim3(gridX, gridY, gridZ),
                                          dim3(blockX, blockY, blockZ), params,

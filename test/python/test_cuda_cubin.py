@@ -148,8 +148,10 @@ def train_step_sass(request, mstream_bin, tmp_path_factory, cuobjdump):
     config = workdir / f"{name}.json"
     # 256 features: a row is long enough for the token kernels to split
     # its reductions over the block (mstream-split-reductions' token-min-
-    # size); 16 heads keep the per-head matrices at 16 x 16.
-    config.write_text(json.dumps(small_config(name, d_model=256, n_heads=16)))
+    # size). 16 heads keep the per-head matrices at 16 x 16; SOAP's 4, at
+    # 64 x 64, take more shared memory than a kernel may declare.
+    heads = 4 if name == "soap" else 16
+    config.write_text(json.dumps(small_config(name, d_model=256, n_heads=heads)))
     cubin = workdir / f"{name}.cubin"
     report = kernel_report(
         mstream_bin,
@@ -220,12 +222,16 @@ def test_no_kernel_spills_more_than_a_few_registers(train_step_sass):
 
 
 def test_token_kernels_keep_their_buffers_in_shared_memory(train_step_sass):
-    """A fused region's per-token buffers of at most 48 KiB are in its
-    block's shared memory (mstream-token-buffers-to-scratch), declared as
-    the kernel's (the report's shared bytes, from the cubin) and accessed
-    with shared-memory instructions: LDS and STS, never a generic LD or ST
-    (which LLVM's address-space inference would have left had it lost
-    track of the buffer)."""
+    """A fused region's per-token buffers of at most half an H100 SM's
+    shared memory (228 KiB / 2, less the 1 KiB the driver reserves per
+    block) are in its block's shared memory (mstream-token-buffers-to-
+    scratch): declared as the kernel's up to 48 KiB, asked for dynamically
+    by its launch beyond (SOAP's 64 x 64 matrices; the report adds the
+    launch's bytes to the cubin's), and accessed with shared-memory
+    instructions: LDS and STS, never a generic LD or ST (which LLVM's
+    address-space inference would have left had it lost track of the
+    buffer). The cubin's section adds the 1 KiB reserved per block (sm_80
+    on), and a byte for the dynamic buffer's symbol."""
     name, functions, kernels = train_step_sass
     shared = [k for k, record in kernels.items() if record["shared_bytes"] > 0]
     assert shared, f"{name}: no kernel declares shared memory"
@@ -234,9 +240,9 @@ def test_token_kernels_keep_their_buffers_in_shared_memory(train_step_sass):
         instructions = set(re.findall(r"\b(LDS|STS|LD|ST)\b", code))
         assert {"LDS", "STS"} <= instructions, (kernel, instructions)
         assert not {"LD", "ST"} & instructions, (kernel, instructions)
-        # The cubin's section adds the 1 KiB the driver reserves in each
-        # block's shared memory (sm_80 on) to the 48 KiB a kernel declares.
-        assert kernels[kernel]["shared_bytes"] <= 49 * 1024
+        assert kernels[kernel]["shared_bytes"] <= 228 * 1024 // 2 + 1, kernel
+    dynamic = [k for k in shared if kernels[k]["shared_bytes"] > 49 * 1024]
+    assert (name == "soap") == bool(dynamic), (name, dynamic)
 
 
 def test_token_reductions_use_warp_shuffles(train_step_sass):

@@ -16,7 +16,8 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
   if (options.gpuTokenKernels) {
     // The CUDA pipeline's loops, a kernel's block as one thread.
     buildBufferizedLinalg(pm, options.precision, buildGpuReductions);
-    buildGpuLoops(pm, "mstream_sgemm", "mstream_gemm_bf16", /*oneThread=*/true);
+    buildGpuLoops(pm, "mstream_sgemm", "mstream_gemm_bf16", /*oneThread=*/true,
+                  /*tokenSharedBytes=*/0);
   } else {
     buildBufferizedLinalg(pm, options.precision);
     // GEMMs to the runtime's BLAS; the rest to loops.

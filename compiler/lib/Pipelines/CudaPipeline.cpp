@@ -27,7 +27,8 @@ void mstream::buildGpuReductions(OpPassManager &pm) {
 }
 
 void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
-                            llvm::StringRef bf16GemmSymbol, bool oneThread) {
+                            llvm::StringRef bf16GemmSymbol, bool oneThread,
+                            int64_t tokenSharedBytes) {
   // GEMMs to the library, except inside token loops (fused regions), which
   // run as one kernel each, a block per token.
   GemmToBlasOptions gemm;
@@ -36,11 +37,11 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
   gemm.inTokenLoops = false;
   pm.addPass(createGemmToBlas(gemm));
   pm.addPass(createCanonicalizerPass());
-  // A token's buffers in its block's shared memory where they fit in the
-  // 48 KiB a kernel may declare statically; the emulation's one-thread
-  // block keeps them in global scratch, one slot per block as well.
+  // A token's buffers in its block's shared memory where they fit; the
+  // emulation's one-thread block keeps them in global scratch, one slot per
+  // block as well.
   TokenBuffersToScratchOptions scratch;
-  scratch.sharedBytes = oneThread ? 0 : 48 * 1024;
+  scratch.sharedBytes = tokenSharedBytes;
   pm.addPass(createTokenBuffersToScratch(scratch));
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
@@ -70,9 +71,14 @@ void mstream::buildCudaPipeline(OpPassManager &pm,
     // fold fills back into constants.
     tensors.addPass(createConstantsToFills());
   });
-  // Every loop nest outside the GEMMs to a kernel.
+  // Every loop nest outside the GEMMs to a kernel. A token's buffers may
+  // take half an SM's shared memory, less the 1 KiB the driver reserves
+  // per block: two blocks share each SM, so that one's barriers overlap
+  // the other's work. Beyond the 48 KiB a kernel may declare, the launch
+  // asks for the rest dynamically (mstream-loops-to-gpu).
+  int64_t sharedPerSM = options.chip == "sm_80" ? 164 * 1024 : 228 * 1024;
   buildGpuLoops(pm, "mstream_cuda_sgemm", "mstream_cuda_gemm_bf16",
-                /*oneThread=*/false);
+                /*oneThread=*/false, sharedPerSM / 2 - 1024);
   pm.addPass(createLoopsToGpu());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createRecordEntryShapes());

@@ -10,11 +10,13 @@
 // buffer. GEMM: 2 x 2 x 16 x 8 x 32 FLOPs; A (stride 0) read once and B per
 // batch entry at 2 bytes, plus C read (accumulate) and written at 4 bytes.
 // Arguments: tokens (64 bytes) and lr (4) are staged, the rank-0 loss (4)
-// read back, the 8192-byte parameter and result resident.
+// read back, the 8192-byte parameter and result resident. The launch asks
+// for 4096 bytes of dynamic shared memory, which the report adds to what
+// the cubin declares.
 
 // CHECK: mstream.kernel_report = [{
 // CHECK-SAME: entry = "step"
-// CHECK-SAME: kernels = [{block = array<i64: 128, 1, 1>, flops = 2.560000e+03 : f64, grid = array<i64: 2, 1, 1>, kernel = "k", launches = 3 : i64, read_bytes = 4.096000e+03 : f64, written_bytes = 1.024000e+03 : f64}]
+// CHECK-SAME: kernels = [{block = array<i64: 128, 1, 1>, dynamic_shared_bytes = 4096 : i64, flops = 2.560000e+03 : f64, grid = array<i64: 2, 1, 1>, kernel = "k", launches = 3 : i64, read_bytes = 4.096000e+03 : f64, written_bytes = 1.024000e+03 : f64}]
 // CHECK-SAME: library = [{batch = 2 : i64, calls = 1 : i64, flops = 1.638400e+04 : f64, k = 32 : i64, m = 16 : i64, n = 8 : i64, operand_bytes = 2 : i64, read_bytes = 3.072000e+03 : f64, symbol = "mstream_cuda_gemm_bf16", written_bytes = 1.024000e+03 : f64}]
 // CHECK-SAME: peak_bytes = 17992 : i64
 // CHECK-SAME: readback_bytes = 4 : i64
@@ -64,8 +66,9 @@ module attributes {gpu.container_module} {
     %c256 = arith.constant 256 : index
     %a = memref.alloc() : memref<256xf32>
     %b = memref.alloc() : memref<128xf32>
+    %shared = arith.constant 4096 : i32
     scf.for %i = %c0 to %c3 step %c1 {
-      gpu.launch_func @kernels::@k blocks in (%c2, %c1, %c1) threads in (%c128, %c1, %c1) args(%w : memref<64x32xf32>, %a : memref<256xf32>)
+      gpu.launch_func @kernels::@k blocks in (%c2, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %shared args(%w : memref<64x32xf32>, %a : memref<256xf32>)
     }
     memref.dealloc %a : memref<256xf32>
     %c = memref.alloc() : memref<64xf32>

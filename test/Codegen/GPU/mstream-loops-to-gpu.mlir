@@ -158,6 +158,37 @@ func.func @shared_buffer(%y: memref<10xf32>) {
 
 // -----
 
+// One beyond the 48 KiB a kernel may declare is the launch's dynamic shared
+// memory instead, viewed from its start.
+// CHECK-LABEL: func.func @dynamic_shared_buffer
+// CHECK: %[[BYTES:.*]] = arith.constant 65536 : i32
+// CHECK: gpu.launch
+// CHECK-SAME: dynamic_shared_memory_size %[[BYTES]]
+// CHECK-NOT: workgroup(
+// CHECK: %[[ALL:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[LOCAL:.*]] = memref.view %[[ALL]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<65536xi8, #gpu.address_space<workgroup>>
+// CHECK: scf.for
+// CHECK-NOT: memref.alloca
+// CHECK: memref.memory_space_cast %[[LOCAL]]
+func.func @dynamic_shared_buffer(%y: memref<10xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%t) = (%c0) to (%c10) step (%c1) {
+    %local = memref.alloca() : memref<65536xi8, #gpu.address_space<workgroup>>
+    %slot = memref.memory_space_cast %local : memref<65536xi8, #gpu.address_space<workgroup>> to memref<65536xi8>
+    %a = memref.view %slot[%c0][] : memref<65536xi8> to memref<16xf32>
+    memref.store %zero, %a[%c0] : memref<16xf32>
+    %v = memref.load %a[%c0] : memref<16xf32>
+    memref.store %v, %y[%t] : memref<10xf32>
+    scf.reduce
+  } {mstream.token_slots = 4 : i64}
+  return
+}
+
+// -----
+
 // A merged loop's branches each read their own scalar from the host: each
 // load moves into its branch, before its first use, so that a thread loads
 // only its own. A scalar both branches read stays at the start, one read in

@@ -62,9 +62,11 @@ void buildGpuReductions(mlir::OpPassManager &pm);
 /// loops distributed over a block (`oneThread`: a block of one thread, no
 /// barriers), GEMMs outside token loops calling `gemmSymbol` (f32 operands)
 /// or `bf16GemmSymbol` (bf16 operands), neighbouring independent loops
-/// merged.
+/// merged. A token's buffers go to its block's shared memory where they
+/// take at most `tokenSharedBytes` (0: never).
 void buildGpuLoops(mlir::OpPassManager &pm, llvm::StringRef gemmSymbol,
-                   llvm::StringRef bf16GemmSymbol, bool oneThread);
+                   llvm::StringRef bf16GemmSymbol, bool oneThread,
+                   int64_t tokenSharedBytes);
 
 struct CudaPipelineOptions
     : public mlir::PassPipelineOptions<CudaPipelineOptions> {

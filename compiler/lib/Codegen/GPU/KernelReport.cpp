@@ -279,6 +279,13 @@ struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {
         b.getNamedAttr("launches", b.getI64IntegerAttr(times)),
         b.getNamedAttr("grid", b.getDenseI64ArrayAttr(grid)),
         b.getNamedAttr("block", b.getDenseI64ArrayAttr(block)),
+        // Beyond the shared memory the cubin declares for the kernel.
+        b.getNamedAttr(
+            "dynamic_shared_bytes",
+            b.getI64IntegerAttr(
+                launch.getDynamicSharedMemorySize()
+                    ? constantOr(launch.getDynamicSharedMemorySize(), 0)
+                    : 0)),
         b.getNamedAttr("flops", b.getF64FloatAttr(flops)),
         b.getNamedAttr("read_bytes", b.getF64FloatAttr(read)),
         b.getNamedAttr("written_bytes", b.getF64FloatAttr(written)),

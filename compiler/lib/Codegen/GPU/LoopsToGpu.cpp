@@ -33,12 +33,25 @@ constexpr int64_t kBlockSize = 256;
 /// code would compute (mstream-loops-to-gpu's computeOnce).
 constexpr int64_t kMaxSunkLoads = 8;
 
-/// A gpu.launch of `grid` x 256 threads (or 1 x 1) before `before`; the
+/// The most shared memory a kernel may declare; a block takes more only as
+/// dynamic shared memory, which its launch names and the runtime allows
+/// (cudaFuncAttributeMaxDynamicSharedMemorySize).
+constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+
+/// The bytes of a token's shared buffer (statically shaped, of bytes).
+int64_t memrefBytes(Type type) {
+  auto memref = cast<MemRefType>(type);
+  return memref.getNumElements() * memref.getElementTypeBitWidth() / 8;
+}
+
+/// A gpu.launch of `grid` x 256 threads (or 1 x 1) before `before`, with
+/// `dynamicShared` bytes of dynamic shared memory (an i32) if any; the
 /// builder is left at the start of its body, before the terminator.
-gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
-                           Value block) {
+gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid, Value block,
+                           Value dynamicShared = {}) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
+  auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one,
+                                      dynamicShared);
   b.setInsertionPointToEnd(&launch.getBody().front());
   auto terminator = gpu::TerminatorOp::create(b, loc);
   b.setInsertionPoint(terminator);
@@ -472,7 +485,34 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     OpBuilder b(tokens);
     Value grid = arith::ConstantIndexOp::create(b, loc, slots);
     Value block = arith::ConstantIndexOp::create(b, loc, kBlockSize);
-    gpu::LaunchOp launch = createLaunch(b, loc, grid, block);
+    // A token's buffer beyond what a kernel may declare: dynamic shared
+    // memory, viewed from its start.
+    auto isDynamic = [](Operation *op) {
+      return mstream::isWorkgroupAlloca(op) &&
+             memrefBytes(op->getResult(0).getType()) > kMaxStaticSharedBytes;
+    };
+    Operation *dynamic = nullptr;
+    for (Operation &op : tokens.getBody()->without_terminator())
+      if (isDynamic(&op))
+        dynamic = &op;
+    Value dynamicShared;
+    if (dynamic)
+      dynamicShared = arith::ConstantIntOp::create(
+          b, loc, b.getI32Type(), memrefBytes(dynamic->getResult(0).getType()));
+    gpu::LaunchOp launch = createLaunch(b, loc, grid, block, dynamicShared);
+    IRMapping mapping;
+    if (dynamic) {
+      auto type = cast<MemRefType>(dynamic->getResult(0).getType());
+      Value all = gpu::DynamicSharedMemoryOp::create(
+          b, dynamic->getLoc(),
+          MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                          MemRefLayoutAttrInterface{}, type.getMemorySpace()));
+      mapping.map(dynamic->getResult(0),
+                  memref::ViewOp::create(
+                      b, dynamic->getLoc(), type, all,
+                      arith::ConstantIndexOp::create(b, dynamic->getLoc(), 0),
+                      ValueRange{}));
+    }
     Value step = arith::MulIOp::create(b, loc, tokens.getStep()[0], grid);
     Value first = arith::AddIOp::create(
         b, loc, tokens.getLowerBound()[0],
@@ -481,11 +521,12 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     auto loop =
         scf::ForOp::create(b, loc, first, tokens.getUpperBound()[0], step);
     b.setInsertionPointToStart(loop.getBody());
-    IRMapping mapping;
     mapping.map(tokens.getInductionVars()[0], loop.getInductionVar());
     for (Operation &op : tokens.getBody()->without_terminator()) {
       // The token's buffer in shared memory: the block's, for each of its
       // tokens in turn.
+      if (&op == dynamic)
+        continue;
       if (mstream::isWorkgroupAlloca(&op)) {
         Value buffer = op.getResult(0);
         mapping.map(buffer,

@@ -82,7 +82,8 @@ def TokenBuffersToScratch : Pass<"mstream-token-buffers-to-scratch", "::mlir::Mo
     A token whose buffers take at most `shared-bytes` instead keeps them in
     its block's shared memory: a `memref.alloca` in the workgroup memory
     space at the start of the loop's body, which `mstream-loops-to-gpu`
-    makes the launch's workgroup attribution, viewed through a
+    makes the launch's workgroup attribution (beyond 48 KiB, the most a
+    kernel may declare, its dynamic shared memory), viewed through a
     `memref.memory_space_cast` to the default space so that the views'
     users keep their types (LLVM's address-space inference turns the
     accesses back into shared-memory loads and stores). A block runs one
@@ -265,7 +266,9 @@ def LoopsToGpu : Pass<"mstream-loops-to-gpu", "::mlir::ModuleOp"> {
       0-d update, a full reduction) becomes a one-thread `gpu.launch`;
     - a token loop (with `mstream.token_slots`) becomes a launch of that
       many blocks, its workgroup-memory `memref.alloca` the launch's
-      workgroup buffer.
+      workgroup buffer, or, beyond the 48 KiB a kernel may declare, a view
+      of the launch's dynamic shared memory (`gpu.dynamic_shared_memory`,
+      the launch's `dynamic_shared_memory_size`).
     The scalars a loop reads from the host (loads and the arithmetic on
     them) are computed again inside it, each in the `scf.if` branch that
     uses it where there is one (a merged loop's thread then loads only its

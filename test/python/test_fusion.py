@@ -121,6 +121,44 @@ def test_gpu_token_kernels_match_cpu(name, mstream_bin, workdir):
         close(grads[param], grads0[param], param)
 
 
+@pytest.mark.parametrize("name", ["tmm", "muon"])
+def test_gpu_row_reductions_match_cpu(name, mstream_bin, workdir):
+    """At 256 features a token's row reductions are long enough to split
+    (mstream-split-reductions): 256 partials, combined on the GPU with warp
+    shuffles in two rounds, in the emulation by one thread in the order of
+    lane 0's butterflies. Against the CPU backend: loss and logits within
+    1e-5, as above; gradients within 1e-3 of each one's largest element,
+    because Muon's one-element ones (a layer's beta) sum longer rows in
+    another order and differ by up to 1.2e-4 of their value (2026-12-07),
+    as much when the emulation adds the 256 partials in a loop.
+    A wrong partial index, or a first round's result stored over a partial
+    still to be read, changes the loss itself."""
+    config = dict(ONE_LAYER[name], d_model=256, n_heads=16)
+    config_path = workdir / f"emulated-rows-{name}.json"
+    config_path.write_text(json.dumps(config))
+    state, tokens, targets = random_inputs(config, seed=7)
+    inputs = save_inputs(workdir, f"emulated-rows-{name}", state, tokens, targets)
+    loss, logits, grads = compile_and_eval(
+        mstream_bin,
+        workdir,
+        config_path,
+        f"emulated-rows-{name}-true",
+        inputs,
+        "--emulate-gpu-kernels",
+    )
+    loss0, logits0, grads0 = compile_and_eval(
+        mstream_bin, workdir, config_path, f"emulated-rows-{name}-false", inputs
+    )
+    assert loss == pytest.approx(loss0, rel=1e-5)
+    np.testing.assert_allclose(logits, logits0, rtol=0, atol=1e-5 * np.abs(logits0).max())
+    assert list(grads) == list(grads0)
+    for param in grads0:
+        scale = np.abs(grads0[param]).max()
+        np.testing.assert_allclose(
+            grads[param], grads0[param], rtol=0, atol=1e-3 * scale + ATOL, err_msg=param
+        )
+
+
 @pytest.mark.parametrize("name", ["tmm", "soap"])
 def test_gpu_kernels_train_like_cpu(name, mstream_bin, workdir):
     """Four emulated train steps (--emulate-gpu-kernels: the token kernels,

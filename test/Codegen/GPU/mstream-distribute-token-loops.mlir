@@ -37,12 +37,21 @@
 // CHECK: gpu.barrier
 // CHECK: } {mstream.token_slots = 4 : i64}
 // CHECK-NOT: scf.forall
-// The one-thread emulation has no shuffles: the loop stays serial.
+// The one-thread emulation has no shuffles: its thread loads the 16
+// partials and adds them in the order of lane 0's butterfly (lane l with
+// lane l + 8, then l + 4, ...), then the initial value.
 // ONE-LABEL: func.func @token
 // ONE-NOT: gpu.
-// ONE: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
-// ONE: scf.for %{{.*}} = %c0 to %c16 step %c1
-// ONE: arith.addf
+// ONE: %[[L0:.*]] = memref.load %arg2[%{{.*}}, %c0{{.*}}] : memref<8x16xf32>
+// ONE-COUNT-7: memref.load %arg2
+// ONE: %[[L8:.*]] = memref.load %arg2[%{{.*}}, %c8{{.*}}] : memref<8x16xf32>
+// ONE-COUNT-7: memref.load %arg2
+// ONE-NOT: memref.load
+// ONE: arith.addf %[[L8]], %[[L0]] : f32
+// ONE-COUNT-14: arith.addf
+// ONE: %[[SUM:.*]] = arith.addf %cst, %{{.*}} : f32
+// ONE-NEXT: memref.store %[[SUM]], %arg1[] : memref<f32>
+// ONE-NOT: gpu.
 // ONE: return
 func.func @token(%x: memref<8x16xf32>, %acc: memref<f32>, %y: memref<8x16xf32>) {
   %c0 = arith.constant 0 : index
@@ -259,6 +268,20 @@ func.func @max_into_row(%x: memref<8x32xf32>, %acc: memref<8xf32>) {
 // CHECK-NOT: gpu.shuffle
 // CHECK: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
 // CHECK: gpu.barrier
+// The emulation: 8 times, 32 partials added as lane 0's butterfly does and
+// left in the first of them; then the first of each 32.
+// ONE-LABEL: func.func @two_rounds
+// ONE: scf.for %[[W:.*]] = %{{.*}} to %c256{{.*}} step %c32
+// ONE-COUNT-32: memref.load %[[X:.*]][%{{.*}}] : memref<256xf32>
+// ONE-COUNT-31: arith.addf
+// ONE: memref.store %{{.*}}, %[[X]][%[[W]]]
+// ONE: }
+// ONE: memref.load %[[X]][%c0{{.*}}]
+// ONE: memref.load %[[X]][%c32{{.*}}]
+// ONE-COUNT-6: memref.load %[[X]]
+// ONE-COUNT-7: arith.addf
+// ONE: %[[SUM:.*]] = arith.addf %{{.*}}, %cst : f32
+// ONE-NEXT: memref.store %[[SUM]], %arg0[] : memref<f32>
 func.func @two_rounds(%acc: memref<f32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -188,7 +188,7 @@ struct BlockDistributor {
     };
     for (Operation *op : ops) {
       std::optional<PartialReduction> reduction;
-      if (auto loop = dyn_cast<scf::ForOp>(op); loop && !oneThread)
+      if (auto loop = dyn_cast<scf::ForOp>(op))
         reduction = matchPartialReduction(loop);
       if (reduction) {
         memref::StoreOp init = takeInitialValue(serial, *reduction);
@@ -305,19 +305,46 @@ struct BlockDistributor {
       mapping.map(reduction.accumulator.getResult(), accumulator);
       return b.clone(*reduction.combiner, mapping)->getResult(0);
     };
-    auto index = [&](int64_t value) {
-      return arith::ConstantIndexOp::create(b, loc, value).getResult();
-    };
     auto partialAt = [&](Value k) {
       SmallVector<Value> indices(reduction.partial.getIndices());
       indices.back() = k;
       return indices;
     };
     Value partials = reduction.partial.getMemRef();
-    int64_t groups = reduction.size, stride = 1;
-    if (reduction.size > kWarpSize) {
-      auto warps =
-          scf::ForOp::create(b, loc, thread, index(reduction.size), threads);
+    Value accumulator = init ? init.getValueToStore() : Value();
+    auto finish = [&](Value value) {
+      if (!accumulator)
+        accumulator =
+            memref::LoadOp::create(b, loc, reduction.accumulator.getMemRef(),
+                                   reduction.accumulator.getIndices());
+      memref::StoreOp::create(b, loc, combine(value, accumulator),
+                              reduction.store.getMemRef(),
+                              reduction.store.getIndices());
+    };
+    if (oneThread) {
+      emulateShuffles(b, loc, reduction.size, partials, partialAt, combine,
+                      finish);
+    } else {
+      shuffle(b, loc, reduction.size, partials, partialAt, combine, finish);
+      b.setInsertionPoint(loop);
+      barrier(b, loc);
+    }
+    loop.erase();
+    if (init)
+      init.erase();
+  }
+
+  /// reduceWithShuffles' rounds on the GPU.
+  void shuffle(OpBuilder &b, Location loc, int64_t size, Value partials,
+               function_ref<SmallVector<Value>(Value)> partialAt,
+               function_ref<Value(Value, Value)> combine,
+               function_ref<void(Value)> finish) {
+    auto index = [&](int64_t value) {
+      return arith::ConstantIndexOp::create(b, loc, value).getResult();
+    };
+    int64_t groups = size, stride = 1;
+    if (size > kWarpSize) {
+      auto warps = scf::ForOp::create(b, loc, thread, index(size), threads);
       b.setInsertionPointToStart(warps.getBody());
       Value k = warps.getInductionVar();
       Value value = memref::LoadOp::create(b, loc, partials, partialAt(k));
@@ -331,7 +358,7 @@ struct BlockDistributor {
       memref::StoreOp::create(b, loc, value, partials, partialAt(k));
       b.setInsertionPointAfter(warps);
       barrier(b, loc);
-      groups = reduction.size / kWarpSize;
+      groups = size / kWarpSize;
       stride = kWarpSize;
     }
     Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
@@ -347,19 +374,46 @@ struct BlockDistributor {
                                         thread, index(0));
     auto leader = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
     b.setInsertionPoint(leader.thenBlock()->getTerminator());
-    Value accumulator =
-        init ? init.getValueToStore()
-             : memref::LoadOp::create(b, loc, reduction.accumulator.getMemRef(),
-                                      reduction.accumulator.getIndices())
-                   .getResult();
-    memref::StoreOp::create(b, loc, combine(value, accumulator),
-                            reduction.store.getMemRef(),
-                            reduction.store.getIndices());
-    b.setInsertionPointAfter(warp);
-    barrier(b, loc);
-    loop.erase();
-    if (init)
-      init.erase();
+    finish(value);
+  }
+
+  /// reduceWithShuffles' rounds in the one-thread emulation, which has no
+  /// shuffles: the thread loads every lane's partial and combines them in
+  /// the order a butterfly does for lane 0 (at each offset o, lanes l < o
+  /// with lanes l + o), so that the emulation's floats are the GPU's and
+  /// its indexing and first round's stores are checked against the CPU.
+  void emulateShuffles(OpBuilder &b, Location loc, int64_t size, Value partials,
+                       function_ref<SmallVector<Value>(Value)> partialAt,
+                       function_ref<Value(Value, Value)> combine,
+                       function_ref<void(Value)> finish) {
+    auto index = [&](int64_t value) {
+      return arith::ConstantIndexOp::create(b, loc, value).getResult();
+    };
+    auto lanes = [&](int64_t width, function_ref<Value(int64_t)> at) {
+      SmallVector<Value> values;
+      for (int64_t lane = 0; lane < width; ++lane)
+        values.push_back(
+            memref::LoadOp::create(b, loc, partials, partialAt(at(lane))));
+      for (int64_t offset = width / 2; offset >= 1; offset /= 2)
+        for (int64_t lane = 0; lane < offset; ++lane)
+          values[lane] = combine(values[lane], values[lane + offset]);
+      return values.empty() ? Value() : values.front();
+    };
+    int64_t groups = size, stride = 1;
+    if (size > kWarpSize) {
+      auto warps =
+          scf::ForOp::create(b, loc, index(0), index(size), index(kWarpSize));
+      b.setInsertionPointToStart(warps.getBody());
+      Value first = warps.getInductionVar();
+      Value value = lanes(kWarpSize, [&](int64_t lane) {
+        return arith::AddIOp::create(b, loc, first, index(lane)).getResult();
+      });
+      memref::StoreOp::create(b, loc, value, partials, partialAt(first));
+      b.setInsertionPointAfter(warps);
+      groups = size / kWarpSize;
+      stride = kWarpSize;
+    }
+    finish(lanes(groups, [&](int64_t lane) { return index(lane * stride); }));
   }
 
   /// `loop`'s points over the threads, in turn: thread i takes the points

@@ -3,16 +3,16 @@
 // RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 max-bytes=600 shared-bytes=256" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=SHARED
 // RUN: mstream-opt %s --mstream-token-buffers-to-scratch="slots=4 shared-bytes=255" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=GLOBAL
 
-// A token's buffer, read after the loop, and the fresh buffer of each of 3
-// iterations get places in one scratch buffer of min(tokens, slots) = 4
-// slots: 64 bytes (16 f32, aligned) + 3 x 64 bytes = 256 bytes per slot.
-// Token t uses slot t mod 4.
+// A token's buffer, which a loop carries, and the fresh buffer of each of
+// its 3 iterations (carried to the next) get places in one scratch buffer
+// of min(tokens, slots) = 4 slots: 64 bytes (16 f32, aligned) + 3 x 64
+// bytes = 256 bytes per slot. Token t uses slot t mod 4.
 // CHECK-LABEL: func.func @scratch
 // CHECK: %[[SCRATCH:.*]] = memref.alloc() : memref<1024xi8>
 // CHECK: scf.forall (%[[T:.*]]) in (10)
 // CHECK: %[[SLOT:.*]] = arith.remui %[[T]], %c4
 // CHECK: %[[BASE:.*]] = arith.muli %[[SLOT]], %c256
-// CHECK: memref.view %[[SCRATCH]][%{{.*}}][] : memref<1024xi8> to memref<16xf32>
+// CHECK: memref.view %[[SCRATCH]][%{{.*}}][] : memref<1024xi8> to memref<4x4xf32>
 // CHECK: scf.for %[[I:.*]] = %c0 to %c3 step %c1
 // CHECK: memref.view %[[SCRATCH]][%{{.*}}][] : memref<1024xi8> to memref<4x4xf32>
 // CHECK-NOT: memref.alloc
@@ -23,13 +23,14 @@ func.func @scratch(%out: memref<10x16xf32>) {
   %c3 = arith.constant 3 : index
   %x = arith.constant 1.0 : f32
   scf.forall (%t) in (10) {
-    %a = memref.alloc() : memref<16xf32>
-    memref.store %x, %a[%c0] : memref<16xf32>
-    scf.for %i = %c0 to %c3 step %c1 {
+    %a = memref.alloc() : memref<4x4xf32>
+    memref.store %x, %a[%c0, %c0] : memref<4x4xf32>
+    %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%prev = %a) -> (memref<4x4xf32>) {
       %b = memref.alloc() : memref<4x4xf32>
       memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+      scf.yield %b : memref<4x4xf32>
     }
-    %y = memref.load %a[%c0] : memref<16xf32>
+    %y = memref.load %r[%c0, %c0] : memref<4x4xf32>
     memref.store %y, %out[%t, %c0] : memref<10x16xf32>
   }
   return
@@ -53,14 +54,41 @@ func.func @offsets(%out: memref<10x16xf32>) {
   %c3 = arith.constant 3 : index
   %x = arith.constant 1.0 : f32
   scf.forall (%t) in (10) {
-    %a = memref.alloc() : memref<16xf32>
-    memref.store %x, %a[%c0] : memref<16xf32>
+    %a = memref.alloc() : memref<4x4xf32>
+    memref.store %x, %a[%c0, %c0] : memref<4x4xf32>
+    %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%prev = %a) -> (memref<4x4xf32>) {
+      %b = memref.alloc() : memref<4x4xf32>
+      memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+      scf.yield %b : memref<4x4xf32>
+    }
+    %y = memref.load %r[%c0, %c0] : memref<4x4xf32>
+    memref.store %y, %out[%t, %c0] : memref<10x16xf32>
+  }
+  return
+}
+
+// -----
+
+// A buffer allocated in a loop that no later iteration reaches (nothing
+// carries it) is dead by the end of its iteration: one copy, 64 bytes at
+// offset 0 of a 64-byte slot, in every iteration.
+// CHECK-LABEL: func.func @one_copy
+// CHECK: memref.alloc() : memref<256xi8>
+// CHECK: scf.for %{{.*}} = %c0 to %c3
+// CHECK-NOT: arith.muli %{{.*}}, %c64
+// CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<256xi8> to memref<4x4xf32>
+func.func @one_copy(%out: memref<10x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %x = arith.constant 1.0 : f32
+  scf.forall (%t) in (10) {
     scf.for %i = %c0 to %c3 step %c1 {
       %b = memref.alloc() : memref<4x4xf32>
       memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+      %y = memref.load %b[%i, %c0] : memref<4x4xf32>
+      memref.store %y, %out[%t, %i] : memref<10x16xf32>
     }
-    %y = memref.load %a[%c0] : memref<16xf32>
-    memref.store %y, %out[%t, %c0] : memref<10x16xf32>
   }
   return
 }
@@ -78,8 +106,7 @@ func.func @offsets(%out: memref<10x16xf32>) {
 // CHECK: memref.view %{{.*}}[%[[A]]][] : memref<512xi8> to memref<16xf32>
 // CHECK: %[[C:.*]] = arith.addi %[[BASE]], %c0
 // CHECK: memref.view %{{.*}}[%[[C]]][] : memref<512xi8> to memref<16xf32>
-// CHECK: %[[IN_SLOT:.*]] = arith.addi %{{.*}}, %c64
-// CHECK: %[[B:.*]] = arith.addi %[[BASE]], %[[IN_SLOT]]
+// CHECK: %[[B:.*]] = arith.addi %[[BASE]], %c64
 // CHECK: memref.view %{{.*}}[%[[B]]][] : memref<512xi8> to memref<8xf32>
 func.func @reuse(%out: memref<10x16xf32>) {
   %c0 = arith.constant 0 : index
@@ -182,7 +209,7 @@ func.func @dynamic_shape(%n: index) {
 // SHARED: scf.forall
 // SHARED-NEXT: %[[LOCAL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<256xi8, #gpu.address_space<workgroup>>
 // SHARED-NEXT: %[[SLOT:.*]] = memref.memory_space_cast %[[LOCAL]] : memref<256xi8, #gpu.address_space<workgroup>> to memref<256xi8>
-// SHARED: memref.view %[[SLOT]][%c192{{.*}}][] : memref<256xi8> to memref<16xf32>
+// SHARED: memref.view %[[SLOT]][%c192{{.*}}][] : memref<256xi8> to memref<4x4xf32>
 // SHARED: scf.for
 // SHARED: memref.view %[[SLOT]][%{{.*}}][] : memref<256xi8> to memref<4x4xf32>
 // SHARED: } {mstream.token_slots = 4 : i64}
@@ -199,13 +226,14 @@ func.func @budget(%out: memref<10x16xf32>) {
   %c3 = arith.constant 3 : index
   %x = arith.constant 1.0 : f32
   scf.forall (%t) in (10) {
-    %a = memref.alloc() : memref<16xf32>
-    memref.store %x, %a[%c0] : memref<16xf32>
-    scf.for %i = %c0 to %c3 step %c1 {
+    %a = memref.alloc() : memref<4x4xf32>
+    memref.store %x, %a[%c0, %c0] : memref<4x4xf32>
+    %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%prev = %a) -> (memref<4x4xf32>) {
       %b = memref.alloc() : memref<4x4xf32>
       memref.store %x, %b[%i, %c0] : memref<4x4xf32>
+      scf.yield %b : memref<4x4xf32>
     }
-    %y = memref.load %a[%c0] : memref<16xf32>
+    %y = memref.load %r[%c0, %c0] : memref<4x4xf32>
     memref.store %y, %out[%t, %c0] : memref<10x16xf32>
   }
   return

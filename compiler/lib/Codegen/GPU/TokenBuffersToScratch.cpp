@@ -172,6 +172,13 @@ struct TokenBuffersToScratchPass
         placement.copies *= *trips;
         placement.loops.insert(placement.loops.begin(), inner);
       }
+      // One that no later iteration can reach (no loop carries it, nothing
+      // returns it) is dead by the end of its iteration: one copy serves
+      // them all.
+      if (placement.last != std::numeric_limits<int64_t>::max()) {
+        placement.copies = 1;
+        placement.loops.clear();
+      }
       placements.push_back(std::move(placement));
       return WalkResult::advance();
     });

@@ -67,10 +67,11 @@ def TokenBuffersToScratch : Pass<"mstream-token-buffers-to-scratch", "::mlir::Mo
     `memref.alloc` in the loop's body becomes a `memref.view` into one
     scratch buffer allocated before the loop: `slots` slots of the body's
     total size, token t in slot t mod slots, one copy of an allocation per
-    iteration of each loop around it (which must have a static trip count),
-    so that a matrix iteration's fresh buffers never overwrite the last
-    ones. Fewer slots are used where `slots` of them would exceed
-    `max-bytes` (at least one). The loop gets `mstream.token_slots`, the
+    iteration of each loop around it (which must have a static trip count)
+    where a later iteration may reach it (a loop carries it), so that a
+    matrix iteration's fresh buffers never overwrite the last ones; one
+    copy for all iterations otherwise. Fewer slots are used where `slots`
+    of them would exceed `max-bytes` (at least one). The loop gets `mstream.token_slots`, the
     number of tokens that may run at once. Allocations whose lifetimes do
     not overlap share bytes of the slot: each is live from the op of the
     body that allocates it (or holds the loop that does) to the last op

@@ -380,8 +380,8 @@ struct BlockDistributor {
   /// reduceWithShuffles' rounds in the one-thread emulation, which has no
   /// shuffles: the thread loads every lane's partial and combines them in
   /// the order a butterfly does for lane 0 (at each offset o, lanes l < o
-  /// with lanes l + o), so that the emulation's floats are the GPU's and
-  /// its indexing and first round's stores are checked against the CPU.
+  /// with lanes l + o), so that the emulation combines in the GPU's order
+  /// and its indexing and first round's stores are checked against the CPU.
   void emulateShuffles(OpBuilder &b, Location loc, int64_t size, Value partials,
                        function_ref<SmallVector<Value>(Value)> partialAt,
                        function_ref<Value(Value, Value)> combine,

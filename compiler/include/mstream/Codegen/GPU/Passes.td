@@ -170,10 +170,12 @@ def DistributeTokenLoops : Pass<"mstream-distribute-token-loops",
     accumulator, whose initial value, stored right before, it takes
     directly. The blocks must be a multiple of 32 threads
     (`mstream-loops-to-gpu` launches 256) so that whole warps shuffle.
-    With `one-thread`, the thread loads every lane's partial and combines
-    them in the order of lane 0's butterfly instead, the same floats. With `one-thread`, the block is one
-    thread and there are no barriers: the CPU pipeline's emulation of the
-    kernels (`mstream-cpu-pipeline{gpu-token-kernels}`).
+
+    With `one-thread`, the block is one thread and there are no barriers:
+    the CPU pipeline's emulation of the kernels
+    (`mstream-cpu-pipeline{gpu-token-kernels}`). Its thread loads every
+    lane's partial and combines them in the order of lane 0's butterfly,
+    the GPU's order of combination.
   }];
   let options = [
     Option<"oneThread", "one-thread", "bool", "false",

@@ -94,21 +94,10 @@ bool isLastUse(Value memref, scf::ForOp loop) {
   if (!buffer ||
       !isa<memref::AllocOp, memref::AllocaOp, memref::ViewOp>(buffer))
     return false;
-  SmallVector<Value> views = {memref};
-  while (!views.empty()) {
-    Value view = views.pop_back_val();
-    for (Operation *user : view.getUsers()) {
-      auto viewLike = dyn_cast<ViewLikeOpInterface>(user);
-      if (viewLike && viewLike.getViewSource() == view) {
-        views.push_back(user->getResult(0));
-        continue;
-      }
-      Operation *ancestor = loop->getBlock()->findAncestorOpInBlock(*user);
-      if (!ancestor || loop->isBeforeInBlock(ancestor))
-        return false;
-    }
-  }
-  return true;
+  return mstream::allUsesThroughViews(memref, [&](Operation *user) {
+    Operation *ancestor = loop->getBlock()->findAncestorOpInBlock(*user);
+    return ancestor && !loop->isBeforeInBlock(ancestor);
+  });
 }
 
 std::optional<PartialReduction> matchPartialReduction(scf::ForOp loop) {

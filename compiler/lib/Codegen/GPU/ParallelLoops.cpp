@@ -123,6 +123,22 @@ Value mstream::viewedBuffer(Value memref) {
   return memref;
 }
 
+bool mstream::allUsesThroughViews(Value memref,
+                                  function_ref<bool(Operation *)> visit) {
+  SmallVector<Value> views = {memref};
+  while (!views.empty()) {
+    Value view = views.pop_back_val();
+    for (Operation *user : view.getUsers()) {
+      auto viewLike = dyn_cast<ViewLikeOpInterface>(user);
+      if (viewLike && viewLike.getViewSource() == view)
+        views.push_back(user->getResult(0));
+      else if (!visit(user))
+        return false;
+    }
+  }
+  return true;
+}
+
 Value mstream::distinctBuffer(Value memref) {
   memref = viewedBuffer(memref);
   if (memref.getDefiningOp<memref::AllocOp>() ||

@@ -67,6 +67,12 @@ int64_t parameterBytes(mlir::Value value);
 /// The buffer `memref` views, through any chain of views.
 mlir::Value viewedBuffer(mlir::Value memref);
 
+/// Calls `visit` on each op that uses `memref` or a view of it (through any
+/// chain of views), other than the views themselves; stops and returns
+/// false as soon as `visit` does.
+bool allUsesThroughViews(mlir::Value memref,
+                         llvm::function_ref<bool(mlir::Operation *)> visit);
+
 /// The buffer `memref` views where that is an allocation or an entry-point
 /// argument, which no other such buffer aliases; null otherwise (a buffer
 /// an enclosing loop carries may be its initial value under another name).

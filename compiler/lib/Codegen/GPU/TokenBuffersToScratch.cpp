@@ -54,24 +54,15 @@ struct Placement {
 int64_t lastUse(Value memref, Block *body,
                 const llvm::DenseMap<Operation *, int64_t> &positions) {
   int64_t last = 0;
-  SmallVector<Value> views = {memref};
-  while (!views.empty()) {
-    Value view = views.pop_back_val();
-    for (Operation *user : view.getUsers()) {
-      auto viewLike = dyn_cast<ViewLikeOpInterface>(user);
-      if (viewLike && viewLike.getViewSource() == view) {
-        views.push_back(user->getResult(0));
-        continue;
-      }
-      if (user->hasTrait<OpTrait::IsTerminator>() ||
-          llvm::any_of(user->getResultTypes(),
-                       [](Type type) { return isa<BaseMemRefType>(type); }))
-        return std::numeric_limits<int64_t>::max();
-      last =
-          std::max(last, positions.lookup(body->findAncestorOpInBlock(*user)));
-    }
-  }
-  return last;
+  bool contained = mstream::allUsesThroughViews(memref, [&](Operation *user) {
+    if (user->hasTrait<OpTrait::IsTerminator>() ||
+        llvm::any_of(user->getResultTypes(),
+                     [](Type type) { return isa<BaseMemRefType>(type); }))
+      return false;
+    last = std::max(last, positions.lookup(body->findAncestorOpInBlock(*user)));
+    return true;
+  });
+  return contained ? last : std::numeric_limits<int64_t>::max();
 }
 
 /// Offsets in a slot for `placements`, greedily by size: each at the lowest

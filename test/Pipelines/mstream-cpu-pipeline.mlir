@@ -1,5 +1,6 @@
 // The whole CPU pipeline on a two-layer TMMFormer: only the LLVM dialect is
-// left, every GEMM calls the runtime's BLAS entry, every loop nest is its own
+// left, every GEMM calls the runtime's BLAS entry, each layer's attention
+// core its flash attention kernel (no [T, T] scores), every loop nest is its own
 // internal noinline function (named "loop" here: the input has no location
 // names), and both entry points get packed wrappers. exp (softmax) and erf
 // (GELU) are inline polynomials, not libm calls, and no fma or floor is
@@ -10,6 +11,15 @@
 // RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s
 // RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 | mstream-opt --mstream-cpu-pipeline | FileCheck %s --check-prefix=MATH
 // RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 --train | mstream-opt --mstream-cpu-pipeline | FileCheck %s --check-prefix=STACK
+// RUN: mstream compile %S/Inputs/tmm-2layer.json --batch 2 --seq 8 --train | mstream-opt --mstream-cpu-pipeline | FileCheck %s --check-prefix=FLASH
+
+// FLASH: llvm.func @mstream_flash_attention_grad(i64, i64, i64, i64, f64, {{(i64, ){26}i64\)}}
+// FLASH: llvm.func @mstream_flash_attention(i64, i64, i64, i64, f64, {{(i64, ){14}i64\)}}
+// FLASH: llvm.func @train_step(
+// FLASH-COUNT-2: llvm.call @mstream_flash_attention(
+// FLASH-COUNT-2: llvm.call @mstream_flash_attention_grad(
+// FLASH-NOT: llvm.call @mstream_flash_attention
+// FLASH: llvm.func internal
 
 // STACK: llvm.func internal @train_step.layers.1.mlp.grad({{.*}}) attributes {mstream.token_range
 // STACK-NOT: llvm.call @malloc
@@ -29,7 +39,7 @@
 // CHECK: llvm.func @mstream_sgemm(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK: llvm.func @forward(
 // CHECK: llvm.call @forward.loop(
-// CHECK-COUNT-12: llvm.call @mstream_sgemm
+// CHECK-COUNT-9: llvm.call @mstream_sgemm
 // CHECK: llvm.func internal @forward.loop({{.*}}) attributes {passthrough = ["noinline"]
 // CHECK-NOT: llvm.call @mstream_sgemm
 // CHECK: llvm.func @loss(

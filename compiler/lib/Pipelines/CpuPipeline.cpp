@@ -15,13 +15,15 @@ void mstream::buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
   if (options.gpuTokenKernels) {
     // The CUDA pipeline's loops, a kernel's block as one thread.
-    buildBufferizedLinalg(pm, options.precision, buildGpuReductions);
+    buildBufferizedLinalg(pm, options.precision, /*flashAttention=*/false,
+                          buildGpuReductions);
     buildGpuLoops(pm, "mstream_sgemm", "mstream_gemm_bf16", /*oneThread=*/true,
                   /*tokenSharedBytes=*/0);
   } else {
     buildBufferizedLinalg(pm, options.precision);
-    // GEMMs to the runtime's BLAS; the rest to loops.
+    // GEMMs and attention to the runtime's kernels; the rest to loops.
     pm.addPass(createGemmToBlas());
+    pm.addPass(createAttentionToRuntime());
     pm.addPass(createCanonicalizerPass());
     bufferization::BufferDeallocationPipelineOptions deallocation;
     bufferization::buildBufferDeallocationPipeline(pm, deallocation);

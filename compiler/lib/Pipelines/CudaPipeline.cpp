@@ -65,12 +65,13 @@ void mstream::buildGpuLoops(OpPassManager &pm, llvm::StringRef gemmSymbol,
 
 void mstream::buildCudaPipeline(OpPassManager &pm,
                                 const CudaPipelineOptions &options) {
-  buildBufferizedLinalg(pm, options.precision, [](OpPassManager &tensors) {
-    buildGpuReductions(tensors);
-    // Last: kernels cannot read host globals, and the canonicalizer would
-    // fold fills back into constants.
-    tensors.addPass(createConstantsToFills());
-  });
+  buildBufferizedLinalg(pm, options.precision, /*flashAttention=*/false,
+                        [](OpPassManager &tensors) {
+                          buildGpuReductions(tensors);
+                          // Last: kernels cannot read host globals, and the
+                          // canonicalizer would fold fills back into constants.
+                          tensors.addPass(createConstantsToFills());
+                        });
   // Every loop nest outside the GEMMs to a kernel. A token's buffers may
   // take half an SM's shared memory, less the 1 KiB the driver reserves
   // per block: two blocks share each SM, so that one's barriers overlap

@@ -1,5 +1,6 @@
 //===- Registration.cpp - named pipelines and their dialects --------------===//
 
+#include "mstream/Dialect/MStreamOps.h"
 #include "mstream/InitAllPasses.h"
 
 #include "mlir/InitAllDialects.h"
@@ -14,6 +15,7 @@ void mstream::registerPipelineDependencies(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerVjpInterfaces(registry);
+  registerBufferizableOpInterfaceExternalModels(registry);
   // The CUDA pipeline serialises kernels to cubin inside the pass manager.
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   registerAllToLLVMIRTranslations(registry);

@@ -12,11 +12,13 @@
 using namespace mlir;
 
 void mstream::buildBufferizedLinalg(
-    OpPassManager &pm, llvm::StringRef precision,
+    OpPassManager &pm, llvm::StringRef precision, bool flashAttention,
     llvm::function_ref<void(OpPassManager &)> onTensors) {
   // mstream -> linalg on tensors; fused regions first become token loops.
   pm.addPass(createFusedToLoops());
   pm.addPass(createLowerToLinalg());
+  if (!flashAttention)
+    pm.addPass(createExpandFlashAttention());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (precision != "fp32") {

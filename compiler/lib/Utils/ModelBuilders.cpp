@@ -2,6 +2,8 @@
 
 #include "mstream/Utils/ModelBuilders.h"
 
+#include "mstream/Dialect/MStreamOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -168,8 +170,9 @@ Value mstream::lowering::joinQkv(OpBuilder &b, Location loc, Value q, Value k,
   return tensor::CollapseShapeOp::create(b, loc, joined, {{0, 1}, {2, 3, 4}});
 }
 
-Value mstream::lowering::buildCausalSoftmax(OpBuilder &b, Location loc,
-                                            Value scores, double scale) {
+CausalSoftmax mstream::lowering::buildCausalSoftmax(OpBuilder &b, Location loc,
+                                                    Value scores,
+                                                    double scale) {
   auto type = cast<RankedTensorType>(scores.getType());
   Type element = type.getElementType();
   MLIRContext *ctx = b.getContext();
@@ -207,13 +210,19 @@ Value mstream::lowering::buildCausalSoftmax(OpBuilder &b, Location loc,
                                      exponent(nb, l, args[0], args[1]))
             .getResult();
       });
-  return buildMap(
+  Value probs = buildMap(
       b, loc, type, ValueRange{scores, rowMax, rowSum}, {identity, rows, rows},
       [&](OpBuilder &nb, Location l, ValueRange args) {
         return arith::DivFOp::create(nb, l, exponent(nb, l, args[0], args[1]),
                                      args[2])
             .getResult();
       });
+  return {probs, rowMax, rowSum};
+}
+
+double mstream::lowering::attentionScale(Value x, int64_t heads) {
+  auto type = cast<RankedTensorType>(x.getType());
+  return 1.0 / std::sqrt(double(type.getShape().back() / heads));
 }
 
 AttentionForward mstream::lowering::buildAttentionForward(OpBuilder &b,
@@ -222,17 +231,25 @@ AttentionForward mstream::lowering::buildAttentionForward(OpBuilder &b,
                                                           int64_t heads) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t batch = type.getDimSize(0);
-  double scale = 1.0 / std::sqrt(double(type.getDimSize(2) / heads));
   AttentionForward f;
   f.input = flattenTokens(b, loc, x);
   Value qkv = buildLinear(b, loc, f.input, wQkv);
   f.q = splitHeads(b, loc, qkv, batch, heads, 0);
   f.k = splitHeads(b, loc, qkv, batch, heads, 1);
   f.v = splitHeads(b, loc, qkv, batch, heads, 2);
-  Value scores = buildOracleBatchMatmul(b, loc, f.q, f.k, false, true);
-  f.probs = buildCausalSoftmax(b, loc, scores, scale);
-  Value context = buildOracleBatchMatmul(b, loc, f.probs, f.v, false, false);
-  f.merged = mergeHeads(b, loc, context, batch, heads);
+  auto qType = cast<RankedTensorType>(f.q.getType());
+  Value out = tensor::EmptyOp::create(b, loc, qType, ValueRange{});
+  Value lse = tensor::EmptyOp::create(
+      b, loc,
+      RankedTensorType::get(qType.getShape().drop_back(),
+                            qType.getElementType()),
+      ValueRange{});
+  auto flash = mstream::FlashAttentionOp::create(
+      b, loc, TypeRange{out.getType(), lse.getType()}, f.q, f.k, f.v, out, lse,
+      b.getF64FloatAttr(attentionScale(x, heads)));
+  f.context = flash.getResult(0);
+  f.lse = flash.getResult(1);
+  f.merged = mergeHeads(b, loc, f.context, batch, heads);
   return f;
 }
 

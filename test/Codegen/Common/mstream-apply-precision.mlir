@@ -67,3 +67,23 @@ func.func @rounded_once_and_fused(%x: tensor<8x16xf32>, %acc: tensor<8x8xf32>) -
   %w = linalg.matmul indexing_maps = [#a2, #bt2, #c2] {mstream.oracle_product} ins(%h, %h : tensor<8x16xf32>, tensor<8x16xf32>) outs(%acc : tensor<8x8xf32>) -> tensor<8x8xf32>
   return %y, %z, %w, %h : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x16xf32>
 }
+
+// -----
+
+// Flash attention reads q, k, v (and, for its gradient, dout) rounded to
+// bf16, each value once; its out and lse stay f32 and are not rounded for
+// the gradient.
+// CHECK-LABEL: func.func @flash_attention
+// CHECK: %[[Q:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<4x8x2xf32>) outs(%{{.*}} : tensor<4x8x2xbf16>)
+// CHECK: %[[O:.*]]:2 = mstream.flash_attention ins(%[[Q]], %[[Q]], %[[Q]] : tensor<4x8x2xbf16>, tensor<4x8x2xbf16>, tensor<4x8x2xbf16>) outs(%{{.*}}, %{{.*}} : tensor<4x8x2xf32>, tensor<4x8xf32>)
+// CHECK: %[[D:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<4x8x2xf32>) outs(%{{.*}} : tensor<4x8x2xbf16>)
+// CHECK: mstream.flash_attention_grad ins(%[[Q]], %[[Q]], %[[Q]], %[[O]]#0, %[[D]], %[[O]]#1 : tensor<4x8x2xbf16>, tensor<4x8x2xbf16>, tensor<4x8x2xbf16>, tensor<4x8x2xf32>, tensor<4x8x2xbf16>, tensor<4x8xf32>)
+// FP32-LABEL: func.func @flash_attention
+// FP32-NOT: bf16
+func.func @flash_attention(%q: tensor<4x8x2xf32>, %dout: tensor<4x8x2xf32>) -> tensor<4x8x2xf32> {
+  %o = tensor.empty() : tensor<4x8x2xf32>
+  %l = tensor.empty() : tensor<4x8xf32>
+  %0:2 = mstream.flash_attention ins(%q, %q, %q : tensor<4x8x2xf32>, tensor<4x8x2xf32>, tensor<4x8x2xf32>) outs(%o, %l : tensor<4x8x2xf32>, tensor<4x8xf32>) {scale = 0.5 : f64} -> tensor<4x8x2xf32>, tensor<4x8xf32>
+  %1:3 = mstream.flash_attention_grad ins(%q, %q, %q, %0#0, %dout, %0#1 : tensor<4x8x2xf32>, tensor<4x8x2xf32>, tensor<4x8x2xf32>, tensor<4x8x2xf32>, tensor<4x8x2xf32>, tensor<4x8xf32>) outs(%o, %o, %o : tensor<4x8x2xf32>, tensor<4x8x2xf32>, tensor<4x8x2xf32>) {scale = 0.5 : f64} -> tensor<4x8x2xf32>, tensor<4x8x2xf32>, tensor<4x8x2xf32>
+  return %1#0 : tensor<4x8x2xf32>
+}

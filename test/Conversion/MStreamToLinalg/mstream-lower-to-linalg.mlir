@@ -24,13 +24,14 @@ func.func @layer_norm(%x: tensor<2x8x16xf32>, %w: tensor<16xf32>) -> tensor<2x8x
 // -----
 
 // GEMMs stay named ops (for BLAS), marked as oracle products (the bf16
-// policy may round their operands); the causal softmax is generated.
+// policy may round their operands); the core, per head [B*H, T, Dh], is
+// mstream.flash_attention with scale 1/sqrt(Dh) and stays for the target.
 // CHECK-LABEL: func.func @attention
 // CHECK: linalg.matmul {{.*}}{mstream.oracle_product} ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<48x16xf32>)
-// CHECK: linalg.batch_matmul {{.*}}{mstream.oracle_product} ins(%{{.*}}, %{{.*}} : tensor<8x8x4xf32>, tensor<8x8x4xf32>) outs(%{{.*}} : tensor<8x8x8xf32>)
-// CHECK: arith.cmpi ule
-// CHECK: math.exp
-// CHECK: linalg.batch_matmul {mstream.oracle_product} ins(%{{.*}}, %{{.*}} : tensor<8x8x8xf32>, tensor<8x8x4xf32>)
+// CHECK: %[[O:.*]] = tensor.empty() : tensor<8x8x4xf32>
+// CHECK: %[[L:.*]] = tensor.empty() : tensor<8x8xf32>
+// CHECK: mstream.flash_attention ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<8x8x4xf32>, tensor<8x8x4xf32>, tensor<8x8x4xf32>) outs(%[[O]], %[[L]] : tensor<8x8x4xf32>, tensor<8x8xf32>) {scale = 5.000000e-01 : f64}
+// CHECK-NOT: linalg.batch_matmul
 // CHECK: linalg.matmul {{.*}}{mstream.oracle_product} ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x16xf32>)
 func.func @attention(%x: tensor<2x8x16xf32>, %wqkv: tensor<48x16xf32>, %wo: tensor<16x16xf32>) -> tensor<2x8x16xf32> {
   %0 = mstream.attention %x, %wqkv, %wo {heads = 4 : i64} : tensor<2x8x16xf32>, tensor<48x16xf32>, tensor<16x16xf32>

@@ -17,10 +17,14 @@ namespace mstream {
 
 /// The pipelines' common start: mstream IR to bufferized linalg, entry
 /// points filling caller-owned buffers, the oracles' products in
-/// `precision` (fp32 or bf16: mstream-apply-precision). `onTensors` adds a
-/// target's passes on linalg before bufferization.
+/// `precision` (fp32 or bf16: mstream-apply-precision). With
+/// `flashAttention`, attention's core stays mstream.flash_attention for
+/// the target's kernel; without, it becomes products and a softmax
+/// (mstream-expand-flash-attention). `onTensors` adds a target's passes on
+/// linalg before bufferization.
 void buildBufferizedLinalg(
     mlir::OpPassManager &pm, llvm::StringRef precision = "fp32",
+    bool flashAttention = true,
     llvm::function_ref<void(mlir::OpPassManager &)> onTensors = nullptr);
 
 /// Strided views, affine and scf to plain control flow (host and kernels).

@@ -47,14 +47,22 @@ Value joinQkv(OpBuilder &b, Location loc, Value q, Value k, Value v,
               int64_t batch, int64_t heads);
 
 /// Causal softmax of `scale * scores` over the last axis of `[N, T, T]`;
-/// keys after the query get probability exactly 0.
-Value buildCausalSoftmax(OpBuilder &b, Location loc, Value scores,
-                         double scale);
+/// keys after the query get probability exactly 0. Also each row's max of
+/// the scaled scores and sum of exp(scaled - max), for its log-sum-exp.
+struct CausalSoftmax {
+  Value probs, rowMax, rowSum;
+};
+CausalSoftmax buildCausalSoftmax(OpBuilder &b, Location loc, Value scores,
+                                 double scale);
+
+/// `1 / sqrt(Dh)`, attention's score scale for `heads` heads of `x`'s width.
+double attentionScale(Value x, int64_t heads);
 
 /// Attention's forward up to the merged heads (before W_o), keeping what
-/// its VJP needs: the flattened input, per-head q, k, v, the probabilities.
+/// its VJP needs: the flattened input, per-head q, k, v, and the
+/// mstream.flash_attention op's per-head context and log-sum-exp.
 struct AttentionForward {
-  Value input, q, k, v, probs, merged;
+  Value input, q, k, v, context, lse, merged;
 };
 AttentionForward buildAttentionForward(OpBuilder &b, Location loc, Value x,
                                        Value wQkv, int64_t heads);

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Codegen/Common/Passes.h"
+#include "mstream/Dialect/MStreamOps.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/Dominance.h"
@@ -131,6 +132,22 @@ struct ApplyPrecisionPass
         products.push_back(op);
     });
     Roundings roundings(getOperation());
+    // Attention's products run in bf16 too: its inputs (and the cotangent
+    // of its output) are rounded, its outputs and lse stay f32.
+    SmallVector<std::pair<Operation *, SmallVector<unsigned>>> attention;
+    getOperation().walk([&](Operation *op) {
+      if (isa<mstream::FlashAttentionOp>(op))
+        attention.push_back({op, {0, 1, 2}});
+      else if (isa<mstream::FlashAttentionGradOp>(op))
+        attention.push_back({op, {0, 1, 2, 4}});
+    });
+    for (auto &[op, inputs] : attention) {
+      if (!getElementTypeOrSelf(op->getOperand(0).getType()).isF32())
+        continue;
+      OpBuilder b(op);
+      for (unsigned input : inputs)
+        op->setOperand(input, roundings.get(b, op, op->getOperand(input)));
+    }
     for (linalg::LinalgOp op : products) {
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
         toBf16(matmul, roundings);

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RuntimeCalls.h"
 #include "mstream/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -45,50 +46,6 @@ std::optional<bool> isTransposed(AffineMap map, unsigned batch, unsigned row,
   return std::nullopt;
 }
 
-/// A memref the BLAS can read: `element`s with unit inner stride.
-bool isBlasCompatible(Value value, Type element) {
-  auto type = dyn_cast<MemRefType>(value.getType());
-  if (!type || type.getElementType() != element)
-    return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return succeeded(type.getStridesAndOffset(strides, offset)) &&
-         strides.back() == 1;
-}
-
-func::FuncOp getOrDeclareGemm(ModuleOp module, OpBuilder &b, StringRef symbol) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(symbol))
-    return existing;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(module.getBody());
-  SmallVector<Type> inputs(kGemmArgs, b.getIndexType());
-  auto gemm = func::FuncOp::create(b, module.getLoc(), symbol,
-                                   b.getFunctionType(inputs, {}));
-  gemm.setPrivate();
-  return gemm;
-}
-
-/// The operand's byte address, leading dimension and batch stride.
-struct Operand {
-  Value address, leading, batchStride;
-};
-
-Operand describe(OpBuilder &b, Location loc, Value memref, unsigned batch) {
-  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  Type element = cast<MemRefType>(memref.getType()).getElementType();
-  Value bytes = arith::ConstantIndexOp::create(
-      b, loc, element.getIntOrFloatBitWidth() / 8);
-  Value offset = arith::MulIOp::create(b, loc, meta.getOffset(), bytes);
-  Operand operand;
-  operand.address = arith::AddIOp::create(b, loc, base, offset);
-  operand.leading = meta.getStrides()[batch];
-  operand.batchStride = batch
-                            ? Value(meta.getStrides()[0])
-                            : Value(arith::ConstantIndexOp::create(b, loc, 0));
-  return operand;
-}
-
 /// The zero fill of `c` right before `op`, which the call can replace by
 /// overwriting C instead of accumulating into it.
 linalg::FillOp zeroFillBefore(Operation *op, Value c) {
@@ -111,8 +68,10 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
   // f32 x f32 -> f32, or bf16 x bf16 -> f32 (mstream-apply-precision).
   Type f32 = rewriter.getF32Type();
   Type operands = getElementTypeOrSelf(a.getType());
-  if (!isBlasCompatible(c, f32) || !(operands.isF32() || operands.isBF16()) ||
-      !isBlasCompatible(a, operands) || !isBlasCompatible(bMat, operands))
+  if (!mstream::hasUnitInnerStride(c, f32) ||
+      !(operands.isF32() || operands.isBF16()) ||
+      !mstream::hasUnitInnerStride(a, operands) ||
+      !mstream::hasUnitInnerStride(bMat, operands))
     return rewriter.notifyMatchFailure(op, "operand BLAS cannot read");
   StringRef callee = operands.isBF16() ? bf16Symbol : symbol;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -131,9 +90,12 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
   };
   auto cType = cast<MemRefType>(c.getType());
   auto aType = cast<MemRefType>(a.getType());
-  Operand lhs = describe(rewriter, loc, a, batch);
-  Operand rhs = describe(rewriter, loc, bMat, batch);
-  Operand out = describe(rewriter, loc, c, batch);
+  mstream::RuntimeOperand lhs =
+      mstream::describeOperand(rewriter, loc, a, batch);
+  mstream::RuntimeOperand rhs =
+      mstream::describeOperand(rewriter, loc, bMat, batch);
+  mstream::RuntimeOperand out =
+      mstream::describeOperand(rewriter, loc, c, batch);
   SmallVector<Value> args = {
       index(batch ? cType.getDimSize(0) : 1),
       index(*transA),
@@ -152,8 +114,12 @@ LogicalResult rewriteGemm(linalg::LinalgOp op, unsigned batch, StringRef symbol,
       out.batchStride,
       index(fill ? 0 : 1)};
   auto module = op->getParentOfType<ModuleOp>();
-  func::CallOp::create(rewriter, loc,
-                       getOrDeclareGemm(module, rewriter, callee), args);
+  SmallVector<Type> inputs(kGemmArgs, rewriter.getIndexType());
+  func::CallOp::create(
+      rewriter, loc,
+      mstream::getOrDeclareFunction(module, rewriter, callee,
+                                    rewriter.getFunctionType(inputs, {})),
+      args);
   rewriter.eraseOp(op);
   if (fill)
     rewriter.eraseOp(fill);

@@ -4,6 +4,7 @@
 
 #include "mstream/Conversion/MStreamToLinalg/Passes.h"
 #include "mstream/Dialect/MStreamDialect.h"
+#include "mstream/Dialect/MStreamOps.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -27,6 +28,9 @@ struct LowerToLinalgPass : mstream::impl::LowerToLinalgBase<LowerToLinalgPass> {
 
     ConversionTarget target(*context);
     target.addIllegalDialect<mstream::MStreamDialect>();
+    // Kernel ops: the target's pipeline decides what they become.
+    target
+        .addLegalOp<mstream::FlashAttentionOp, mstream::FlashAttentionGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -151,38 +151,24 @@ struct AttentionVjp : VjpOpInterface::ExternalModel<AttentionVjp, AttentionOp> {
     Location loc = op.getLoc();
     auto type = op.getType();
     int64_t batch = type.getDimSize(0), heads = op.getHeads();
-    double scale = 1.0 / std::sqrt(double(type.getDimSize(2) / heads));
 
     AttentionForward f =
         buildAttentionForward(b, loc, op.getX(), op.getWQkv(), heads);
-    Value x = f.input, q = f.q, k = f.k, v = f.v, probs = f.probs;
+    Value x = f.input;
     Value dy = flattenTokens(b, loc, cotangents[0]);
     Value dWo = buildOracleMatmul(b, loc, dy, f.merged, true, false);
     Value dMerged = buildOracleMatmul(b, loc, dy, op.getWOut(), false, false);
     Value dContext = splitHeads(b, loc, dMerged, batch, heads, 0, 1);
-    Value dProbs = buildOracleBatchMatmul(b, loc, dContext, v, false, true);
-    Value dv = buildOracleBatchMatmul(b, loc, probs, dContext, true, false);
-    // Softmax backward: dS = scale * P (dP - rowsum(dP P)); masked P are 0.
-    MLIRContext *ctx = b.getContext();
-    AffineMap identity = b.getMultiDimIdentityMap(3);
-    AffineMap rows = leadingMap(ctx, 3, 1);
-    Value rowDot = buildTrailingReduction(
-        b, loc, 3, 1, ValueRange{dProbs, probs}, {identity, identity}, 0.0,
-        [](OpBuilder &nb, Location l, ValueRange a) {
-          Value product = arith::MulFOp::create(nb, l, a[0], a[1]);
-          return arith::AddFOp::create(nb, l, a[2], product).getResult();
-        });
-    Value factor = constant(b, loc, type.getElementType(), scale);
-    Value dScores = buildMap(
-        b, loc, cast<RankedTensorType>(probs.getType()),
-        ValueRange{dProbs, probs, rowDot}, {identity, identity, rows},
-        [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value shifted = arith::SubFOp::create(nb, l, a[0], a[2]);
-          Value product = arith::MulFOp::create(nb, l, a[1], shifted);
-          return arith::MulFOp::create(nb, l, factor, product).getResult();
-        });
-    Value dq = buildOracleBatchMatmul(b, loc, dScores, k, false, false);
-    Value dk = buildOracleBatchMatmul(b, loc, dScores, q, true, false);
+    SmallVector<Value> inits;
+    for (int i = 0; i < 3; ++i)
+      inits.push_back(
+          tensor::EmptyOp::create(b, loc, f.q.getType(), ValueRange{}));
+    auto grad = FlashAttentionGradOp::create(
+        b, loc, TypeRange(ValueRange(inits)), f.q, f.k, f.v, f.context,
+        dContext, f.lse, inits[0], inits[1], inits[2],
+        b.getF64FloatAttr(attentionScale(op.getX(), heads)));
+    Value dq = grad.getResult(0), dk = grad.getResult(1),
+          dv = grad.getResult(2);
     Value dQkv = joinQkv(b, loc, dq, dk, dv, batch, heads);
     Value dWqkv = buildOracleMatmul(b, loc, dQkv, x, true, false);
     Value dx = buildOracleMatmul(b, loc, dQkv, op.getWQkv(), false, false);

@@ -6,10 +6,19 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mstream/Dialect/MStreamDialect.h"
 
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
 namespace mstream {
+/// One-shot bufferization of the attention kernel ops (KernelOps.cpp).
+void registerBufferizableOpInterfaceExternalModels(
+    mlir::DialectRegistry &registry);
+
 /// Shared verifier of every step op (StepOpInterface): stream shapes, raw
 /// scalar shapes, the LayerNorm gain and the head split.
 llvm::LogicalResult verifyStepOp(mlir::Operation *op);

@@ -3,7 +3,7 @@
 // Three families: model/oracle ops (embedding .. cross_entropy), per-token
 // matrix ops (newton_schulz, inv_sqrt, eye), and one step op per optimizer
 // scheme (gd .. soap) plus the Nesterov/TMM lookahead. The weight optimizer
-// ops and the fused regions have their own files.
+// ops, the fused regions and the attention kernels have their own files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -500,5 +500,6 @@ def MStream_SoapOp : MStream_StepOp<"soap",
 
 include "mstream/Dialect/MStreamOptimizerOps.td"
 include "mstream/Dialect/MStreamFusionOps.td"
+include "mstream/Dialect/MStreamKernelOps.td"
 
 #endif // MSTREAM_DIALECT_MSTREAMOPS_TD

@@ -34,7 +34,9 @@ def ApplyPrecision : Pass<"mstream-apply-precision", "::mlir::ModuleOp"> {
     `arith.truncf` in a `linalg.generic` of their own) and accumulates in
     f32 into its f32 result: the product of two bf16 numbers is exact in
     f32, so the result is the f32 sum of exact products, as on tensor cores
-    and AMX. Everything else stays f32: the per-token matrix iterations,
+    and AMX. `mstream.flash_attention` reads q, k and v rounded the same
+    way, and its gradient also the cotangent of its output; their outputs
+    and the log-sum-exp stay f32. Everything else stays f32: the per-token matrix iterations,
     the weight optimizer's Newton–Schulz, LayerNorm, softmax, the loss, the
     streams, the optimizer state and the weights (whose bf16 copies the
     rounding makes afresh each step from the f32 masters). `precision=fp32`
@@ -90,6 +92,39 @@ def GemmToBlas : Pass<"mstream-gemm-to-blas", "::mlir::ModuleOp"> {
            "pipeline keeps those as loops: they run inside a kernel">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def AttentionToRuntime
+    : Pass<"mstream-attention-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Route the flash attention ops on buffers to the runtime's kernels";
+  let description = [{
+    Replaces each bufferized `mstream.flash_attention` by a call to
+
+      void mstream_flash_attention(i64 bf16, i64 N, i64 T, i64 Dh,
+                                   f64 scale, q..., k..., v..., out...,
+                                   lse...)
+
+    and each `mstream.flash_attention_grad` by a call to
+
+      void mstream_flash_attention_grad(i64 bf16, i64 N, i64 T, i64 Dh,
+                                        f64 scale, q..., k..., v..., out...,
+                                        dout..., lse..., dq..., dk..., dv...)
+
+    where each buffer `x...` is three i64: its byte address, the stride of
+    its axis 1 and that of its axis 0, in elements (an lse's axis 1 stride
+    is 1), and `bf16` says whether q, k, v and dout hold bf16. Buffers with
+    a non-unit inner stride are an error: the kernels read rows whole.
+  }];
+  let options = [
+    Option<"symbol", "symbol", "std::string", "\"mstream_flash_attention\"",
+           "The runtime function the forward op calls">,
+    Option<"gradSymbol", "grad-symbol", "std::string",
+           "\"mstream_flash_attention_grad\"",
+           "The runtime function the gradient op calls">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

@@ -33,12 +33,34 @@ def LowerToLinalg : Pass<"mstream-lower-to-linalg", "::mlir::ModuleOp"> {
     `linalg.batch_matmul`, later routed to the runtime's BLAS entry) plus
     generated reductions (LayerNorm statistics, causal softmax, logsumexp).
     The per-token matrix iterations stay `linalg.generic` contractions in an
-    `scf.for`, so they are generated code, not library calls.
+    `scf.for`, so they are generated code, not library calls. Attention's
+    core becomes `mstream.flash_attention` (and its VJP's
+    `mstream.flash_attention_grad`), which stay for the target to take.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def ExpandFlashAttention
+    : Pass<"mstream-expand-flash-attention", "::mlir::ModuleOp"> {
+  let summary = "Expand the flash attention ops into products and a softmax";
+  let description = [{
+    For targets without a flash kernel: each `mstream.flash_attention` on
+    tensors becomes the `[N, T, T]` scores `q kᵀ` (an oracle
+    `linalg.batch_matmul`), their causal softmax and the product with `v`;
+    its `lse` is computed only where something reads it. Each
+    `mstream.flash_attention_grad` recomputes the same scores and
+    probabilities (CSE shares them with the forward's) and forms
+    `dv = Pᵀ dout`, `dS = scale P (dP - rowsum(dP P))` with `dP = dout vᵀ`,
+    `dq = dS k` and `dk = dSᵀ q` as products and generics. Runs right after
+    mstream-lower-to-linalg, before the precision policy marks products.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
   ];
 }
 

@@ -33,10 +33,9 @@ LogicalResult verifyDestinationStyle(Operation *op, unsigned numInits) {
   unsigned firstInit = op->getNumOperands() - numInits;
   for (unsigned i = 0; i < expected; ++i)
     if (op->getResult(i).getType() != op->getOperand(firstInit + i).getType())
-      return op->emitOpError()
-             << "result " << i << " must have its out's type "
-             << op->getOperand(firstInit + i).getType() << ", got "
-             << op->getResult(i).getType();
+      return op->emitOpError() << "result " << i << " must have its out's type "
+                               << op->getOperand(firstInit + i).getType()
+                               << ", got " << op->getResult(i).getType();
   return success();
 }
 
@@ -45,9 +44,9 @@ LogicalResult verifyOperand(Operation *op, StringRef name, Value value,
                             ArrayRef<int64_t> shape, Type element) {
   auto type = cast<ShapedType>(value.getType());
   if (!shapesAgree(type.getShape(), shape))
-    return op->emitOpError() << name << " must have shape "
-                             << formatShape(shape) << ", got "
-                             << formatShape(type.getShape());
+    return op->emitOpError()
+           << name << " must have shape " << formatShape(shape) << ", got "
+           << formatShape(type.getShape());
   if (element && type.getElementType() != element)
     return op->emitOpError() << name << " must have element type " << element
                              << ", got " << type.getElementType();
@@ -130,8 +129,8 @@ struct KernelOpBufferization
       buffers.push_back(*buffer);
     }
     rewriter.setInsertionPoint(op);
-    OperationState bufferized(op->getLoc(), op->getName(), buffers,
-                              TypeRange{}, op->getAttrs());
+    OperationState bufferized(op->getLoc(), op->getName(), buffers, TypeRange{},
+                              op->getAttrs());
     rewriter.create(bufferized);
     auto dps = cast<DestinationStyleOpInterface>(op);
     SmallVector<Value> outs(
@@ -178,8 +177,8 @@ void FlashAttentionGradOp::getEffects(
 void mstream::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, MStreamDialect *) {
-    FlashAttentionOp::attachInterface<
-        KernelOpBufferization<FlashAttentionOp>>(*ctx);
+    FlashAttentionOp::attachInterface<KernelOpBufferization<FlashAttentionOp>>(
+        *ctx);
     FlashAttentionGradOp::attachInterface<
         KernelOpBufferization<FlashAttentionGradOp>>(*ctx);
   });

@@ -129,8 +129,8 @@ Expected reference(const std::vector<float> &q, const std::vector<float> &k,
 /// Relative L2 distance of head h's rows of `actual` (ld kLd) from
 /// `expected` (contiguous).
 double distance(const std::vector<float> &actual, int64_t h,
-                const std::vector<double> &expected, int64_t cols,
-                int64_t ld, int64_t stride) {
+                const std::vector<double> &expected, int64_t cols, int64_t ld,
+                int64_t stride) {
   double error = 0.0, norm = 0.0;
   for (int64_t i = 0; i < kSeq; ++i)
     for (int64_t d = 0; d < cols; ++d) {
@@ -151,12 +151,11 @@ struct Outputs {
 
   /// The largest relative distance of any output from `e`.
   double distance(int64_t h, const Expected &e) const {
-    return std::max(
-        {::distance(out, h, e.out, kDim, kLd, kStride),
-         ::distance(lse, h, e.lse, 1, 1, kSeq),
-         ::distance(dq, h, e.dq, kDim, kLd, kStride),
-         ::distance(dk, h, e.dk, kDim, kLd, kStride),
-         ::distance(dv, h, e.dv, kDim, kLd, kStride)});
+    return std::max({::distance(out, h, e.out, kDim, kLd, kStride),
+                     ::distance(lse, h, e.lse, 1, 1, kSeq),
+                     ::distance(dq, h, e.dq, kDim, kLd, kStride),
+                     ::distance(dk, h, e.dk, kDim, kLd, kStride),
+                     ::distance(dv, h, e.dv, kDim, kLd, kStride)});
   }
 };
 
@@ -178,9 +177,9 @@ Outputs run(bool bf16, std::vector<float> &q, std::vector<float> &k,
                           kStride, address(o.out.data()), kLd, kStride,
                           address(o.lse.data()), 1, kSeq);
   mstream_flash_attention_grad(
-      bf16, kHeads, kSeq, kDim, kScale, of(q, qb), kLd, kStride, of(k, kb),
-      kLd, kStride, of(v, vb), kLd, kStride, address(o.out.data()), kLd,
-      kStride, of(dout, doutb), kLd, kStride, address(o.lse.data()), 1, kSeq,
+      bf16, kHeads, kSeq, kDim, kScale, of(q, qb), kLd, kStride, of(k, kb), kLd,
+      kStride, of(v, vb), kLd, kStride, address(o.out.data()), kLd, kStride,
+      of(dout, doutb), kLd, kStride, address(o.lse.data()), 1, kSeq,
       address(o.dq.data()), kLd, kStride, address(o.dk.data()), kLd, kStride,
       address(o.dv.data()), kLd, kStride);
   return o;

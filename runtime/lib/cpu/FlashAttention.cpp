@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Runtime/FlashAttention.h"
+#include "mstream/Runtime/BlasCore.h"
 #include "mstream/Runtime/Parallel.h"
 
 #include <algorithm>
@@ -59,12 +60,17 @@ void load(const Operand &from, bool bf16, int64_t head, int64_t rows,
 
 /// exp(x) for the shifted scores (x <= 0 up to rounding), with Cephes'
 /// single-precision polynomial: about 2 ulp, in code the compiler
-/// vectorises (libm's expf is a call per element). Below -87 it returns
-/// 2^-126 at most, not 0: the callers zero masked entries themselves.
+/// vectorises with the baseline's SSE2 (libm's expf is a call per element;
+/// floor is an instruction only from SSE4.1, so n = floor(x log2 e + 1/2)
+/// truncates a positive shift of it instead). Below -87 it returns 2^-126
+/// at most, not 0: the callers zero masked entries themselves.
 inline float fastExp(float x) {
-  x = std::clamp(x, -87.0f, 88.0f);
-  float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  // Selects, vectorised under -fno-trapping-math (CMakeLists.txt).
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  int32_t n = int32_t(x * 1.44269504088896341f + 128.5f) - 128;
+  float fn = float(n);
+  float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -72,7 +78,7 @@ inline float fastExp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float e = p * r * r + r + 1.0f;
-  uint32_t bits = uint32_t(int32_t(n) + 127) << 23;
+  uint32_t bits = uint32_t(n + 127) << 23;
   float power;
   std::memcpy(&power, &bits, sizeof(float));
   return e * power;
@@ -233,9 +239,9 @@ void forwardHeads(void *context, int64_t begin, int64_t end) {
     load(p.v, p.bf16, head, t, dim, v.data());
     for (int64_t q0 = 0; q0 < t; q0 += kBlock) {
       int64_t rows = std::min(kBlock, t - q0);
-      (p.bf16 ? forwardRounded : forwardOnline)(
-          p, q.data(), k.data(), v.data(), p.out.f32(head), p.lse.f32(head),
-          q0, rows, s.data());
+      (p.bf16 ? forwardRounded
+              : forwardOnline)(p, q.data(), k.data(), v.data(), p.out.f32(head),
+                               p.lse.f32(head), q0, rows, s.data());
     }
   }
 }
@@ -251,9 +257,8 @@ void unroundedOutput(const Problem &p, const float *q, const float *k,
       int64_t cols = std::min(kBlock, p.seq - k0);
       scores(q, k, p.dim, q0, rows, k0, cols, p.scale, tile);
       probabilities(tile, q0, rows, k0, cols, lse + q0);
-      gemm(false, false, rows, p.dim, cols, 1.0f, tile, kBlock,
-           v + k0 * p.dim, p.dim, k0 == 0 ? 0.0f : 1.0f, out + q0 * p.dim,
-           p.dim);
+      gemm(false, false, rows, p.dim, cols, 1.0f, tile, kBlock, v + k0 * p.dim,
+           p.dim, k0 == 0 ? 0.0f : 1.0f, out + q0 * p.dim, p.dim);
     }
   }
 }
@@ -278,8 +283,8 @@ void backwardHeads(void *context, int64_t begin, int64_t end) {
     // the forward's output, except under the bf16 policy, whose output
     // multiplied rounded probabilities: P v is formed again unrounded.
     if (p.bf16)
-      unroundedOutput(p, q.data(), k.data(), v.data(), lse.data(),
-                      probs.data(), out.data());
+      unroundedOutput(p, q.data(), k.data(), v.data(), lse.data(), probs.data(),
+                      out.data());
     for (int64_t i = 0; i < t; ++i) {
       float dot = 0.0f;
       for (int64_t j = 0; j < dim; ++j)
@@ -327,13 +332,14 @@ void backwardHeads(void *context, int64_t begin, int64_t end) {
 
 } // namespace
 
-extern "C" void
-mstream_flash_attention(int64_t bf16, int64_t heads, int64_t seq, int64_t dim,
-                        double scale, int64_t q, int64_t qLd, int64_t qStride,
-                        int64_t k, int64_t kLd, int64_t kStride, int64_t v,
-                        int64_t vLd, int64_t vStride, int64_t out,
-                        int64_t outLd, int64_t outStride, int64_t lse,
-                        int64_t lseLd, int64_t lseStride) {
+extern "C" void mstream_flash_attention(int64_t bf16, int64_t heads,
+                                        int64_t seq, int64_t dim, double scale,
+                                        int64_t q, int64_t qLd, int64_t qStride,
+                                        int64_t k, int64_t kLd, int64_t kStride,
+                                        int64_t v, int64_t vLd, int64_t vStride,
+                                        int64_t out, int64_t outLd,
+                                        int64_t outStride, int64_t lse,
+                                        int64_t lseLd, int64_t lseStride) {
   Problem p{bf16 != 0,
             seq,
             dim,
@@ -347,6 +353,8 @@ mstream_flash_attention(int64_t bf16, int64_t heads, int64_t seq, int64_t dim,
             {},
             {},
             {}};
+  // OpenBLAS's kernels chosen before its first product (BlasCore.h).
+  mstream::rt::blasCore();
   mstream_parallel_for(0, heads, forwardHeads, &p);
 }
 
@@ -371,5 +379,6 @@ extern "C" void mstream_flash_attention_grad(
             {dq, dqLd, dqStride},
             {dk, dkLd, dkStride},
             {dv, dvLd, dvStride}};
+  mstream::rt::blasCore();
   mstream_parallel_for(0, heads, backwardHeads, &p);
 }

@@ -82,8 +82,7 @@ struct AttentionToRuntimePass
         return signalPassFailure();
       }
       if (failed(toCall(
-              op, isa<mstream::FlashAttentionOp>(op) ? symbol : gradSymbol,
-              b)))
+              op, isa<mstream::FlashAttentionOp>(op) ? symbol : gradSymbol, b)))
         return signalPassFailure();
     }
   }

@@ -18,9 +18,9 @@ mstream::RuntimeOperand mstream::describeOperand(OpBuilder &b, Location loc,
   RuntimeOperand operand;
   operand.address = arith::AddIOp::create(b, loc, base, offset);
   operand.leading = meta.getStrides()[batch];
-  operand.batchStride =
-      batch ? Value(meta.getStrides()[0])
-            : Value(arith::ConstantIndexOp::create(b, loc, 0));
+  operand.batchStride = batch
+                            ? Value(meta.getStrides()[0])
+                            : Value(arith::ConstantIndexOp::create(b, loc, 0));
   return operand;
 }
 

@@ -1,4 +1,5 @@
-//===- RuntimeCalls.h - buffers as the runtime's entries take them -*- C++ -*-===//
+//===- RuntimeCalls.h - buffers as the runtime's entries take them -*- C++
+//-*-===//
 //
 // The runtime's library entries (BLAS, flash attention) take each buffer as
 // a byte address and element strides, all i64: what mstream-gemm-to-blas

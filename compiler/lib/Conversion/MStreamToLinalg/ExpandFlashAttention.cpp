@@ -31,10 +31,10 @@ struct ExpandForward : OpRewritePattern<FlashAttentionOp> {
     if (op->getNumResults() == 0)
       return rewriter.notifyMatchFailure(op, "on buffers");
     Location loc = op.getLoc();
-    Value scores =
-        buildOracleBatchMatmul(rewriter, loc, op.getQ(), op.getK(), false, true);
-    CausalSoftmax softmax = buildCausalSoftmax(
-        rewriter, loc, scores, op.getScale().convertToDouble());
+    Value scores = buildOracleBatchMatmul(rewriter, loc, op.getQ(), op.getK(),
+                                          false, true);
+    CausalSoftmax softmax = buildCausalSoftmax(rewriter, loc, scores,
+                                               op.getScale().convertToDouble());
     Value context = buildOracleBatchMatmul(rewriter, loc, softmax.probs,
                                            op.getV(), false, false);
     // Nothing reads the lse once the VJP is expanded too; the init stands
@@ -42,14 +42,13 @@ struct ExpandForward : OpRewritePattern<FlashAttentionOp> {
     Value lse = op.getLse();
     if (!op.getResult(1).use_empty()) {
       AffineMap identity = rewriter.getMultiDimIdentityMap(2);
-      lse = buildMap(rewriter, loc, cast<RankedTensorType>(lse.getType()),
-                     ValueRange{softmax.rowMax, softmax.rowSum},
-                     {identity, identity},
-                     [](OpBuilder &b, Location l, ValueRange a) {
-                       Value log = math::LogOp::create(b, l, a[1]);
-                       return arith::AddFOp::create(b, l, a[0], log)
-                           .getResult();
-                     });
+      lse = buildMap(
+          rewriter, loc, cast<RankedTensorType>(lse.getType()),
+          ValueRange{softmax.rowMax, softmax.rowSum}, {identity, identity},
+          [](OpBuilder &b, Location l, ValueRange a) {
+            Value log = math::LogOp::create(b, l, a[1]);
+            return arith::AddFOp::create(b, l, a[0], log).getResult();
+          });
     }
     rewriter.replaceOp(op, {context, lse});
     return success();
@@ -78,8 +77,8 @@ struct ExpandGrad : OpRewritePattern<FlashAttentionGradOp> {
           Value product = arith::MulFOp::create(b, l, a[0], a[1]);
           return arith::AddFOp::create(b, l, a[2], product).getResult();
         });
-    Value factor = constant(rewriter, loc,
-                            getElementTypeOrSelf(scores.getType()), scale);
+    Value factor =
+        constant(rewriter, loc, getElementTypeOrSelf(scores.getType()), scale);
     Value dScores = buildMap(
         rewriter, loc, cast<RankedTensorType>(probs.getType()),
         ValueRange{dProbs, probs, rowDot}, {identity, identity, rows},

@@ -1,4 +1,5 @@
-//===- FlashAttention.h - the attention kernels generated code calls -*- C++ -*-===//
+//===- FlashAttention.h - the attention kernels generated code calls -*- C++
+//-*-===//
 //
 // The CPU backend's mstream.flash_attention and its gradient
 // (mstream-attention-to-runtime). Per head n of N: q, k, v are T x Dh
@@ -15,13 +16,14 @@
 #include <cstdint>
 
 /// out = softmax(scale q kᵀ) v and lse = log sum exp(scale q kᵀ), per row.
-extern "C" void
-mstream_flash_attention(int64_t bf16, int64_t heads, int64_t seq, int64_t dim,
-                        double scale, int64_t q, int64_t qLd, int64_t qStride,
-                        int64_t k, int64_t kLd, int64_t kStride, int64_t v,
-                        int64_t vLd, int64_t vStride, int64_t out,
-                        int64_t outLd, int64_t outStride, int64_t lse,
-                        int64_t lseLd, int64_t lseStride);
+extern "C" void mstream_flash_attention(int64_t bf16, int64_t heads,
+                                        int64_t seq, int64_t dim, double scale,
+                                        int64_t q, int64_t qLd, int64_t qStride,
+                                        int64_t k, int64_t kLd, int64_t kStride,
+                                        int64_t v, int64_t vLd, int64_t vStride,
+                                        int64_t out, int64_t outLd,
+                                        int64_t outStride, int64_t lse,
+                                        int64_t lseLd, int64_t lseStride);
 
 /// dq, dk, dv of the forward above, from its out and lse and the cotangent
 /// dout of out (stored like q).

@@ -84,6 +84,55 @@ inline float fastExp(float x) {
   return e * power;
 }
 
+// The row loops below, compiled also for AVX2 and AVX-512 and picked when
+// the library loads (the runtime's baseline is SSE2): their exp is most of
+// a forward's time outside the products.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MSTREAM_ROW_LOOP                                                       \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MSTREAM_ROW_LOOP
+#endif
+
+// Reductions in 16 independent lanes: the compiler keeps a float sum or
+// max in program order (no -ffast-math), which no vector can do.
+constexpr int64_t kLanes = 16;
+
+/// max(start, row[0], ..., row[count - 1]).
+MSTREAM_ROW_LOOP float maxOf(const float *row, int64_t count, float start) {
+  float lanes[kLanes];
+  std::fill_n(lanes, kLanes, start);
+  int64_t c = 0;
+  for (; c + kLanes <= count; c += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j)
+      lanes[j] = row[c + j] > lanes[j] ? row[c + j] : lanes[j];
+  float max = start;
+  for (int64_t j = 0; j < kLanes; ++j)
+    max = lanes[j] > max ? lanes[j] : max;
+  for (; c < count; ++c)
+    max = row[c] > max ? row[c] : max;
+  return max;
+}
+
+/// row[c] = exp(row[c] - shift) for c < count; returns their sum.
+MSTREAM_ROW_LOOP float expRow(float *row, int64_t count, float shift) {
+  float lanes[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= count; c += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) {
+      row[c + j] = fastExp(row[c + j] - shift);
+      lanes[j] += row[c + j];
+    }
+  float sum = 0.0f;
+  for (; c < count; ++c) {
+    row[c] = fastExp(row[c] - shift);
+    sum += row[c];
+  }
+  for (int64_t j = 0; j < kLanes; ++j)
+    sum += lanes[j];
+  return sum;
+}
+
 /// C (m x n, ldc) = alpha op(A) op(B) + beta C, row-major.
 void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
           float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
@@ -130,14 +179,13 @@ void roundTile(float *tile, int64_t rows, int64_t cols) {
 }
 
 /// exp(scores - shift[r]) over the tile's visible entries, 0 over the rest
-/// (the keys after their query).
+/// (the keys after their query); each row's sum into `sums`.
 void probabilities(float *tile, int64_t q0, int64_t rows, int64_t k0,
-                   int64_t cols, const float *shift) {
+                   int64_t cols, const float *shift, float *sums) {
   for (int64_t r = 0; r < rows; ++r) {
     float *row = tile + r * kBlock;
     int64_t visible = std::min(cols, q0 + r - k0 + 1);
-    for (int64_t c = 0; c < visible; ++c)
-      row[c] = fastExp(row[c] - shift[r]);
+    sums[r] = expRow(row, visible, shift[r]);
     std::fill(row + visible, row + cols, 0.0f);
   }
 }
@@ -148,30 +196,24 @@ void forwardOnline(const Problem &p, const float *q, const float *k,
                    const float *v, float *out, float *lse, int64_t q0,
                    int64_t rows, float *s) {
   int64_t dim = p.dim;
-  float rowMax[kBlock], rowSum[kBlock];
-  std::fill_n(rowMax, rows, -std::numeric_limits<float>::infinity());
-  std::fill_n(rowSum, rows, 0.0f);
+  float runningMax[kBlock], runningSum[kBlock];
+  std::fill_n(runningMax, rows, -std::numeric_limits<float>::infinity());
+  std::fill_n(runningSum, rows, 0.0f);
   for (int64_t r = 0; r < rows; ++r)
     std::fill_n(out + (q0 + r) * p.out.ld, dim, 0.0f);
   // Keys up to the block's last query.
   for (int64_t k0 = 0; k0 < q0 + rows; k0 += kBlock) {
     int64_t cols = std::min(kBlock, p.seq - k0);
     scores(q, k, dim, q0, rows, k0, cols, p.scale, s);
-    float max[kBlock];
+    float max[kBlock], sum[kBlock];
+    // The first tile has key 0, which every query sees: max is finite.
+    for (int64_t r = 0; r < rows; ++r)
+      max[r] = maxOf(s + r * kBlock, cols, runningMax[r]);
+    probabilities(s, q0, rows, k0, cols, max, sum);
     for (int64_t r = 0; r < rows; ++r) {
-      // The first tile has key 0, which every query sees: max is finite.
-      max[r] = rowMax[r];
-      for (int64_t c = 0; c < cols; ++c)
-        max[r] = std::max(max[r], s[r * kBlock + c]);
-    }
-    probabilities(s, q0, rows, k0, cols, max);
-    for (int64_t r = 0; r < rows; ++r) {
-      float rescale = fastExp(rowMax[r] - max[r]);
-      float sum = 0.0f;
-      for (int64_t c = 0; c < cols; ++c)
-        sum += s[r * kBlock + c];
-      rowSum[r] = rowSum[r] * rescale + sum;
-      rowMax[r] = max[r];
+      float rescale = fastExp(runningMax[r] - max[r]);
+      runningSum[r] = runningSum[r] * rescale + sum[r];
+      runningMax[r] = max[r];
       float *o = out + (q0 + r) * p.out.ld;
       for (int64_t j = 0; j < dim; ++j)
         o[j] *= rescale;
@@ -180,11 +222,11 @@ void forwardOnline(const Problem &p, const float *q, const float *k,
          1.0f, out + q0 * p.out.ld, p.out.ld);
   }
   for (int64_t r = 0; r < rows; ++r) {
-    float inverse = 1.0f / rowSum[r];
+    float inverse = 1.0f / runningSum[r];
     float *o = out + (q0 + r) * p.out.ld;
     for (int64_t j = 0; j < dim; ++j)
       o[j] *= inverse;
-    lse[(q0 + r) * p.lse.ld] = rowMax[r] + std::log(rowSum[r]);
+    lse[(q0 + r) * p.lse.ld] = runningMax[r] + std::log(runningSum[r]);
   }
 }
 
@@ -197,32 +239,29 @@ void forwardRounded(const Problem &p, const float *q, const float *k,
                     const float *v, float *out, float *lse, int64_t q0,
                     int64_t rows, float *s) {
   int64_t dim = p.dim;
-  float rowMax[kBlock], rowSum[kBlock], shift[kBlock];
-  std::fill_n(rowMax, rows, -std::numeric_limits<float>::infinity());
-  std::fill_n(rowSum, rows, 0.0f);
+  float runningMax[kBlock], runningSum[kBlock], max[kBlock], sum[kBlock];
+  std::fill_n(runningMax, rows, -std::numeric_limits<float>::infinity());
+  std::fill_n(runningSum, rows, 0.0f);
   for (int64_t k0 = 0; k0 < q0 + rows; k0 += kBlock) {
     int64_t cols = std::min(kBlock, p.seq - k0);
     scores(q, k, dim, q0, rows, k0, cols, p.scale, s);
+    for (int64_t r = 0; r < rows; ++r)
+      max[r] = maxOf(s + r * kBlock, cols, runningMax[r]);
+    probabilities(s, q0, rows, k0, cols, max, sum);
     for (int64_t r = 0; r < rows; ++r) {
-      const float *row = s + r * kBlock;
-      float max = rowMax[r];
-      for (int64_t c = 0; c < cols; ++c)
-        max = std::max(max, row[c]);
-      float sum = 0.0f;
-      for (int64_t c = 0; c < std::min(cols, q0 + r - k0 + 1); ++c)
-        sum += fastExp(row[c] - max);
-      rowSum[r] = rowSum[r] * fastExp(rowMax[r] - max) + sum;
-      rowMax[r] = max;
+      runningSum[r] = runningSum[r] * fastExp(runningMax[r] - max[r]) + sum[r];
+      runningMax[r] = max[r];
     }
   }
+  float *shift = max;
   for (int64_t r = 0; r < rows; ++r) {
-    shift[r] = rowMax[r] + std::log(rowSum[r]);
+    shift[r] = runningMax[r] + std::log(runningSum[r]);
     lse[(q0 + r) * p.lse.ld] = shift[r];
   }
   for (int64_t k0 = 0; k0 < q0 + rows; k0 += kBlock) {
     int64_t cols = std::min(kBlock, p.seq - k0);
     scores(q, k, dim, q0, rows, k0, cols, p.scale, s);
-    probabilities(s, q0, rows, k0, cols, shift);
+    probabilities(s, q0, rows, k0, cols, shift, sum);
     roundTile(s, rows, cols);
     gemm(false, false, rows, dim, cols, 1.0f, s, kBlock, v + k0 * dim, dim,
          k0 == 0 ? 0.0f : 1.0f, out + q0 * p.out.ld, p.out.ld);
@@ -251,12 +290,13 @@ void forwardHeads(void *context, int64_t begin, int64_t end) {
 void unroundedOutput(const Problem &p, const float *q, const float *k,
                      const float *v, const float *lse, float *tile,
                      float *out) {
+  float sums[kBlock];
   for (int64_t q0 = 0; q0 < p.seq; q0 += kBlock) {
     int64_t rows = std::min(kBlock, p.seq - q0);
     for (int64_t k0 = 0; k0 < q0 + rows; k0 += kBlock) {
       int64_t cols = std::min(kBlock, p.seq - k0);
       scores(q, k, p.dim, q0, rows, k0, cols, p.scale, tile);
-      probabilities(tile, q0, rows, k0, cols, lse + q0);
+      probabilities(tile, q0, rows, k0, cols, lse + q0, sums);
       gemm(false, false, rows, p.dim, cols, 1.0f, tile, kBlock, v + k0 * p.dim,
            p.dim, k0 == 0 ? 0.0f : 1.0f, out + q0 * p.dim, p.dim);
     }
@@ -303,7 +343,8 @@ void backwardHeads(void *context, int64_t begin, int64_t end) {
         int64_t rows = std::min(kBlock, t - q0);
         scores(q.data(), k.data(), dim, q0, rows, k0, cols, p.scale,
                probs.data());
-        probabilities(probs.data(), q0, rows, k0, cols, lse.data() + q0);
+        float sums[kBlock];
+        probabilities(probs.data(), q0, rows, k0, cols, lse.data() + q0, sums);
         // dP = dout vᵀ; dS = scale P (dP - delta), from P unrounded.
         gemm(false, true, rows, cols, dim, 1.0f, dout.data() + q0 * dim, dim,
              v.data() + k0 * dim, dim, 0.0f, dScores.data(), kBlock);

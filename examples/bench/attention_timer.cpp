@@ -38,7 +38,8 @@ int main(int argc, char **argv) {
   std::string precision = argc == 7 ? argv[5] : "";
   if (argc != 7 || !absl::SimpleAtoi(argv[1], &batch) ||
       !absl::SimpleAtoi(argv[2], &heads) || !absl::SimpleAtoi(argv[3], &seq) ||
-      !absl::SimpleAtoi(argv[4], &dim) || !absl::SimpleAtoi(argv[6], &repeats) ||
+      !absl::SimpleAtoi(argv[4], &dim) ||
+      !absl::SimpleAtoi(argv[6], &repeats) ||
       std::min({batch, heads, seq, dim, repeats}) < 1 ||
       (precision != "fp32" && precision != "bf16")) {
     std::fprintf(stderr,
@@ -67,9 +68,9 @@ int main(int argc, char **argv) {
   std::vector<float> out(size), lse(n * seq), dq(size), dk(size), dv(size);
   double scale = 1.0 / std::sqrt(double(dim));
   auto forward = [&] {
-    mstream_flash_attention(bf16, n, seq, dim, scale, input(0), dim,
-                            seq * dim, input(1), dim, seq * dim, input(2), dim,
-                            seq * dim, address(out.data()), dim, seq * dim,
+    mstream_flash_attention(bf16, n, seq, dim, scale, input(0), dim, seq * dim,
+                            input(1), dim, seq * dim, input(2), dim, seq * dim,
+                            address(out.data()), dim, seq * dim,
                             address(lse.data()), 1, seq);
   };
   auto backward = [&] {
@@ -77,8 +78,8 @@ int main(int argc, char **argv) {
         bf16, n, seq, dim, scale, input(0), dim, seq * dim, input(1), dim,
         seq * dim, input(2), dim, seq * dim, address(out.data()), dim,
         seq * dim, input(3), dim, seq * dim, address(lse.data()), 1, seq,
-        address(dq.data()), dim, seq * dim, address(dk.data()), dim,
-        seq * dim, address(dv.data()), dim, seq * dim);
+        address(dq.data()), dim, seq * dim, address(dk.data()), dim, seq * dim,
+        address(dv.data()), dim, seq * dim);
   };
   auto time = [](auto &&call) {
     auto start = std::chrono::steady_clock::now();

@@ -75,8 +75,9 @@ def bf16_gemm_kernel():
 def gemm_counters():
     """Totals over the CPU runtime's matrix products since the process
     started: {"calls", "multiply_adds", "seconds"} (wall time inside them).
-    The difference across a call is the part of it spent in GEMMs; products
-    inside a fused region's token loop count as the region's, not here."""
+    The difference across a call is the part of it spent in GEMMs (the
+    flash attention kernels included); products inside a fused region's
+    token loop count as the region's, not here."""
     return _mstream.gemm_counters()
 
 

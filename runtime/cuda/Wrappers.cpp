@@ -86,15 +86,18 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   std::string what = absl::StrCat("kernel ", kernelName(function));
   // A token kernel whose buffers take more than 48 KiB of shared memory
   // (mstream-loops-to-gpu) must be allowed it before it launches.
-  int32_t &allowed = s.dynamicSharedBytes[function];
-  if (sharedBytes > std::max<int32_t>(allowed, 48 * 1024)) {
-    if (!check(cudaFuncSetAttribute(function,
-                                    cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    sharedBytes),
-               absl::StrCat("allowing ", what, " ", sharedBytes,
-                            " bytes of shared memory")))
-      return;
-    allowed = sharedBytes;
+  // The lookup only for those: most launches take none.
+  if (sharedBytes > 48 * 1024) {
+    int32_t &allowed = s.dynamicSharedBytes[function];
+    if (sharedBytes > allowed) {
+      if (!check(cudaFuncSetAttribute(
+                     function, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                     sharedBytes),
+                 absl::StrCat("allowing ", what, " ", sharedBytes,
+                              " bytes of shared memory")))
+        return;
+      allowed = sharedBytes;
+    }
   }
   mstream::rt::cuda::startTimed(kernelName(function));
   bool launched = check(cudaLaunchKernel(function, dim3(gridX, gridY, gridZ),

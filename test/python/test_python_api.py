@@ -341,8 +341,9 @@ def test_gemm_counters_count_every_product_of_a_call(tmm):
 
     forward = counted(lambda: net.logits(tokens))
     rows = BATCH * SEQ
-    # Per layer: Q, K and V, the heads' scores and weighted values, the
-    # output projection and the MLP's two; then the tied head.
+    # Per layer: Q, K and V, the heads' scores and weighted values (the
+    # flash kernel's tile products: one 64-tile at this SEQ), the output
+    # projection and the MLP's two; then the tied head.
     per_layer = (
         rows * d * 3 * d
         + 2 * BATCH * heads * SEQ * SEQ * (d // heads)

@@ -47,9 +47,7 @@ def torch_measure(shape, precision, mode, repeats, threads):
     batch, heads, seq, dim = shape
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     gen = torch.Generator().manual_seed(0)
-    q, k, v, dout = (
-        torch.randn(batch, heads, seq, dim, generator=gen).to(dtype) for _ in range(4)
-    )
+    q, k, v, dout = (torch.randn(batch, heads, seq, dim, generator=gen).to(dtype) for _ in range(4))
     for t in (q, k, v):
         t.requires_grad_(True)
 

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mstream/Runtime/FlashAttention.h"
+#include "Sgemm.h"
 #include "mstream/Runtime/BlasCore.h"
 #include "mstream/Runtime/Parallel.h"
 
@@ -371,6 +372,16 @@ void backwardHeads(void *context, int64_t begin, int64_t end) {
   }
 }
 
+/// The rows x keys of one head's tiles, the area each of the kernels'
+/// tile products covers: each block of queries against the key blocks up
+/// to its own.
+int64_t tileArea(int64_t seq) {
+  int64_t area = 0;
+  for (int64_t q0 = 0; q0 < seq; q0 += kBlock)
+    area += std::min(kBlock, seq - q0) * std::min(seq, q0 + kBlock);
+  return area;
+}
+
 } // namespace
 
 extern "C" void mstream_flash_attention(int64_t bf16, int64_t heads,
@@ -396,7 +407,11 @@ extern "C" void mstream_flash_attention(int64_t bf16, int64_t heads,
             {}};
   // OpenBLAS's kernels chosen before its first product (BlasCore.h).
   mstream::rt::blasCore();
-  mstream_parallel_for(0, heads, forwardHeads, &p);
+  // Counted with the GEMMs (GemmCounters.h): scores and P v per tile, and
+  // the scores once more under bf16.
+  mstream::rt::countedGemm(heads * dim * tileArea(seq) * (p.bf16 ? 3 : 2), [&] {
+    mstream_parallel_for(0, heads, forwardHeads, &p);
+  });
 }
 
 extern "C" void mstream_flash_attention_grad(
@@ -421,5 +436,8 @@ extern "C" void mstream_flash_attention_grad(
             {dk, dkLd, dkStride},
             {dv, dvLd, dvStride}};
   mstream::rt::blasCore();
-  mstream_parallel_for(0, heads, backwardHeads, &p);
+  // Scores, dP, dv, dq and dk per tile, and P v again under bf16.
+  mstream::rt::countedGemm(heads * dim * tileArea(seq) * (p.bf16 ? 7 : 5), [&] {
+    mstream_parallel_for(0, heads, backwardHeads, &p);
+  });
 }

@@ -27,6 +27,10 @@ using namespace mlir;
 
 namespace {
 
+Value constantIndex(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
 /// Whether `op`, or an op inside it, may have a memory effect of kind
 /// `Effect` (ops that do not say count as having it).
 template <typename Effect> bool mayHaveEffect(Operation *op) {
@@ -328,19 +332,19 @@ struct BlockDistributor {
                function_ref<SmallVector<Value>(Value)> partialAt,
                function_ref<Value(Value, Value)> combine,
                function_ref<void(Value)> finish) {
-    auto index = [&](int64_t value) {
-      return arith::ConstantIndexOp::create(b, loc, value).getResult();
-    };
     int64_t groups = size, stride = 1;
     if (size > kWarpSize) {
-      auto warps = scf::ForOp::create(b, loc, thread, index(size), threads);
+      auto warps = scf::ForOp::create(b, loc, thread,
+                                      constantIndex(b, loc, size), threads);
       b.setInsertionPointToStart(warps.getBody());
       Value k = warps.getInductionVar();
       Value value = memref::LoadOp::create(b, loc, partials, partialAt(k));
       value = butterfly(b, loc, value, kWarpSize, combine);
       Value laneZero = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::eq,
-          arith::AndIOp::create(b, loc, k, index(kWarpSize - 1)), index(0));
+          arith::AndIOp::create(b, loc, k,
+                                constantIndex(b, loc, kWarpSize - 1)),
+          constantIndex(b, loc, 0));
       auto leader =
           scf::IfOp::create(b, loc, laneZero, /*withElseRegion=*/false);
       b.setInsertionPoint(leader.thenBlock()->getTerminator());
@@ -350,17 +354,19 @@ struct BlockDistributor {
       groups = size / kWarpSize;
       stride = kWarpSize;
     }
-    Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                         thread, index(kWarpSize));
+    Value inWarp =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, thread,
+                              constantIndex(b, loc, kWarpSize));
     auto warp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
     b.setInsertionPoint(warp.thenBlock()->getTerminator());
-    Value k = arith::AndIOp::create(b, loc, thread, index(groups - 1));
+    Value k = arith::AndIOp::create(b, loc, thread,
+                                    constantIndex(b, loc, groups - 1));
     if (stride != 1)
-      k = arith::MulIOp::create(b, loc, k, index(stride));
+      k = arith::MulIOp::create(b, loc, k, constantIndex(b, loc, stride));
     Value value = memref::LoadOp::create(b, loc, partials, partialAt(k));
     value = butterfly(b, loc, value, groups, combine);
     Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        thread, index(0));
+                                        thread, constantIndex(b, loc, 0));
     auto leader = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
     b.setInsertionPoint(leader.thenBlock()->getTerminator());
     finish(value);
@@ -375,9 +381,6 @@ struct BlockDistributor {
                        function_ref<SmallVector<Value>(Value)> partialAt,
                        function_ref<Value(Value, Value)> combine,
                        function_ref<void(Value)> finish) {
-    auto index = [&](int64_t value) {
-      return arith::ConstantIndexOp::create(b, loc, value).getResult();
-    };
     auto lanes = [&](int64_t width, function_ref<Value(int64_t)> at) {
       SmallVector<Value> values;
       for (int64_t lane = 0; lane < width; ++lane)
@@ -390,19 +393,23 @@ struct BlockDistributor {
     };
     int64_t groups = size, stride = 1;
     if (size > kWarpSize) {
-      auto warps =
-          scf::ForOp::create(b, loc, index(0), index(size), index(kWarpSize));
+      auto warps = scf::ForOp::create(b, loc, constantIndex(b, loc, 0),
+                                      constantIndex(b, loc, size),
+                                      constantIndex(b, loc, kWarpSize));
       b.setInsertionPointToStart(warps.getBody());
       Value first = warps.getInductionVar();
       Value value = lanes(kWarpSize, [&](int64_t lane) {
-        return arith::AddIOp::create(b, loc, first, index(lane)).getResult();
+        return arith::AddIOp::create(b, loc, first, constantIndex(b, loc, lane))
+            .getResult();
       });
       memref::StoreOp::create(b, loc, value, partials, partialAt(first));
       b.setInsertionPointAfter(warps);
       groups = size / kWarpSize;
       stride = kWarpSize;
     }
-    finish(lanes(groups, [&](int64_t lane) { return index(lane * stride); }));
+    finish(lanes(groups, [&](int64_t lane) {
+      return constantIndex(b, loc, lane * stride);
+    }));
   }
 
   /// `loop`'s points over the threads, in turn: thread i takes the points

@@ -1,5 +1,6 @@
 //===- KernelReport.cpp - the mstream-kernel-report pass ------------------===//
 
+#include "ParallelLoops.h"
 #include "mstream/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -13,21 +14,6 @@ namespace mstream {
 using namespace mlir;
 
 namespace {
-
-int64_t elementBytes(Type type) {
-  Type element = getElementTypeOrSelf(type);
-  if (element.isIndex())
-    return 8;
-  return std::max<int64_t>(1, element.getIntOrFloatBitWidth() / 8);
-}
-
-/// The bytes of a statically shaped memref, 0 otherwise.
-int64_t memrefBytes(Type type) {
-  auto memref = dyn_cast<MemRefType>(type);
-  if (!memref || !memref.hasStaticShape())
-    return 0;
-  return memref.getNumElements() * elementBytes(memref);
-}
 
 int64_t constantOr(Value value, int64_t fallback) {
   return getConstantIntValue(value).value_or(fallback);
@@ -200,10 +186,10 @@ struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {
             continue;
           }
           if (auto alloc = dyn_cast<memref::AllocOp>(&op)) {
-            live += memrefBytes(alloc.getType());
+            live += mstream::memrefBytes(alloc.getType());
             maxLive = std::max(maxLive, live);
           } else if (auto dealloc = dyn_cast<memref::DeallocOp>(&op)) {
-            live -= memrefBytes(dealloc.getMemref().getType());
+            live -= mstream::memrefBytes(dealloc.getMemref().getType());
           } else if (auto launch = dyn_cast<gpu::LaunchFuncOp>(&op)) {
             kernels.push_back(describeLaunch(launch, times, b));
           } else if (auto call = dyn_cast<func::CallOp>(&op)) {
@@ -219,7 +205,7 @@ struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {
       return {};
     int64_t staged = 0, readback = 0, resident = 0;
     for (BlockArgument arg : func.getArguments()) {
-      int64_t bytes = memrefBytes(arg.getType());
+      int64_t bytes = mstream::memrefBytes(arg.getType());
       auto memref = dyn_cast<MemRefType>(arg.getType());
       bool scalar = memref && memref.getRank() == 0;
       if (func.getArgAttr(arg.getArgNumber(), mstream::kInputAttrName) &&
@@ -265,8 +251,8 @@ struct KernelReportPass : mstream::impl::KernelReportBase<KernelReportPass> {
         double sum = 0;
         for (auto [arg, n] : accesses) {
           Type type = operands[arg].getType();
-          sum += std::min(static_cast<double>(memrefBytes(type)),
-                          n * threads * elementBytes(type));
+          sum += std::min(static_cast<double>(mstream::memrefBytes(type)),
+                          n * threads * mstream::elementBytes(type));
         }
         return sum;
       };

@@ -38,12 +38,6 @@ constexpr int64_t kMaxSunkLoads = 8;
 /// (cudaFuncAttributeMaxDynamicSharedMemorySize).
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 
-/// The bytes of a token's shared buffer (statically shaped, of bytes).
-int64_t memrefBytes(Type type) {
-  auto memref = cast<MemRefType>(type);
-  return memref.getNumElements() * memref.getElementTypeBitWidth() / 8;
-}
-
 /// A gpu.launch of `grid` x 256 threads (or 1 x 1) before `before`, with
 /// `dynamicShared` bytes of dynamic shared memory (an i32) if any; the
 /// builder is left at the start of its body, before the terminator.
@@ -489,7 +483,8 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     // memory, viewed from its start.
     auto isDynamic = [](Operation *op) {
       return mstream::isWorkgroupAlloca(op) &&
-             memrefBytes(op->getResult(0).getType()) > kMaxStaticSharedBytes;
+             mstream::memrefBytes(op->getResult(0).getType()) >
+                 kMaxStaticSharedBytes;
     };
     Operation *dynamic = nullptr;
     for (Operation &op : tokens.getBody()->without_terminator())
@@ -498,7 +493,8 @@ struct LoopsToGpuPass : mstream::impl::LoopsToGpuBase<LoopsToGpuPass> {
     Value dynamicShared;
     if (dynamic)
       dynamicShared = arith::ConstantIntOp::create(
-          b, loc, b.getI32Type(), memrefBytes(dynamic->getResult(0).getType()));
+          b, loc, b.getI32Type(),
+          mstream::memrefBytes(dynamic->getResult(0).getType()));
     gpu::LaunchOp launch = createLaunch(b, loc, grid, block, dynamicShared);
     IRMapping mapping;
     if (dynamic) {

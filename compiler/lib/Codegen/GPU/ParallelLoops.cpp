@@ -185,3 +185,17 @@ int64_t mstream::parameterBytes(Value value) {
     return 8 * (3 + 2 * type.getRank());
   return 8;
 }
+
+int64_t mstream::elementBytes(Type type) {
+  Type element = getElementTypeOrSelf(type);
+  if (element.isIndex())
+    return 8;
+  return std::max<int64_t>(1, element.getIntOrFloatBitWidth() / 8);
+}
+
+int64_t mstream::memrefBytes(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref || !memref.hasStaticShape())
+    return 0;
+  return memref.getNumElements() * elementBytes(memref);
+}

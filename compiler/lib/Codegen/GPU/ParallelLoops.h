@@ -34,6 +34,13 @@ IterationSpace iterationSpace(mlir::OpBuilder &b, mlir::scf::ParallelOp loop);
 void clonePoint(mlir::OpBuilder &b, mlir::scf::ParallelOp loop,
                 const IterationSpace &space, mlir::Value linear);
 
+/// The bytes of one element of `type` (or of its elements): index is 8,
+/// anything narrower than a byte takes one.
+int64_t elementBytes(mlir::Type type);
+
+/// The bytes of a statically shaped memref, 0 for anything else.
+int64_t memrefBytes(mlir::Type type);
+
 /// Operations that must stay on the host: they allocate, call the runtime
 /// or launch work themselves.
 bool isHostOnly(mlir::Operation *op);

@@ -15,9 +15,11 @@
 namespace mstream::rt {
 
 /// Totals since the process started over the mstream_sgemm calls made
-/// outside parallel tasks. A product inside a fused region's token loop
-/// is part of that region's work and is not counted; a batched call counts
-/// once with all its entries, however many threads ran them.
+/// outside parallel tasks, and the flash attention kernels' calls
+/// (FlashAttention.h), whose tile products count as their multiply-adds. A
+/// product inside a fused region's token loop is part of that region's work and
+/// is not counted; a batched call counts once with all its entries, however
+/// many threads ran them.
 struct GemmCounters {
   int64_t calls = 0;
   int64_t multiplyAdds = 0; // batch * m * n * k, summed

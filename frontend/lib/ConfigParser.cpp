@@ -47,6 +47,7 @@ private:
     return error(positions.lookup(key).value, "key '" + key + "': " + message);
   }
   llvm::Error scanKeys();
+  llvm::Error checkNesting() const;
   llvm::Error readInteger(const llvm::json::Object &object, StringRef key,
                           int64_t min, int64_t max, int64_t &out) const;
   llvm::Error readChoice(const llvm::json::Object &object, StringRef key,
@@ -112,6 +113,26 @@ llvm::Error ConfigParser::scanKeys() {
         return error(text.data() + i, "duplicate key '" + name + "'");
     }
     i = end - 1;
+  }
+  return llvm::Error::success();
+}
+
+/// A model definition nests one level (the object) or two (none of its
+/// values does today); LLVM's JSON parser recurses once per level, so a
+/// file of a hundred thousand '[' would overflow the stack in it.
+constexpr int kMaxNesting = 32;
+
+llvm::Error ConfigParser::checkNesting() const {
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"')
+      i = skipString(text, i) - 1;
+    else if ((c == '{' || c == '[') && ++depth > kMaxNesting)
+      return error(text.data() + i, "invalid JSON: nested deeper than " +
+                                        llvm::Twine(kMaxNesting) + " levels");
+    else if (c == '}' || c == ']')
+      --depth;
   }
   return llvm::Error::success();
 }
@@ -209,6 +230,8 @@ static const char *locateJsonError(StringRef text, StringRef message,
 }
 
 llvm::Expected<ParsedConfig> ConfigParser::parse() {
+  if (llvm::Error err = checkNesting())
+    return std::move(err);
   llvm::Expected<llvm::json::Value> root = llvm::json::parse(text);
   if (!root) {
     std::string message, rest;

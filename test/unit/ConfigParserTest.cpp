@@ -71,6 +71,14 @@ struct BadConfig {
 const BadConfig kBadConfigs[] = {
     {"NotJson", R"({"variant": "tmm",})",
      "cfg.json:1:19: error: invalid JSON: Expected object key"},
+    // LLVM's parser recurses per level: 100,000 would overflow its stack.
+    {"DeeplyNested",
+     R"({"variant": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]})",
+     "cfg.json:1:44: error: invalid JSON: nested deeper than 32 levels"},
+    // Brackets inside strings do not count.
+    {"BracketsInString",
+     R"({"variant": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})",
+     "cfg.json:1:13: error: key 'variant': unknown value"},
     {"NotAnObject", R"(["tmm"])",
      "cfg.json:1:1: error: a model definition must be a JSON object"},
     {"MissingVariant", R"({"d_model": 64})",

@@ -261,3 +261,31 @@ def test_sample_needs_a_model_definition(mstream_bin, trainable, workdir):
     )
     assert result.returncode == 1
     assert "does not record its model definition; name it with --model" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "flag,value,message",
+    [
+        ("--temperature", -1, "--temperature must be a finite number >= 0 (0: greedy), got -1"),
+        ("--temperature", "nan", "--temperature must be a finite number >= 0"),
+        ("--top-k", -2, "--top-k must be >= 0 (0: all tokens), got -2"),
+        ("--max-new-tokens", -1, "--max-new-tokens must be >= 0, got -1"),
+    ],
+)
+def test_sample_refuses_nonsensical_flags(mstream_bin, trainable, workdir, flag, value, message):
+    _, config_path, _, _ = trainable
+    result = run(
+        mstream_bin,
+        "sample",
+        workdir / "bytes-run" / "best.safetensors",
+        "--model",
+        config_path,
+        "--prompt",
+        "A",
+        flag,
+        value,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert result.stdout == ""

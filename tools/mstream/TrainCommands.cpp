@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 
+#include <cmath>
 #include <cstdio>
 #include <unistd.h>
 
@@ -204,6 +205,17 @@ absl::Status runSample(const std::string &weights, const CompilerHooks *hooks) {
   options.maxNewTokens = absl::GetFlag(FLAGS_max_new_tokens);
   options.temperature = absl::GetFlag(FLAGS_temperature);
   options.topK = absl::GetFlag(FLAGS_top_k);
+  if (!std::isfinite(options.temperature) || options.temperature < 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--temperature must be a finite number >= 0 (0: greedy), "
+                     "got ",
+                     options.temperature));
+  if (options.topK < 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--top-k must be >= 0 (0: all tokens), got ", options.topK));
+  if (options.maxNewTokens < 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-new-tokens must be >= 0, got ", options.maxNewTokens));
   options.seed = absl::GetFlag(FLAGS_seed);
   std::fputs(prompt.c_str(), stdout);
   absl::StatusOr<std::vector<int32_t>> text =

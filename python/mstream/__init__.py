@@ -318,7 +318,7 @@ class CompiledModel:
     def load_state_dict(self, state):
         """Loads a dict of arrays (PyTorch names; torch tensors work through
         numpy()) or a safetensors path; every parameter must be present with
-        its shape. Resets the optimizer state."""
+        its shape and finite. Resets the optimizer state."""
         if not isinstance(state, dict):
             state = read_safetensors(os.fspath(state))
         state = {
@@ -333,6 +333,12 @@ class CompiledModel:
             value = np.asarray(state[name], dtype=np.float32)
             if tuple(value.shape) != tuple(shape):
                 raise Error(f"parameter '{name}' must be {list(shape)}, got {list(value.shape)}")
+            bad = np.flatnonzero(~np.isfinite(value))
+            if bad.size:
+                raise Error(
+                    f"parameter '{name}' holds {value.flat[bad[0]]} at flat index {bad[0]}: "
+                    "parameters must be finite"
+                )
             params.append(value)
         self._params = _mstream.Tensors(params, "params")
         self._reset_optimizer()

@@ -61,6 +61,15 @@ bindParams(const std::vector<ParamSpec> &table, NamedTensors loaded,
     if (seen[it->second])
       return absl::InvalidArgumentError(
           absl::StrCat(source, ": parameter '", name, "' appears twice"));
+    // A NaN or infinity would only show as a NaN loss steps later.
+    if (tensor.dtype == DType::F32) {
+      const float *values = tensor.f32();
+      for (int64_t i = 0; i < tensor.numElements(); ++i)
+        if (!std::isfinite(values[i]))
+          return absl::InvalidArgumentError(absl::StrCat(
+              source, ": tensor '", rawName, "' holds ", values[i],
+              " at flat index ", i, ": parameters must be finite"));
+    }
     seen[it->second] = true;
     bound[it->second] = std::move(tensor);
   }

@@ -7,6 +7,7 @@ import ctypes
 import json
 import os
 import pydoc
+import re
 import sys
 
 import numpy as np
@@ -417,3 +418,20 @@ def test_cuda_ir_and_loading(tmm):
         # Compiling works anywhere; loading needs a device.
         with pytest.raises(mstream.Error, match="no CUDA device"):
             model.compile(target="cuda", batch=2, seq=16, train=False)
+
+
+def test_load_state_dict_refuses_non_finite_parameters(tmm):
+    _, net = tmm
+    net.init(seed=0)
+    state = net.state_dict()
+    name = sorted(state)[0]
+    for bad, shown in ((np.nan, "nan"), (-np.inf, "-inf")):
+        broken = dict(state)
+        broken[name] = state[name].copy()
+        broken[name].flat[3] = bad
+        with pytest.raises(
+            mstream.Error, match=f"parameter '{re.escape(name)}' holds {shown} at flat index 3"
+        ):
+            net.load_state_dict(broken)
+    # The model keeps its parameters.
+    assert all(np.array_equal(net.state_dict()[k], v) for k, v in state.items())

@@ -59,6 +59,17 @@ TEST(ParamsTest, BindOrdersByTableAndChecks) {
             "w.safetensors: tensor 'ln.weight' has shape [32, 2] but the model "
             "expects [64]");
 
+  NamedTensors nan = initParams(table(), 1);
+  nan[1].second.f32()[5] = std::nanf("");
+  EXPECT_EQ(bindParams(table(), nan, "w.safetensors").status().message(),
+            "w.safetensors: tensor 'ln.weight' holds nan at flat index 5: "
+            "parameters must be finite");
+  NamedTensors inf = initParams(table(), 1);
+  inf[0].second.f32()[0] = -INFINITY;
+  EXPECT_EQ(bindParams(table(), inf, "w.safetensors").status().message(),
+            "w.safetensors: tensor 'w' holds -inf at flat index 0: "
+            "parameters must be finite");
+
   NamedTensors twice = initParams(table(), 1);
   twice.push_back(twice[0]);
   EXPECT_EQ(bindParams(table(), twice, "w.safetensors").status().message(),

@@ -27,6 +27,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cmath>
 #include <thread>
 
 using namespace mlir;
@@ -105,6 +106,10 @@ llvm::Error mstream::addGradients(ModuleOp module) {
 llvm::Error mstream::addTrainStep(ModuleOp module,
                                   const OptimizerOptions &options,
                                   bool groupUpdates) {
+  if (std::isnan(options.maxNorm))
+    return llvm::createStringError(
+        "the gradient clip max_norm (--max-norm) must be a number (<= 0: no "
+        "clipping), got nan");
   if (llvm::Error error = addGradients(module))
     return error;
   return runPasses(

@@ -289,3 +289,37 @@ def test_sample_refuses_nonsensical_flags(mstream_bin, trainable, workdir, flag,
     assert result.returncode == 1
     assert message in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "flag,value,message",
+    [
+        (
+            "--lr-matrix",
+            "nan",
+            "--lr-matrix must be a finite number >= 0 (-1: the recipe's), got nan",
+        ),
+        ("--lr-ln", -0.5, "--lr-ln must be a finite number >= 0 (-1: the recipe's), got -0.5"),
+        ("--max-norm", "nan", "the gradient clip max_norm (--max-norm) must be a number"),
+    ],
+)
+def test_train_refuses_nonsensical_flags(mstream_bin, trainable, workdir, flag, value, message):
+    _, config_path, _, _ = trainable
+    out = workdir / f"refused{flag}"
+    result = run(
+        mstream_bin,
+        "train",
+        config_path,
+        "--data",
+        workdir / "bytes",
+        "--out",
+        out,
+        "--steps",
+        2,
+        flag,
+        value,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not out.exists()

@@ -60,16 +60,33 @@ absl::Status runPrepare(const std::string &text, const CompilerHooks *) {
 
 namespace {
 
+/// The learning-rate flags, each with its name.
+std::vector<std::pair<const char *, double>> learningRateFlags() {
+  return {{"--lr-matrix", absl::GetFlag(FLAGS_lr_matrix)},
+          {"--lr-embedding", absl::GetFlag(FLAGS_lr_embedding)},
+          {"--lr-ln", absl::GetFlag(FLAGS_lr_ln)},
+          {"--lr-scalar", absl::GetFlag(FLAGS_lr_scalar)}};
+}
+
+/// Before anything is compiled: each flag is -1 (the recipe's rate) or a
+/// finite rate >= 0.
+absl::Status checkLearningRateFlags() {
+  for (auto [name, flag] : learningRateFlags())
+    if (flag != -1 && (!std::isfinite(flag) || flag < 0))
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " must be a finite number >= 0 (-1: the recipe's), got ",
+          flag));
+  return absl::OkStatus();
+}
+
 /// The recipe's peak learning rates, overridden by the flags.
 LearningRates learningRates(const std::string &recipe) {
   LearningRates lr = peakLearningRates(recipe);
-  for (auto [flag, slot] :
-       {std::pair{absl::GetFlag(FLAGS_lr_matrix), &lr.matrix},
-        std::pair{absl::GetFlag(FLAGS_lr_embedding), &lr.embedding},
-        std::pair{absl::GetFlag(FLAGS_lr_ln), &lr.ln},
-        std::pair{absl::GetFlag(FLAGS_lr_scalar), &lr.scalar}})
-    if (flag >= 0)
-      *slot = flag;
+  double *slots[] = {&lr.matrix, &lr.embedding, &lr.ln, &lr.scalar};
+  auto flags = learningRateFlags();
+  for (size_t i = 0; i < flags.size(); ++i)
+    if (flags[i].second != -1)
+      *slots[i] = flags[i].second;
   return lr;
 }
 
@@ -84,6 +101,8 @@ absl::Status runTrain(const std::string &model, const CompilerHooks *hooks) {
   if (!recipe.empty() && recipe != "hybrid" && recipe != "adamw")
     return absl::InvalidArgumentError(
         absl::StrCat("--recipe must be hybrid or adamw, got '", recipe, "'"));
+  if (absl::Status status = checkLearningRateFlags(); !status.ok())
+    return status;
   Schedule &schedule = options.schedule;
   schedule.steps = absl::GetFlag(FLAGS_steps);
   if (absl::Status status =

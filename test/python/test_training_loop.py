@@ -323,3 +323,21 @@ def test_train_refuses_nonsensical_flags(mstream_bin, trainable, workdir, flag, 
     assert result.returncode == 1
     assert message in result.stderr
     assert not out.exists()
+
+
+def test_a_second_run_into_the_same_out_refuses(mstream_bin, trainable, workdir):
+    # While a run holds RUN/.lock (flock), another refuses and writes
+    # nothing; once it is released (the holder ended), the run proceeds.
+    import fcntl
+
+    _, _, artifact, data = trainable
+    out = workdir / "locked-run"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = train(mstream_bin, artifact, data, out, check=False)
+        assert result.returncode == 1
+        assert f"another run is writing to {out} (it holds {out}/.lock)" in result.stderr
+        assert sorted(p.name for p in out.iterdir()) == [".lock"]
+    train(mstream_bin, artifact, data, out)
+    assert (out / "best.safetensors").exists()

@@ -11,9 +11,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +55,12 @@ public:
   Run(Program &program, const TrainOptions &options)
       : program_(program), options_(withDefaults(options)),
         manifest_(program.manifest()) {}
+  ~Run() {
+    if (lock_ >= 0)
+      ::close(lock_);
+  }
+  Run(const Run &) = delete;
+  Run &operator=(const Run &) = delete;
 
   absl::Status start();
   absl::Status loop();
@@ -77,7 +87,10 @@ private:
   /// The step of the checkpoint on disk; -1 before the first.
   int64_t savedStep_ = -1;
   absl::Status checkpoint(const Metadata &settings);
+  absl::Status lockOutDir();
   bool tty_ = ::isatty(1);
+  /// RUN/.lock, held (flock) while this run writes into RUN.
+  int lock_ = -1;
 };
 
 Metadata Run::settings() const {
@@ -107,6 +120,29 @@ absl::Status Run::checkSettings(const Metadata &recorded) const {
   return absl::OkStatus();
 }
 
+/// Two runs writing one directory would interleave their metrics and
+/// overwrite each other's checkpoints. The lock is flock(2)'s: the kernel
+/// drops it when the process ends, however it ends, so a crashed run
+/// leaves no stale lock behind (the empty file stays, harmlessly).
+absl::Status Run::lockOutDir() {
+  std::string file = path(".lock");
+  lock_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_ < 0)
+    return absl::UnavailableError(
+        absl::StrCat(file, ": cannot create: ", std::strerror(errno)));
+  if (::flock(lock_, LOCK_EX | LOCK_NB) == 0)
+    return absl::OkStatus();
+  int error = errno;
+  ::close(lock_);
+  lock_ = -1;
+  if (error == EWOULDBLOCK)
+    return absl::FailedPreconditionError(
+        absl::StrCat("another run is writing to ", options_.outDir,
+                     " (it holds ", file, "); give this one another --out"));
+  return absl::UnavailableError(
+      absl::StrCat(file, ": cannot lock: ", std::strerror(error)));
+}
+
 absl::Status Run::start() {
   if (!manifest_.findEntry("train_step") || !manifest_.findEntry("loss"))
     return absl::FailedPreconditionError(
@@ -128,6 +164,8 @@ absl::Status Run::start() {
                                   options_.valBatches);
 
   if (absl::Status status = makeDirectories(options_.outDir); !status.ok())
+    return status;
+  if (absl::Status status = lockOutDir(); !status.ok())
     return status;
   if (options_.resume) {
     Metadata recorded;

@@ -435,3 +435,15 @@ def test_load_state_dict_refuses_non_finite_parameters(tmm):
             net.load_state_dict(broken)
     # The model keeps its parameters.
     assert all(np.array_equal(net.state_dict()[k], v) for k, v in state.items())
+
+
+def test_trainer_refuses_a_nan_learning_rate(tmm, tmp_path):
+    _, net = tmm
+    make_data(tmp_path / "data", 96)
+    with pytest.raises(
+        mstream.Error,
+        match=r"lr_matrix \(--lr-matrix\) must be a finite learning rate >= 0, got nan",
+    ):
+        mstream.Trainer(
+            net, tmp_path / "data", out=tmp_path / "run", steps=2, lr_matrix=float("nan")
+        ).run()

@@ -2,9 +2,11 @@
 the byte tokenizer and sampling."""
 
 import json
+import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -341,3 +343,50 @@ def test_a_second_run_into_the_same_out_refuses(mstream_bin, trainable, workdir)
         assert sorted(p.name for p in out.iterdir()) == [".lock"]
     train(mstream_bin, artifact, data, out)
     assert (out / "best.safetensors").exists()
+
+
+# A checkpoint save that fails midway (here: a file-size limit, as a full
+# disk fails the write) stops the run with an error naming the file, and
+# leaves the last good checkpoint and no temporary file behind. In a
+# process of its own, through the Python Trainer: the CLI's LLVM crash
+# handler would print a stack dump on the SIGXFSZ it cannot ignore.
+FAILED_SAVE = """
+import os, resource, signal, sys
+sys.path.insert(0, sys.argv[1])
+import mstream
+artifact, data, out, limit = sys.argv[2:6]
+net = mstream.load(artifact).init(seed=11)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), int(limit)))
+try:
+    mstream.Trainer(net, data, out=out, steps=8, eval_every=2, val_batches=1,
+                    seed=11, resume=True).run()
+except mstream.Error as error:
+    print("error:", error)
+"""
+
+
+def test_a_failed_checkpoint_save_keeps_the_last_good_one(mstream_bin, trainable, workdir):
+    _, _, artifact, data = trainable
+    out = workdir / "failed-save"
+    train(mstream_bin, artifact, data, out, "--stop-at", 4)
+    checkpoint = out / "checkpoint.safetensors"
+    good = checkpoint.read_bytes()
+    python_dir = os.environ.get(
+        "MSTREAM_PYTHON_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build", "python")
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", FAILED_SAVE, python_dir, artifact, data, out, str(len(good) // 2)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        rf"error: cannot write '{re.escape(str(checkpoint))}\.tmp\.\d+': File too large",
+        result.stdout,
+    ), (
+        result.stdout + result.stderr
+    )
+    assert checkpoint.read_bytes() == good
+    assert not [p for p in out.iterdir() if ".tmp." in p.name]

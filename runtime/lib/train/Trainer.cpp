@@ -154,6 +154,14 @@ absl::Status Run::start() {
       options_.valBatches < 1)
     return absl::InvalidArgumentError(
         "--eval-every, --log-every and --val-batches must be at least 1");
+  for (auto [name, rate] :
+       {std::pair{"lr_matrix (--lr-matrix)", options_.lr.matrix},
+        std::pair{"lr_embedding (--lr-embedding)", options_.lr.embedding},
+        std::pair{"lr_ln (--lr-ln)", options_.lr.ln},
+        std::pair{"lr_scalar (--lr-scalar)", options_.lr.scalar}})
+    if (!std::isfinite(rate) || rate < 0)
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " must be a finite learning rate >= 0, got ", rate));
   int64_t vocab = std::stoll(manifest_.modelValue("vocab_size"));
   absl::StatusOr<DataDir> data =
       readDataDir(options_.dataDir, vocab, manifest_.batch, manifest_.seq);

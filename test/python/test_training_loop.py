@@ -390,3 +390,38 @@ def test_a_failed_checkpoint_save_keeps_the_last_good_one(mstream_bin, trainable
     )
     assert checkpoint.read_bytes() == good
     assert not [p for p in out.iterdir() if ".tmp." in p.name]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_at_a_step_boundary_and_resume_continues(
+    mstream_bin, trainable, workdir, stop
+):
+    _, _, artifact, data = trainable
+    straight = workdir / "signal-straight"
+    if not straight.exists():
+        train(mstream_bin, artifact, data, straight)
+    stopped = workdir / f"stopped-{stop.name}"
+    args = [mstream_bin, "train", artifact, "--data", data, "--out", stopped]
+    args += ["--steps", 8, "--eval-every", 3, "--val-batches", 2, "--seed", 11]
+    process = subprocess.Popen(
+        list(map(str, args)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 60
+    metrics = stopped / "metrics.jsonl"
+    while time.time() < deadline and process.poll() is None:
+        if metrics.exists() and metrics.read_text().count('"loss"') >= 2:
+            break
+        time.sleep(0.005)
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    found = re.search(rf"stopped by {stop.name} after step (\d+): (\S+) holds it", stderr)
+    assert found, stderr
+    step = int(found.group(1))
+    assert 2 <= step < 8 and found.group(2) == str(stopped / "checkpoint.safetensors")
+    # The metrics end at that step's line; --resume finishes the run as if
+    # it had not stopped.
+    assert max(r["step"] for r in read_metrics(metrics) if "loss" in r) == step - 1
+    train(mstream_bin, artifact, data, stopped, "--resume")
+    for name in ("checkpoint.safetensors", "best.safetensors"):
+        assert (straight / name).read_bytes() == (stopped / name).read_bytes(), name

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -49,6 +50,37 @@ TrainOptions withDefaults(TrainOptions options) {
     options.checkpointEvery = options.evalEvery;
   return options;
 }
+
+/// The signal (SIGINT or SIGTERM) that asked the run to stop, 0 if none.
+volatile std::sig_atomic_t stopSignal = 0;
+
+void onStopSignal(int signal) { stopSignal = signal; }
+
+/// While a run trains, SIGINT and SIGTERM ask it to stop at the next step
+/// boundary with a checkpoint, instead of killing it mid-step; a second
+/// one acts as it would have (SA_RESETHAND). The previous handlers (the
+/// shell's default, Python's KeyboardInterrupt) come back afterwards.
+class StopSignals {
+public:
+  StopSignals() {
+    stopSignal = 0;
+    struct sigaction action = {};
+    action.sa_handler = onStopSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
+    ::sigaction(SIGINT, &action, &previousInt_);
+    ::sigaction(SIGTERM, &action, &previousTerm_);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGINT, &previousInt_, nullptr);
+    ::sigaction(SIGTERM, &previousTerm_, nullptr);
+  }
+  StopSignals(const StopSignals &) = delete;
+  StopSignals &operator=(const StopSignals &) = delete;
+
+private:
+  struct sigaction previousInt_ = {}, previousTerm_ = {};
+};
 
 class Run {
 public:
@@ -374,11 +406,18 @@ absl::Status Run::loop() {
     printProgress(report);
     if (options_.onStep)
       options_.onStep(report);
+    int signal = stopSignal;
     bool stop = state_.step == options_.stopAt;
     if (state_.step % options_.checkpointEvery == 0 ||
-        state_.step == schedule.steps || stop)
+        state_.step == schedule.steps || stop || signal)
       if (absl::Status status = checkpoint(settings); !status.ok())
         return status;
+    if (signal)
+      return absl::CancelledError(absl::StrFormat(
+          "%sstopped by %s after step %d: %s holds it; continue with "
+          "--resume",
+          tty_ ? "\n" : "", signal == SIGINT ? "SIGINT" : "SIGTERM",
+          state_.step, path("checkpoint.safetensors")));
     if (stop) {
       std::printf("stopped after step %lld as asked; continue with --resume\n",
                   static_cast<long long>(state_.step));
@@ -438,6 +477,7 @@ absl::StatusOr<StepOutputs> runTrainStep(Program &program, const Tensor &tokens,
 absl::Status train(Program &program, const TrainOptions &options,
                    std::vector<Tensor> *finalParams) {
   Run run(program, options);
+  StopSignals signals;
   if (absl::Status status = run.start(); !status.ok())
     return status;
   if (absl::Status status = run.loop(); !status.ok())

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build git
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev
+  libabsl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libdnnl-dev
   python3 python3-venv python3-numpy python3-torch python3-pybind11 pybind11-dev python3-pytest
   python3-matplotlib bible-kjv bible-kjv-text
   clang-format-22 black

@@ -1,10 +1,23 @@
-//===- Json.cpp - a small JSON reader for the runtime ---------------------===//
+//===- Json.cpp - the runtime's JSON reader, on nlohmann/json -------------===//
+//
+// Files from elsewhere (safetensors headers, run metadata) are read by
+// nlohmann/json's SAX parser, which follows RFC 8259 strictly: no hex or
+// leading-zero numbers, no unknown escapes, no raw control characters in
+// strings, valid UTF-8 and surrogate pairs only. On top of it this builder
+// refuses duplicate keys (which RFC 8259 leaves open and a hostile header
+// would use to show two readers two different tensors) and nesting deeper
+// than any real header, and keeps integers apart from other numbers.
+//
+//===----------------------------------------------------------------------===//
 
 #include "mstream/Runtime/Json.h"
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-#include <cstdlib>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 namespace mstream::rt {
 
@@ -17,183 +30,155 @@ const JsonValue *JsonValue::find(absl::string_view key) const {
 
 namespace {
 
-class Parser {
-public:
-  explicit Parser(absl::string_view text) : text(text) {}
+using Json = nlohmann::json;
 
-  absl::StatusOr<JsonValue> parseDocument() {
-    absl::StatusOr<JsonValue> value = parseValue(0);
-    if (!value.ok())
-      return value;
-    skipSpace();
-    if (pos != text.size())
-      return error("trailing characters after the JSON value");
-    return value;
+/// Builds a JsonValue from the parser's events; the first error stops it.
+class Builder : public nlohmann::json_sax<Json> {
+public:
+  bool null() override { return add(JsonValue()); }
+  bool boolean(bool value) override {
+    JsonValue v;
+    v.kind = JsonValue::Kind::Bool;
+    v.boolean = value;
+    return add(std::move(v));
+  }
+  bool number_integer(number_integer_t value) override {
+    return add(integer(value));
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      JsonValue v;
+      v.kind = JsonValue::Kind::Number;
+      v.number = static_cast<double>(value);
+      return add(std::move(v));
+    }
+    return add(integer(static_cast<int64_t>(value)));
+  }
+  bool number_float(number_float_t value, const string_t &) override {
+    JsonValue v;
+    v.kind = JsonValue::Kind::Number;
+    v.number = value;
+    return add(std::move(v));
+  }
+  bool string(string_t &value) override {
+    JsonValue v;
+    v.kind = JsonValue::Kind::String;
+    v.string = std::move(value);
+    return add(std::move(v));
+  }
+  bool binary(binary_t &) override {
+    return fail("binary values are not JSON");
+  }
+  bool start_object(std::size_t) override {
+    JsonValue v;
+    v.kind = JsonValue::Kind::Object;
+    return open(std::move(v));
+  }
+  bool key(string_t &name) override {
+    if (!keys_.back().insert(name).second)
+      return fail(absl::StrFormat("duplicate key \"%s\"", name));
+    key_ = std::move(name);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override {
+    JsonValue v;
+    v.kind = JsonValue::Kind::Array;
+    return open(std::move(v));
+  }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string &,
+                   const nlohmann::detail::exception &error) override {
+    // "[json.exception.parse_error.101] parse error at line 1, column 5:
+    // syntax error while parsing value - invalid literal; ..." without the
+    // location, which the byte offset replaces.
+    std::string message = error.what();
+    size_t colon = message.find(": ");
+    error_ = absl::StrFormat(
+        "invalid JSON at byte %d: %s", position == 0 ? 0 : position - 1,
+        colon == std::string::npos ? message : message.substr(colon + 2));
+    return false;
+  }
+
+  /// The document, or the first error.
+  absl::StatusOr<JsonValue> result(bool parsed) {
+    if (!error_.empty())
+      return absl::InvalidArgumentError(error_);
+    if (!parsed || !done_)
+      return absl::InvalidArgumentError("invalid JSON: incomplete document");
+    return std::move(root_);
   }
 
 private:
-  // Deep enough for any real header; bounds recursion on hostile input.
-  static constexpr int kMaxDepth = 64;
+  // Deep enough for any real header or metadata; bounds the stack of open
+  // containers on hostile input.
+  static constexpr size_t kMaxDepth = 64;
 
-  absl::Status error(absl::string_view message) const {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("invalid JSON at byte %d: %s", pos, message));
+  static JsonValue integer(int64_t value) {
+    JsonValue v;
+    v.kind = JsonValue::Kind::Number;
+    v.number = static_cast<double>(value);
+    v.isInteger = true;
+    v.integer = value;
+    return v;
   }
-  void skipSpace() {
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\n' ||
-                                 text[pos] == '\r' || text[pos] == '\t'))
-      ++pos;
+
+  bool fail(const std::string &message) {
+    error_ = absl::StrCat("invalid JSON: ", message);
+    return false;
   }
-  bool consume(absl::string_view word) {
-    if (text.substr(pos, word.size()) != word)
-      return false;
-    pos += word.size();
+
+  /// Places `value` in the open container, or makes it the document.
+  JsonValue *place(JsonValue value) {
+    if (open_.empty()) {
+      root_ = std::move(value);
+      done_ = true;
+      return &root_;
+    }
+    JsonValue &parent = *open_.back();
+    if (parent.kind == JsonValue::Kind::Array) {
+      parent.array.push_back(std::move(value));
+      return &parent.array.back();
+    }
+    parent.object.emplace_back(std::move(key_), std::move(value));
+    return &parent.object.back().second;
+  }
+  bool add(JsonValue value) {
+    place(std::move(value));
+    return true;
+  }
+  bool open(JsonValue value) {
+    if (open_.size() >= kMaxDepth)
+      return fail(absl::StrFormat("nested deeper than %d levels", kMaxDepth));
+    open_.push_back(place(std::move(value)));
+    done_ = false;
+    keys_.emplace_back();
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    keys_.pop_back();
+    done_ = open_.empty();
     return true;
   }
 
-  absl::StatusOr<std::string> parseString() {
-    if (pos >= text.size() || text[pos] != '"')
-      return error("expected a string");
-    ++pos;
-    std::string out;
-    while (pos < text.size() && text[pos] != '"') {
-      char c = text[pos++];
-      if (c != '\\') {
-        out.push_back(c);
-        continue;
-      }
-      if (pos >= text.size())
-        break;
-      char escaped = text[pos++];
-      switch (escaped) {
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case 'u': {
-        if (pos + 4 > text.size())
-          return error("truncated \\u escape");
-        unsigned code =
-            std::strtoul(std::string(text.substr(pos, 4)).c_str(), nullptr, 16);
-        pos += 4;
-        // Names here are ASCII; other code points are kept as UTF-8.
-        if (code < 0x80) {
-          out.push_back(static_cast<char>(code));
-        } else if (code < 0x800) {
-          out.push_back(static_cast<char>(0xC0 | (code >> 6)));
-          out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-        } else {
-          out.push_back(static_cast<char>(0xE0 | (code >> 12)));
-          out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-          out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-        }
-        break;
-      }
-      default:
-        out.push_back(escaped);
-      }
-    }
-    if (pos >= text.size())
-      return error("unterminated string");
-    ++pos;
-    return out;
-  }
-
-  absl::StatusOr<JsonValue> parseValue(int depth) {
-    if (depth > kMaxDepth)
-      return error("nested too deeply");
-    skipSpace();
-    if (pos >= text.size())
-      return error("unexpected end of input");
-    JsonValue value;
-    char c = text[pos];
-    if (c == '{') {
-      ++pos;
-      value.kind = JsonValue::Kind::Object;
-      skipSpace();
-      if (consume("}"))
-        return value;
-      while (true) {
-        skipSpace();
-        absl::StatusOr<std::string> key = parseString();
-        if (!key.ok())
-          return key.status();
-        skipSpace();
-        if (!consume(":"))
-          return error("expected ':' after an object key");
-        absl::StatusOr<JsonValue> member = parseValue(depth + 1);
-        if (!member.ok())
-          return member;
-        value.object.emplace_back(std::move(*key), std::move(*member));
-        skipSpace();
-        if (consume("}"))
-          return value;
-        if (!consume(","))
-          return error("expected ',' or '}' in an object");
-      }
-    }
-    if (c == '[') {
-      ++pos;
-      value.kind = JsonValue::Kind::Array;
-      skipSpace();
-      if (consume("]"))
-        return value;
-      while (true) {
-        absl::StatusOr<JsonValue> element = parseValue(depth + 1);
-        if (!element.ok())
-          return element;
-        value.array.push_back(std::move(*element));
-        skipSpace();
-        if (consume("]"))
-          return value;
-        if (!consume(","))
-          return error("expected ',' or ']' in an array");
-      }
-    }
-    if (c == '"') {
-      absl::StatusOr<std::string> text = parseString();
-      if (!text.ok())
-        return text.status();
-      value.kind = JsonValue::Kind::String;
-      value.string = std::move(*text);
-      return value;
-    }
-    if (consume("true") || consume("false")) {
-      value.kind = JsonValue::Kind::Bool;
-      value.boolean = text[pos - 1] == 'e' && text[pos - 2] == 'u';
-      return value;
-    }
-    if (consume("null"))
-      return value;
-    char *end = nullptr;
-    std::string number(text.substr(pos, 32));
-    value.number = std::strtod(number.c_str(), &end);
-    if (end == number.c_str())
-      return error("expected a value");
-    pos += end - number.c_str();
-    value.kind = JsonValue::Kind::Number;
-    return value;
-  }
-
-  absl::string_view text;
-  size_t pos = 0;
+  JsonValue root_;
+  /// The containers being filled, outermost first. A container's parent
+  /// gets no other element while it is open, so the pointers stay valid.
+  std::vector<JsonValue *> open_;
+  std::vector<absl::flat_hash_set<std::string>> keys_;
+  std::string key_, error_;
+  bool done_ = false;
 };
 
 } // namespace
 
 absl::StatusOr<JsonValue> parseJson(absl::string_view text) {
-  return Parser(text).parseDocument();
+  Builder builder;
+  bool parsed = Json::sax_parse(text.begin(), text.end(), &builder,
+                                Json::input_format_t::json, /*strict=*/true,
+                                /*ignore_comments=*/false);
+  return builder.result(parsed);
 }
 
 std::string quoteJson(absl::string_view text) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -93,6 +94,11 @@ absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
   absl::string_view data = bytes.substr(8 + static_cast<size_t>(headerSize));
 
   NamedTensors tensors;
+  struct Range {
+    int64_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
   for (const auto &[name, entry] : header->object) {
     if (name == "__metadata__") {
       if (entry.kind != JsonValue::Kind::Object)
@@ -121,27 +127,57 @@ absl::StatusOr<NamedTensors> parseSafetensors(absl::string_view bytes,
       return bad(absl::StrCat("dtype ", dtype->string,
                               " is not a floating-point type mstream reads "
                               "(F32, F64, F16, BF16)"));
+    // Every size is checked before anything is allocated: the header comes
+    // from elsewhere.
     Tensor tensor;
+    uint64_t elements = 1;
     for (const JsonValue &dim : shape->array) {
-      if (dim.kind != JsonValue::Kind::Number || dim.number < 0)
+      if (!dim.isInteger || dim.integer < 0)
         return bad("shape entries must be non-negative integers");
-      tensor.shape.push_back(static_cast<int64_t>(dim.number));
+      if (__builtin_mul_overflow(elements, static_cast<uint64_t>(dim.integer),
+                                 &elements) ||
+          elements > data.size())
+        return bad(absl::StrFormat("shape %s holds more elements than the "
+                                   "%d data bytes",
+                                   formatShape(tensor.shape), data.size()));
+      tensor.shape.push_back(dim.integer);
     }
-    double begin = offsets->array[0].number, end = offsets->array[1].number;
-    uint64_t expected = static_cast<uint64_t>(tensor.numElements()) * size;
-    if (begin < 0 || end < begin || end > static_cast<double>(data.size()) ||
+    const JsonValue &first = offsets->array[0], &last = offsets->array[1];
+    if (!first.isInteger || !last.isInteger)
+      return bad("data_offsets must be two integers");
+    int64_t begin = first.integer, end = last.integer;
+    uint64_t expected = elements * size;
+    if (begin < 0 || end < begin || static_cast<uint64_t>(end) > data.size() ||
         static_cast<uint64_t>(end - begin) != expected)
       return bad(absl::StrFormat(
-          "data_offsets [%.0f, %.0f) do not hold %d bytes of %s %s within "
+          "data_offsets [%d, %d) do not hold %d bytes of %s %s within "
           "the %d data bytes (truncated file?)",
           begin, end, expected, dtype->string, formatShape(tensor.shape),
           data.size()));
+    ranges.push_back({begin, end, name});
     tensor.dtype = DType::F32;
     tensor.host().resize(tensor.numElements());
     convert(dtype->string, data.data() + static_cast<size_t>(begin),
             tensor.f32(), tensor.numElements());
     tensors.emplace_back(name, std::move(tensor));
   }
+  // The format's data is the tensors back to back: no byte unclaimed, none
+  // claimed twice (an overlap would alias two tensors' bytes).
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range &a, const Range &b) { return a.begin < b.begin; });
+  int64_t covered = 0;
+  for (const Range &range : ranges) {
+    if (range.begin != covered)
+      return fail(absl::StrFormat(
+          "tensor '%s' starts at data byte %d, but the tensors before it end "
+          "at %d: data must be contiguous, without gaps or overlaps",
+          range.name, range.begin, covered));
+    covered = range.end;
+  }
+  if (static_cast<uint64_t>(covered) != data.size())
+    return fail(absl::StrFormat("the tensors end at data byte %d of %d: "
+                                "data must hold the tensors and nothing else",
+                                covered, data.size()));
   return tensors;
 }
 

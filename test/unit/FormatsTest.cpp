@@ -5,6 +5,7 @@
 #include "mstream/Runtime/Npy.h"
 #include "mstream/Runtime/Safetensors.h"
 
+#include <cstring>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -37,15 +38,43 @@ TEST(JsonTest, ErrorsNameTheByte) {
   auto message = [](absl::string_view text) {
     return std::string(parseJson(text).status().message());
   };
-  EXPECT_EQ(message(R"({"a": })"), "invalid JSON at byte 6: expected a value");
-  EXPECT_EQ(message("[1, 2"),
-            "invalid JSON at byte 5: expected ',' or ']' in an array");
-  EXPECT_EQ(message("[1, "), "invalid JSON at byte 4: unexpected end of input");
-  EXPECT_EQ(message("{} x"),
-            "invalid JSON at byte 3: trailing characters after the JSON value");
+  EXPECT_EQ(message(R"({"a": })"),
+            "invalid JSON at byte 6: syntax error while parsing value - "
+            "unexpected '}'; expected '[', '{', or a literal");
+  EXPECT_EQ(message("[1, 2"), "invalid JSON at byte 5: syntax error while "
+                              "parsing array - unexpected end of input; "
+                              "expected ']'");
+  EXPECT_EQ(message("{} x").substr(0, 60),
+            "invalid JSON at byte 3: syntax error while parsing value - i");
+  EXPECT_EQ(message(R"({"a": 1, "a": 2})"),
+            "invalid JSON: duplicate key \"a\"");
   std::string deep(100, '[');
-  EXPECT_NE(parseJson(deep).status().message().find("nested too deeply"),
-            absl::string_view::npos);
+  EXPECT_EQ(message(deep), "invalid JSON: nested deeper than 64 levels");
+}
+
+// RFC 8259's must-reject cases a lenient reader takes (a safetensors header
+// with any of them was accepted before, 2026-12-07).
+TEST(JsonTest, RejectsWhatRfc8259Rejects) {
+  for (const char *text :
+       {"[0x10]",        "[01]",       "[1.]",      "[.5]",       "[+1]",
+        "[NaN]",         "[Infinity]", R"(["\q"])", "[\"a\nb\"]", "[\"\t\"]",
+        R"(["\ud800"])", "[\"\xff\"]", "[1,]",      "{\"a\":1,}", "['a']",
+        "[1] // c",      "[1 2]",      "{\"a\" 1}", "",           " "})
+    EXPECT_FALSE(parseJson(text).ok()) << text;
+}
+
+TEST(JsonTest, KeepsIntegersExact) {
+  absl::StatusOr<JsonValue> value =
+      parseJson("[9007199254740993, 2.0, 1e3, -4, 18446744073709551615]");
+  ASSERT_TRUE(value.ok()) << value.status();
+  const std::vector<JsonValue> &a = value->array;
+  EXPECT_TRUE(a[0].isInteger);
+  EXPECT_EQ(a[0].integer, 9007199254740993);
+  EXPECT_FALSE(a[1].isInteger); // written with a fraction
+  EXPECT_FALSE(a[2].isInteger); // written with an exponent
+  EXPECT_TRUE(a[3].isInteger);
+  EXPECT_EQ(a[3].integer, -4);
+  EXPECT_FALSE(a[4].isInteger); // beyond int64
 }
 
 TEST(JsonTest, QuotesStrings) {
@@ -87,6 +116,49 @@ TEST(SafetensorsTest, RejectsMalformedFiles) {
   EXPECT_NE(truncated.message().find("truncated file?"),
             absl::string_view::npos)
       << truncated;
+}
+
+/// A safetensors file of `header` and `dataBytes` zero bytes.
+std::string withHeader(const std::string &header, size_t dataBytes) {
+  std::string bytes(8, '\0');
+  uint64_t size = header.size();
+  std::memcpy(bytes.data(), &size, 8);
+  return bytes + header + std::string(dataBytes, '\0');
+}
+
+// Each header field validated: integers where integers belong, sizes
+// checked before anything is allocated, data contiguous, names unique.
+TEST(SafetensorsTest, ValidatesTheHeaderFieldByField) {
+  struct Case {
+    const char *header;
+    size_t data;
+    const char *expected;
+  } cases[] = {
+      {R"({"w": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}})", 4,
+       "tensor 'w': shape entries must be non-negative integers"},
+      {R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4.0]}})", 4,
+       "tensor 'w': data_offsets must be two integers"},
+      {R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296, 16], "data_offsets": [0, 4]}})",
+       4, "holds more elements than the 4 data bytes"},
+      {R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+       8, "duplicate key \"w\""},
+      {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}})",
+       12,
+       "tensor 'b' starts at data byte 8, but the tensors before it end at 4"},
+      {R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+       8, "starts at data byte 4, but the tensors before it end at 8"},
+      {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 8,
+       "the tensors end at data byte 4 of 8"},
+      {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0x0, 4]}})", 4,
+       "invalid JSON at byte"},
+  };
+  for (const Case &c : cases) {
+    absl::Status status =
+        parseSafetensors(withHeader(c.header, c.data), "f").status();
+    EXPECT_NE(status.message().find(c.expected), absl::string_view::npos)
+        << c.header << "\n"
+        << status;
+  }
 }
 
 TEST(NpyTest, RoundTripAndInt64Tokens) {

@@ -1,7 +1,8 @@
 //===- Json.h - a small JSON reader for the runtime -------------*- C++ -*-===//
 //
-// Enough JSON for safetensors headers and run metadata: objects, arrays,
-// strings, numbers, booleans and null. Errors name the byte offset.
+// JSON for safetensors headers and run metadata, read strictly (RFC 8259,
+// no duplicate keys, at most 64 levels deep; Json.cpp). Errors name the
+// byte offset.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +31,10 @@ struct JsonValue {
   } kind = Kind::Null;
   bool boolean = false;
   double number = 0;
+  /// A number written as an integer that fits int64 (no fraction or
+  /// exponent), also in `integer`, exactly.
+  bool isInteger = false;
+  int64_t integer = 0;
   std::string string;
   std::vector<JsonValue> array;
   /// Keys in file order.

@@ -4,6 +4,8 @@
 
 #include "mstream/Runtime/Files.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,19 +19,123 @@ namespace mstream::rt {
 
 namespace {
 
-/// The value of `'key': value` in the header dict, up to the next ", '" or
-/// the closing brace; tuples are returned with their parentheses.
-absl::string_view dictValue(absl::string_view header, absl::string_view key) {
-  std::string quoted = absl::StrCat("'", key, "':");
-  size_t at = header.find(quoted);
-  if (at == absl::string_view::npos)
-    return {};
-  absl::string_view rest =
-      absl::StripLeadingAsciiWhitespace(header.substr(at + quoted.size()));
-  size_t end =
-      rest.front() == '(' ? rest.find(')') + 1 : rest.find_first_of(",}");
-  return rest.substr(0, end);
-}
+/// The header dict NumPy writes, `{'descr': '<f4', 'fortran_order':
+/// False, 'shape': (2, 3), }` and padding, parsed by its grammar: exactly
+/// those three keys, once each, a quoted descr, True or False, and a tuple
+/// of non-negative integers.
+struct Header {
+  std::string descr;
+  bool fortranOrder = false;
+  std::vector<int64_t> shape;
+};
+
+class HeaderParser {
+public:
+  explicit HeaderParser(absl::string_view text) : text_(text) {}
+
+  absl::StatusOr<Header> parse() {
+    // Padding: spaces, then one newline, after the closing brace.
+    absl::string_view body = absl::StripTrailingAsciiWhitespace(text_);
+    text_ = body;
+    Header header;
+    bool seen[3] = {false, false, false};
+    if (!take('{'))
+      return error("expected '{'");
+    while (!take('}')) {
+      std::string key;
+      if (!quoted(key) || !take(':'))
+        return error("expected 'key':");
+      if (key == "descr") {
+        if (seen[0] || !quoted(header.descr))
+          return error("descr must be one quoted string");
+        seen[0] = true;
+      } else if (key == "fortran_order") {
+        if (seen[1])
+          return error("fortran_order given twice");
+        if (word("True"))
+          header.fortranOrder = true;
+        else if (!word("False"))
+          return error("fortran_order must be True or False");
+        seen[1] = true;
+      } else if (key == "shape") {
+        if (seen[2] || !tuple(header.shape))
+          return error("shape must be one tuple of non-negative integers");
+        seen[2] = true;
+      } else {
+        return error(absl::StrCat("unknown key '", key, "'"));
+      }
+      if (!take(',')) {
+        if (!take('}'))
+          return error("expected ',' or '}'");
+        break;
+      }
+    }
+    if (pos_ != text_.size())
+      return error("characters after the closing '}'");
+    if (!seen[0] || !seen[1] || !seen[2])
+      return error("needs descr, fortran_order and shape");
+    return header;
+  }
+
+private:
+  absl::Status error(absl::string_view message) const {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("header %s at byte %d: %s", quote(), pos_, message));
+  }
+  std::string quote() const {
+    return absl::StrCat("\"", absl::CEscape(text_.substr(0, 80)), "\"");
+  }
+  void space() {
+    while (pos_ < text_.size() && text_[pos_] == ' ')
+      ++pos_;
+  }
+  bool take(char c) {
+    space();
+    if (pos_ >= text_.size() || text_[pos_] != c)
+      return false;
+    ++pos_;
+    return true;
+  }
+  bool word(absl::string_view w) {
+    space();
+    if (text_.substr(pos_, w.size()) != w)
+      return false;
+    pos_ += w.size();
+    return true;
+  }
+  bool quoted(std::string &out) {
+    if (!take('\''))
+      return false;
+    size_t end = text_.find('\'', pos_);
+    if (end == absl::string_view::npos)
+      return false;
+    out = std::string(text_.substr(pos_, end - pos_));
+    pos_ = end + 1;
+    return true;
+  }
+  bool tuple(std::vector<int64_t> &shape) {
+    if (!take('('))
+      return false;
+    while (!take(')')) {
+      space();
+      size_t begin = pos_;
+      while (pos_ < text_.size() && absl::ascii_isdigit(text_[pos_]))
+        ++pos_;
+      int64_t size;
+      if (pos_ == begin ||
+          !absl::SimpleAtoi(text_.substr(begin, pos_ - begin), &size))
+        return false;
+      shape.push_back(size);
+      // (n,) for one dimension; (a, b) or (a, b,) for more.
+      if (!take(','))
+        return take(')') && shape.size() > 1;
+    }
+    return true;
+  }
+
+  absl::string_view text_;
+  size_t pos_ = 0;
+};
 
 } // namespace
 
@@ -54,26 +160,24 @@ absl::StatusOr<Tensor> parseNpy(absl::string_view bytes,
     return fail("truncated header");
   absl::string_view header = bytes.substr(8 + lengthBytes, headerSize);
 
-  absl::string_view descr = dictValue(header, "descr");
-  absl::string_view order = dictValue(header, "fortran_order");
-  absl::string_view shapeText = dictValue(header, "shape");
-  if (descr.empty() || order.empty() || shapeText.size() < 2)
-    return fail(
-        absl::StrCat("header lacks descr, fortran_order or shape: ", header));
-  if (order != "False")
+  absl::StatusOr<Header> parsed = HeaderParser(header).parse();
+  if (!parsed.ok())
+    return fail(parsed.status().message());
+  if (parsed->fortranOrder)
     return fail("Fortran-ordered arrays are not supported; save with "
                 "np.ascontiguousarray");
-  descr = absl::StripPrefix(absl::StripSuffix(descr, "'"), "'");
+  absl::string_view descr = parsed->descr;
 
   Tensor tensor;
-  for (absl::string_view dim :
-       absl::StrSplit(shapeText.substr(1, shapeText.size() - 2), ',',
-                      absl::SkipWhitespace())) {
-    int64_t size;
-    if (!absl::SimpleAtoi(dim, &size) || size < 0)
-      return fail(absl::StrCat("bad shape ", shapeText));
-    tensor.shape.push_back(size);
-  }
+  tensor.shape = parsed->shape;
+  // The element count, checked before anything is allocated.
+  uint64_t count = 1;
+  for (int64_t size : tensor.shape)
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(size), &count) ||
+        count > bytes.size())
+      return fail(absl::StrCat("shape ", formatShape(tensor.shape),
+                               " holds more elements than the file's ",
+                               bytes.size(), " bytes"));
   size_t itemSize;
   bool isFloat;
   if (descr == "<i4" || descr == "<i8") {
@@ -87,8 +191,7 @@ absl::StatusOr<Tensor> parseNpy(absl::string_view bytes,
                              "' is not one of int32, int64, float32, float64 "
                              "(little-endian)"));
   }
-  int64_t count = tensor.numElements();
-  if (bytes.size() - dataStart != static_cast<size_t>(count) * itemSize)
+  if (bytes.size() - dataStart != count * itemSize)
     return fail(absl::StrFormat(
         "shape %s of %s needs %d data bytes, the file has %d (truncated?)",
         formatShape(tensor.shape), descr, count * itemSize,
@@ -96,7 +199,7 @@ absl::StatusOr<Tensor> parseNpy(absl::string_view bytes,
   const char *data = bytes.data() + dataStart;
   tensor.dtype = isFloat ? DType::F32 : DType::I32;
   tensor.host().resize(count);
-  for (int64_t i = 0; i < count; ++i) {
+  for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
     if (itemSize == 4) {
       std::memcpy(&tensor.host()[i], data + 4 * i, 4);
     } else if (isFloat) {

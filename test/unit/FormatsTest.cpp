@@ -189,6 +189,71 @@ TEST(NpyTest, RoundTripAndInt64Tokens) {
   EXPECT_EQ(tokens->i32()[2], 255);
 }
 
+/// A version-1 .npy file of `header` (padded as NumPy pads it) and `data`.
+std::string npyWith(std::string header, const std::string &data) {
+  header.append(118 - header.size() % 128, ' ');
+  header += "\n";
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  return bytes + header + data;
+}
+
+// The header dict by its grammar: what NumPy writes parses (a scalar's
+// empty tuple, a trailing comma), anything else names what is wrong.
+TEST(NpyTest, ParsesTheHeaderByItsGrammar) {
+  std::string four(16, '\0');
+  EXPECT_TRUE(parseNpy(npyWith("{'descr': '<f4', 'fortran_order': False, "
+                               "'shape': (4,), }",
+                               four),
+                       "x.npy")
+                  .ok());
+  absl::StatusOr<Tensor> scalar = parseNpy(
+      npyWith("{'descr': '<f4', 'fortran_order': False, 'shape': (), }",
+              std::string(4, '\0')),
+      "x.npy");
+  ASSERT_TRUE(scalar.ok()) << scalar.status();
+  EXPECT_TRUE(scalar->shape.empty());
+  EXPECT_TRUE(parseNpy(npyWith("{'descr': '<f4', 'fortran_order': False, "
+                               "'shape': (2, 2)}",
+                               four),
+                       "x.npy")
+                  .ok());
+  struct Case {
+    const char *header;
+    const char *expected;
+  } cases[] = {
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), ",
+       "expected 'key':"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x': 1}",
+       "unknown key 'x'"},
+      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, "
+       "'shape': (4,)}",
+       "descr must be one quoted string"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2.5,)}",
+       "shape must be one tuple of non-negative integers"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4)}",
+       "shape must be one tuple of non-negative integers"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (-4,)}",
+       "shape must be one tuple of non-negative integers"},
+      {"{'descr': '<f4', 'fortran_order': 0, 'shape': (4,)}",
+       "fortran_order must be True or False"},
+      {"{'descr': '<f4', 'shape': (4,)}",
+       "needs descr, fortran_order and shape"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,)} x",
+       "characters after the closing '}'"},
+      {"{'descr': '<f4', 'fortran_order': False, "
+       "'shape': (4294967296, 4294967296, 16)}",
+       "holds more elements than the file's"},
+  };
+  for (const Case &c : cases) {
+    absl::Status status = parseNpy(npyWith(c.header, four), "x.npy").status();
+    EXPECT_NE(status.message().find(c.expected), absl::string_view::npos)
+        << c.header << "\n"
+        << status;
+  }
+}
+
 TEST(FilesTest, AtomicWriteReplacesAndFailsCleanly) {
   std::string path = tempPath("atomic.bin");
   ASSERT_TRUE(writeFileAtomically(path, "first").ok());
